@@ -1,0 +1,131 @@
+/**
+ * `hotspot <role|command>`: the only place that reads process.argv. Roles build the app, start what they run
+ * and stop it cleanly on SIGINT/SIGTERM (HTTP stops accepting, in-flight requests finish, counts are flushed,
+ * connections close, then the private servers stop).
+ */
+import { type App, createApp } from './app.ts'
+import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
+import { resolveAdminToken } from './infra/admin-token.ts'
+import { createDb, migrateToLatest } from './infra/db/index.ts'
+import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
+import { createLogger } from './infra/logger.ts'
+
+const USAGE = `usage: hotspot <command>
+
+  start     everything in one process (HTTP API, background jobs), private Redis/RabbitMQ when no URL is set
+  api       HTTP API only
+  migrate   apply SQL migrations and exit
+  worker    task worker            (not available yet: arrives with the task system)
+  beat      periodic scheduler     (not available yet: arrives with the task system)
+  grpc      gRPC server            (not available yet)
+  help      this text
+
+Configuration comes from environment variables; see README.md.`
+
+const say = (line: string) => process.stderr.write(`hotspot: ${line}\n`)
+
+function fail(message: string, code = 1): never {
+  say(message)
+  process.exit(code)
+}
+
+async function withServers(config: Config) {
+  const want = { redis: !config.redisUrl, rabbitmq: !config.amqpUrl }
+  let servers: PrivateServers | undefined
+  if (want.redis || want.rabbitmq) servers = await startPrivateServers(config.dataDir, want, say)
+  const redisUrl = config.redisUrl ?? servers?.redisUrl
+  const amqpUrl = config.amqpUrl ?? servers?.amqpUrl
+  if (!redisUrl || !amqpUrl) fail('could not determine the Redis/RabbitMQ URLs')
+  return { servers, redisUrl, amqpUrl }
+}
+
+async function runServer(config: Config) {
+  const log = createLogger(config.logLevel)
+  const { servers, redisUrl, amqpUrl } = await withServers(config)
+  const admin = resolveAdminToken(config.adminToken, config.dataDir)
+  let app: App | undefined
+  let stopping = false
+  const shutdown = async (reason: string, exitCode: number) => {
+    if (stopping) return
+    stopping = true
+    say(`${reason}: stopping (finishing in-flight work, flushing counts)…`)
+    const force = setTimeout(
+      () => fail('shutdown took too long, exiting', 1),
+      config.shutdownGraceMs + 30_000,
+    )
+    force.unref()
+    try {
+      await app?.close()
+    } catch (error) {
+      log.error({ err: error }, 'error while closing')
+    }
+    await servers?.stop()
+    say('stopped')
+    process.exit(exitCode)
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT', 0))
+  process.once('SIGTERM', () => void shutdown('SIGTERM', 0))
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception')
+    void shutdown('crash', 1)
+  })
+
+  app = await createApp({ config, redisUrl, amqpUrl, adminToken: admin.token, log })
+  await app.prepare()
+  app.startBackground()
+  const address = await app.http.listen({ port: config.port, host: config.host })
+
+  const lines = [
+    `ready on ${address}  (API docs: ${address}/docs)`,
+    `  Redis     ${redactUrl(redisUrl)}${config.redisUrl ? '' : ' (private)'}`,
+    `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl ? '' : ' (private)'}`,
+    `  database  ${redactUrl(config.databaseUrl)}`,
+    `  data dir  ${config.dataDir}`,
+  ]
+  if (admin.created)
+    lines.push(`  admin token (shown once, kept in ${config.dataDir}/admin-token): ${admin.token}`)
+  for (const line of lines) say(line)
+}
+
+async function migrate(config: Config) {
+  const db = createDb(config.databaseUrl)
+  try {
+    const { applied } = await migrateToLatest(db)
+    say(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date')
+  } finally {
+    await db.destroy()
+  }
+}
+
+async function main(argv: string[]) {
+  const command = argv[0] ?? 'help'
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
+    throw error
+  }
+  switch (command) {
+    case 'start':
+    case 'api':
+      return runServer(config)
+    case 'migrate':
+      return migrate(config)
+    case 'worker':
+    case 'beat':
+    case 'grpc':
+      return fail(`"${command}" is not available in this version yet`, 2)
+    default:
+      return fail(`unknown command "${command}"\n${USAGE}`, 2)
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof LocalServerError) fail(error.message)
+  fail(error instanceof Error ? (error.stack ?? error.message) : String(error))
+})

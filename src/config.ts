@@ -1,0 +1,130 @@
+import path from 'node:path'
+
+/** Everything hotspot can be told through the environment, validated once at start. */
+export interface Config {
+  port: number
+  host: string
+  grpcPort: number
+  /** Unset: hotspot starts a private redis-server under `dataDir`. Several comma-separated URLs mean Cluster. */
+  redisUrl: string | undefined
+  /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
+  amqpUrl: string | undefined
+  amqpQueueType: 'classic' | 'quorum'
+  /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
+  databaseUrl: string
+  /** Unset: generated on first start and stored in `dataDir/admin-token`. */
+  adminToken: string | undefined
+  smsProvider: 'outbox'
+  dataDir: string
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** How often the write-behind loop moves view counts into SQL. */
+  countersFlushMs: number
+  /** Max body size in bytes (API.md: 64 KiB → 413). */
+  bodyLimit: number
+  /** Seconds `stop` waits for in-flight work before closing connections. */
+  shutdownGraceMs: number
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim()
+  return value === '' ? undefined : value
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`)
+  }
+  return raw as T
+}
+
+function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
+  const raw = read(env, name)
+  if (raw === undefined) return undefined
+  for (const part of raw.split(',')) {
+    let url: URL
+    try {
+      url = new URL(part.trim())
+    } catch {
+      throw new ConfigError(name, `"${redactUrl(part.trim())}" is not a URL`)
+    }
+    if (!schemes.includes(url.protocol)) {
+      throw new ConfigError(name, `must start with ${schemes.join(' or ')}, got "${url.protocol}"`)
+    }
+  }
+  return raw
+}
+
+function databaseUrl(env: Env, dataDir: string): string {
+  const raw = read(env, 'DATABASE_URL')
+  if (raw === undefined) return path.join(dataDir, 'hotspot.db')
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    try {
+      new URL(raw)
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid postgres:// URL')
+    }
+    return raw
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !raw.startsWith('sqlite:')) {
+    throw new ConfigError('DATABASE_URL', 'must be postgres://…, sqlite:… or a file path')
+  }
+  return raw
+}
+
+/** Hides the password of a URL so it can be logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(read(env, 'HOTSPOT_DATA_DIR') ?? '.data')
+  const adminToken = read(env, 'HOTSPOT_ADMIN_TOKEN')
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
+  }
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
+    redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    databaseUrl: databaseUrl(env, dataDir),
+    adminToken,
+    smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox'] as const, 'outbox'),
+    dataDir,
+    logLevel: oneOf(
+      env,
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      'info',
+    ),
+    countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
+    bodyLimit: 64 * 1024,
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
+  }
+}

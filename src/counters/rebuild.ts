@@ -1,0 +1,96 @@
+import type { Logger } from '../infra/logger.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import type { ItemStore } from './items.ts'
+import { BUCKETS, bucketOf, counterKeys, readyKey, rebuildLockKey } from './keys.ts'
+import { DAY_RANKING_TTL_S, dayIndex, daysOfWeek, WEEK_RANKING_TTL_S, weekIndex } from './periods.ts'
+
+/**
+ * Rebuilds the Redis side of the counters from SQL (the record) when Redis has lost it: first start, or a
+ * Redis that came back empty. Counts are SQL's flushed views plus any deltas still waiting in Redis; every
+ * write is "only if absent", so running it on a Redis that still has live data changes nothing.
+ */
+export async function rebuildCounters(options: {
+  redis: RedisClient
+  prefix: string
+  items: ItemStore
+  log: Logger
+}): Promise<boolean> {
+  const { redis, prefix, items, log } = options
+  if ((await redis.exists(readyKey(prefix))) === 1) return false
+  const lock = await redis.set(rebuildLockKey(prefix), String(process.pid), 'PX', 60_000, 'NX')
+  if (lock !== 'OK') {
+    // Another process is rebuilding: wait for it rather than doing the same work twice.
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline && (await redis.exists(readyKey(prefix))) === 0) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return false
+  }
+  try {
+    const started = Date.now()
+    const waiting = await waitingDeltas(redis, prefix)
+    const today = dayIndex()
+    const week = weekIndex(today)
+    const weekDays = new Set(daysOfWeek(week))
+    let count = 0
+    for await (const page of items.all()) {
+      const pipeline = redis.pipeline()
+      for (const item of page) {
+        const keys = counterKeys(prefix, bucketOf(item.id))
+        const live = item.views + (waiting.total.get(item.id) ?? 0)
+        pipeline.sadd(keys.items, item.id)
+        pipeline.hsetnx(keys.counts, String(item.id), live)
+        pipeline.zadd(keys.rankAll, 'NX', live, item.id)
+      }
+      await pipeline.exec()
+      count += page.length
+    }
+    // Day and week rankings: SQL's per-day totals plus what is still waiting in Redis for those days.
+    const perDay = await items.dailyViews([...weekDays])
+    for (const [key, views] of waiting.perDay) {
+      const [id, day] = key.split(':').map(Number)
+      if (id !== undefined && day !== undefined && weekDays.has(day)) perDay.push({ itemId: id, day, views })
+    }
+    const dayScores = new Map<number, number>()
+    const weekScores = new Map<number, number>()
+    for (const row of perDay) {
+      weekScores.set(row.itemId, (weekScores.get(row.itemId) ?? 0) + row.views)
+      if (row.day === today) dayScores.set(row.itemId, (dayScores.get(row.itemId) ?? 0) + row.views)
+    }
+    const pipeline = redis.pipeline()
+    for (const [id, views] of dayScores) {
+      const keys = counterKeys(prefix, bucketOf(id))
+      pipeline.zadd(keys.rankDay(today), 'NX', views, id)
+      pipeline.expire(keys.rankDay(today), DAY_RANKING_TTL_S, 'NX')
+    }
+    for (const [id, views] of weekScores) {
+      const keys = counterKeys(prefix, bucketOf(id))
+      pipeline.zadd(keys.rankWeek(week), 'NX', views, id)
+      pipeline.expire(keys.rankWeek(week), WEEK_RANKING_TTL_S, 'NX')
+    }
+    await pipeline.exec()
+    await redis.set(readyKey(prefix), new Date().toISOString())
+    log.info({ items: count, ms: Date.now() - started }, 'view counters rebuilt in Redis from SQL')
+    return true
+  } finally {
+    await redis.del(rebuildLockKey(prefix))
+  }
+}
+
+/** Deltas accepted but not yet in SQL (pending and mid-flush), per item and per "item:day". */
+async function waitingDeltas(redis: RedisClient, prefix: string) {
+  const total = new Map<number, number>()
+  const perDay = new Map<string, number>()
+  for (let bucket = 0; bucket < BUCKETS; bucket++) {
+    const keys = counterKeys(prefix, bucket)
+    for (const hash of [keys.pending, keys.flushing]) {
+      const fields = await redis.hgetall(hash)
+      for (const [field, value] of Object.entries(fields)) {
+        const id = Number(field.split(':')[0])
+        total.set(id, (total.get(id) ?? 0) + Number(value))
+        perDay.set(field, (perDay.get(field) ?? 0) + Number(value))
+      }
+    }
+  }
+  return { total, perDay }
+}

@@ -1,0 +1,129 @@
+import { AppError } from '../errors.ts'
+import type { Db } from '../infra/db/index.ts'
+import type { Logger } from '../infra/logger.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import { createItemStore, type ItemKind, type ItemRow } from './items.ts'
+import { BUCKETS, bucketOf, counterKeys, readyKey } from './keys.ts'
+import { dayIndex, type Period, weekIndex } from './periods.ts'
+import { rebuildCounters } from './rebuild.ts'
+import { ViewRecorder, type ViewResult } from './views.ts'
+
+export interface Item extends Omit<ItemRow, 'views'> {
+  views: number
+  uniqueVisitors: number
+}
+
+export interface RankedItem {
+  id: number
+  title: string
+  views: number
+}
+
+/** Items, view counting and rankings. Knows nothing of HTTP: gRPC and the routes both call this. */
+export function createCountersService(options: { db: Db; redis: RedisClient; prefix: string; log: Logger }) {
+  const { redis, prefix, log } = options
+  const items = createItemStore(options.db)
+  const recorder = new ViewRecorder(redis, prefix)
+
+  const rebuild = () => rebuildCounters({ redis, prefix, items, log })
+
+  async function liveCounts(id: number): Promise<{ views: number | null; uniqueVisitors: number }> {
+    const keys = counterKeys(prefix, bucketOf(id))
+    const [views, unique] = await Promise.all([
+      redis.hget(keys.counts, String(id)),
+      redis.pfcount(keys.visitors(id)),
+    ])
+    return { views: views === null ? null : Number(views), uniqueVisitors: unique }
+  }
+
+  return {
+    rebuild,
+
+    async createItem(input: { kind: ItemKind; title: string; body?: string }): Promise<Item> {
+      const row = await items.insert(input)
+      const keys = counterKeys(prefix, bucketOf(row.id))
+      // SQL first (the record), then make the id known to Redis so its views are accepted.
+      await redis.multi().hsetnx(keys.counts, String(row.id), 0).sadd(keys.items, row.id).exec()
+      return { ...row, uniqueVisitors: 0 }
+    },
+
+    async deleteItem(id: number): Promise<void> {
+      if (!(await items.remove(id))) throw new AppError('item_not_found', `item ${id} does not exist`)
+      const keys = counterKeys(prefix, bucketOf(id))
+      await redis
+        .multi()
+        .srem(keys.items, id)
+        .hdel(keys.counts, String(id))
+        .zrem(keys.rankAll, id)
+        .zrem(keys.rankDay(dayIndex()), id)
+        .zrem(keys.rankWeek(weekIndex(dayIndex())), id)
+        .del(keys.visitors(id))
+        .exec()
+    },
+
+    async getItem(id: number): Promise<Item> {
+      const row = await items.get(id)
+      if (!row) throw new AppError('item_not_found', `item ${id} does not exist`)
+      const live = await liveCounts(id)
+      // Redis holds flushed + not-yet-flushed views; SQL alone only the flushed ones.
+      return { ...row, views: live.views ?? row.views, uniqueVisitors: live.uniqueVisitors }
+    },
+
+    async listItems(query: { kind?: ItemKind; limit: number; cursor?: number }) {
+      const rows = await items.list({ kind: query.kind, limit: query.limit, before: query.cursor })
+      const counts = await Promise.all(
+        rows.map((r) => redis.hget(counterKeys(prefix, bucketOf(r.id)).counts, String(r.id))),
+      )
+      const list = rows.map((row, i) => ({
+        ...row,
+        views: counts[i] == null ? row.views : Number(counts[i]),
+      }))
+      const last = rows[rows.length - 1]
+      return { items: list, nextCursor: rows.length === query.limit && last ? String(last.id) : null }
+    },
+
+    /** Counts one view; the answer includes it. Unknown ids are answered from Redis without touching SQL. */
+    async recordView(id: number, visitorId: string): Promise<ViewResult> {
+      let result = await recorder.record(id, visitorId)
+      if (result === null && (await redis.exists(readyKey(prefix))) === 0) {
+        // Redis came back empty: rebuild from SQL once, then count this view.
+        await rebuild()
+        result = await recorder.record(id, visitorId)
+      }
+      if (result === null) throw new AppError('item_not_found', `item ${id} does not exist`)
+      return result
+    },
+
+    /** Top items of a period: the top `limit` of each of the 16 buckets, merged; titles in one SQL query. */
+    async rankings(period: Period, limit: number): Promise<RankedItem[]> {
+      const today = dayIndex()
+      const pipeline = redis.pipeline()
+      for (let bucket = 0; bucket < BUCKETS; bucket++) {
+        const keys = counterKeys(prefix, bucket)
+        const key =
+          period === 'all'
+            ? keys.rankAll
+            : period === 'day'
+              ? keys.rankDay(today)
+              : keys.rankWeek(weekIndex(today))
+        pipeline.zrevrange(key, 0, limit - 1, 'WITHSCORES')
+      }
+      const results = (await pipeline.exec()) ?? []
+      const ranked: { id: number; views: number }[] = []
+      for (const [error, flat] of results) {
+        if (error) throw error
+        const pairs = flat as string[]
+        for (let i = 0; i < pairs.length; i += 2)
+          ranked.push({ id: Number(pairs[i]), views: Number(pairs[i + 1]) })
+      }
+      ranked.sort((a, b) => b.views - a.views || a.id - b.id)
+      const top = ranked.slice(0, limit)
+      const titles = await items.titles(top.map((r) => r.id))
+      return top
+        .filter((r) => titles.has(r.id))
+        .map((r) => ({ id: r.id, title: titles.get(r.id) ?? '', views: r.views }))
+    },
+  }
+}
+
+export type CountersService = ReturnType<typeof createCountersService>

@@ -1,0 +1,55 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import pg from 'pg'
+import { migrations as builtIn } from './migrations/index.ts'
+import type { Database } from './schema.ts'
+
+export type { Database }
+export type Db = Kysely<Database>
+
+// PostgreSQL returns bigint (int8) as a string to protect precision; our counters stay far below 2^53.
+pg.types.setTypeParser(20, (value) => Number(value))
+
+/** `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `sqlite:path`). */
+export function createDb(url: string): Db {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }),
+    })
+  }
+  const file = url.replace(/^sqlite:(\/\/)?/, '')
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+  const database = new SQLite(file)
+  // WAL lets the API read while the flush writes; busy_timeout rides out a second process's write lock.
+  database.pragma('journal_mode = WAL')
+  database.pragma('busy_timeout = 5000')
+  database.pragma('synchronous = NORMAL')
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+}
+
+export async function migrateToLatest(
+  db: Db,
+  extra: Record<string, Migration> = {},
+): Promise<{ applied: string[] }> {
+  const all = { ...builtIn, ...extra }
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => all },
+    migrationTableName: 'hotspot_migrations',
+    migrationLockTableName: 'hotspot_migrations_lock',
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) }
+}
+
+export async function pingDb(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely'
+import * as m0001 from './0001_items.ts'
+
+/** Every migration, in order. Listed by hand so the same list works from src/ (tsx) and dist/ (node). */
+export const migrations: Record<string, Migration> = {
+  '0001_items': m0001,
+}

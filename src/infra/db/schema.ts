@@ -1,0 +1,32 @@
+import type { ColumnType, Generated } from 'kysely'
+
+/** The whole SQL schema as one interface: queries are checked against it at compile time. */
+export interface Database {
+  items: ItemsTable
+  item_views_daily: ItemViewsDailyTable
+  counter_flushes: CounterFlushesTable
+}
+
+export interface ItemsTable {
+  id: Generated<number>
+  kind: 'article' | 'video'
+  title: string
+  body: string
+  /** Views already moved to SQL by the write-behind flush; Redis holds the live count. */
+  views: ColumnType<number, number | undefined, number>
+  created_at: ColumnType<string, string, never>
+}
+
+/** Per-day view totals, so day and week rankings can be rebuilt if Redis loses its data. */
+export interface ItemViewsDailyTable {
+  item_id: number
+  /** Days since 1970-01-01 (UTC). */
+  day: number
+  views: number
+}
+
+/** Batches of view deltas already applied: makes a retried flush a no-op (never double-counts). */
+export interface CounterFlushesTable {
+  batch_id: string
+  applied_at: string
+}

@@ -1,0 +1,120 @@
+import cookie from '@fastify/cookie'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify'
+import { AppError } from '../errors.ts'
+import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
+import { isUnavailableError } from './unavailable.ts'
+
+export type Http = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  Logger,
+  TypeBoxTypeProvider
+>
+
+interface ErrorBody {
+  error: { code: string; message: string; [detail: string]: unknown }
+}
+
+function errorBody(code: string, message: string, details?: Record<string, unknown>): ErrorBody {
+  return { error: { code, message, ...details } }
+}
+
+/** Turns an Ajv validation error into `validation_failed` naming the field ("body.phone"). */
+function validationBody(error: FastifyError): ErrorBody {
+  const first = error.validation?.[0]
+  const context = error.validationContext ?? 'body'
+  const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+  const pathPart = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.')
+  const field = [context, pathPart || undefined, missing].filter(Boolean).join('.')
+  const message = missing ? `${field} is required` : `${field} ${first?.message ?? 'is invalid'}`
+  return errorBody('validation_failed', message, { field })
+}
+
+export function createHttp(options: { logger: Logger; bodyLimit: number; metrics: Metrics }): Http {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    // Per-request logs at 20k req/s drown the useful ones; the metrics cover traffic.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Http
+
+  app.register(cookie)
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.status >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
+      return reply.status(error.status).send(errorBody(error.code, error.message, error.details))
+    }
+    if (error.validation) return reply.status(400).send(validationBody(error))
+    switch (error.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.status(400).send(errorBody('invalid_json', 'the request body is not valid JSON'))
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply
+          .status(413)
+          .send(errorBody('payload_too_large', `the request body is over ${options.bodyLimit} bytes`))
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply
+          .status(415)
+          .send(errorBody('unsupported_media_type', 'send the body as application/json'))
+    }
+    if (error instanceof SyntaxError && error.statusCode === 400) {
+      return reply.status(400).send(errorBody('invalid_json', 'the request body is not valid JSON'))
+    }
+    if (isUnavailableError(error)) {
+      request.log.warn({ err: error }, 'backing server unavailable')
+      return reply
+        .status(503)
+        .send(errorBody('unavailable', 'a backing server is unavailable, try again shortly'))
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(error.statusCode).send(errorBody('bad_request', error.message))
+    }
+    // A bug: log everything, tell the client nothing it could misuse.
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.status(500).send(errorBody('internal_error', 'something went wrong on our side'))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    options.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+  })
+
+  return app
+}
+
+/** OpenAPI from the route schemas, at /openapi.json, browsable at /docs. Register before the routes. */
+export async function registerDocs(app: Http): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'hotspot', version: '0.1.0', description: 'Counters, SMS, cache, flash sale and tasks' },
+      components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' } } },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}

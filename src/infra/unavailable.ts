@@ -1,0 +1,18 @@
+/**
+ * Tells whether an error means "a backing server could not answer" (→ 503 `unavailable`) rather than a bug
+ * (→ 500). Each client library reports that differently; the knowledge of their shapes lives here only.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY'].includes(code))
+      return true
+    if (/^(08|57P)/.test(code)) return true // PostgreSQL connection exceptions and admin shutdown
+  }
+  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true
+  if (error.name === 'AMQPConnectionError') return true
+  return /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(
+    error.message,
+  )
+}
