@@ -26,6 +26,8 @@ export interface AppOptions {
   /** Prefix of every Redis key: lets tests share one Redis without seeing each other. */
   keyPrefix?: string
   flushHooks?: FlushHooks
+  /** Sees every SQL statement (tests count queries with it). */
+  onQuery?: (sql: string) => void
 }
 
 export interface App {
@@ -47,10 +49,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { config, log } = options
   const prefix = options.keyPrefix ?? 'hs'
   const metrics = createMetrics()
-  const redis = createRedis(options.redisUrl)
+  const redis = createRedis(options.redisUrl, { log })
   loadScripts(redis, new URL('./counters/', import.meta.url))
   const amqp = createAmqp(options.amqpUrl, log)
-  const db = createDb(config.databaseUrl)
+  const db = createDb(config.databaseUrl, { onQuery: options.onQuery })
   const admin = makeAdminCheck(options.adminToken)
 
   const counters = createCountersService({ db, redis, prefix, log })

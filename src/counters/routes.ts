@@ -80,14 +80,16 @@ export function countersRoutes(app: Http, deps: { counters: CountersService; adm
   app.post(
     '/api/items/:id/views',
     {
+      // The body is optional: a bare POST (no body at all) counts a view like `{}` does.
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
       schema: {
         tags: ['items'],
         params: ItemId,
-        body: Type.Optional(
-          Type.Object(
-            { visitorId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
-            { additionalProperties: false },
-          ),
+        body: Type.Object(
+          { visitorId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
+          { additionalProperties: false },
         ),
         response: {
           200: Type.Object({ id: Type.Integer(), views: Type.Integer(), uniqueVisitors: Type.Integer() }),
@@ -96,16 +98,16 @@ export function countersRoutes(app: Http, deps: { counters: CountersService; adm
     },
     async (request, reply) => {
       // Visitor identity: explicit id, else our cookie (set when absent), else the client address.
-      let visitor = request.body?.visitorId ?? request.cookies[VISITOR_COOKIE]
+      let visitor = request.body.visitorId ?? request.cookies[VISITOR_COOKIE]
       if (!visitor) {
-        visitor = randomUUID()
-        reply.setCookie(VISITOR_COOKIE, visitor, {
+        // First visit: hand out a cookie for the next views and count this one by address.
+        reply.setCookie(VISITOR_COOKIE, randomUUID(), {
           path: '/',
           httpOnly: true,
           sameSite: 'lax',
           maxAge: 365 * 86_400,
         })
-        visitor = request.body?.visitorId ?? request.ip ?? visitor
+        visitor = `ip:${request.ip}`
       }
       const result = await counters.recordView(request.params.id, visitor)
       return { id: request.params.id, ...result }

@@ -2,11 +2,27 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster, Redis } from 'ioredis'
+import type { Logger } from './logger.ts'
 
 /** A single node or a Cluster: features use only commands both support, and hash-tag every script's keys. */
 export type RedisClient = Redis | Cluster
 
-export function createRedis(url: string, options: { lazyConnect?: boolean } = {}): RedisClient {
+export function createRedis(url: string, options: { lazyConnect?: boolean; log?: Logger } = {}): RedisClient {
+  const client = connect(url, options)
+  // Without a listener ioredis prints every failed reconnect; log an outage once and its end once.
+  let down = false
+  client.on('error', (error: Error) => {
+    if (!down) options.log?.warn({ err: error }, 'Redis unreachable, reconnecting')
+    down = true
+  })
+  client.on('ready', () => {
+    if (down) options.log?.info('Redis connection re-established')
+    down = false
+  })
+  return client
+}
+
+function connect(url: string, options: { lazyConnect?: boolean }): RedisClient {
   const urls = url
     .split(',')
     .map((u) => u.trim())

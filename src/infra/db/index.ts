@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import { Kysely, type LogEvent, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { migrations as builtIn } from './migrations/index.ts'
 import type { Database } from './schema.ts'
@@ -12,11 +12,20 @@ export type Db = Kysely<Database>
 // PostgreSQL returns bigint (int8) as a string to protect precision; our counters stay far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value))
 
-/** `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `sqlite:path`). */
-export function createDb(url: string): Db {
+/**
+ * `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `sqlite:path`). `onQuery` sees every
+ * statement (tests count queries with it: "500 misses cause one SQL query").
+ */
+export function createDb(url: string, options: { onQuery?: (sql: string) => void } = {}): Db {
+  const log = options.onQuery
+    ? (event: LogEvent) => {
+        if (event.level === 'query') options.onQuery?.(event.query.sql)
+      }
+    : undefined
   if (/^postgres(ql)?:\/\//.test(url)) {
     return new Kysely<Database>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }),
+      log,
     })
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '')
@@ -26,7 +35,7 @@ export function createDb(url: string): Db {
   database.pragma('journal_mode = WAL')
   database.pragma('busy_timeout = 5000')
   database.pragma('synchronous = NORMAL')
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }), log })
 }
 
 export async function migrateToLatest(

@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.ts'
+
+describe('config', () => {
+  it('has working defaults for an empty environment', () => {
+    const config = loadConfig({})
+    expect(config.port).toBe(3000)
+    expect(config.host).toBe('127.0.0.1')
+    expect(config.grpcPort).toBe(50051)
+    expect(config.redisUrl).toBeUndefined()
+    expect(config.amqpUrl).toBeUndefined()
+    expect(config.amqpQueueType).toBe('classic')
+    expect(config.databaseUrl).toMatch(/\.data\/hotspot\.db$/)
+    expect(config.smsProvider).toBe('outbox')
+  })
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT', 'whole number'],
+    [{ PORT: '70000' }, 'PORT', 'between 0 and 65535'],
+    [{ GRPC_PORT: '-1' }, 'GRPC_PORT', 'whole number'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL', 'redis:'],
+    [{ REDIS_URL: 'redis://a:1,nope' }, 'REDIS_URL', 'not a URL'],
+    [{ AMQP_URL: 'redis://x' }, 'AMQP_URL', 'amqp:'],
+    [{ AMQP_QUEUE_TYPE: 'stream' }, 'AMQP_QUEUE_TYPE', 'classic, quorum'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL', 'postgres://'],
+    [{ HOTSPOT_ADMIN_TOKEN: 'short' }, 'HOTSPOT_ADMIN_TOKEN', 'at least 16'],
+    [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER', 'outbox'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
+  ])('rejects %o naming the variable', (env, variable, fragment) => {
+    let error: unknown
+    try {
+      loadConfig(env)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).variable).toBe(variable)
+    expect((error as ConfigError).message).toContain(variable)
+    expect((error as ConfigError).message).toContain(fragment)
+  })
+
+  it('accepts a Redis Cluster list, an AMQP cluster list and PostgreSQL', () => {
+    const config = loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:7000,redis://127.0.0.1:7001',
+      AMQP_URL: 'amqp://u:p@a:5672/v,amqp://u:p@b:5672/v',
+      DATABASE_URL: 'postgres://u@h/db',
+    })
+    expect(config.redisUrl).toContain(',')
+    expect(config.databaseUrl).toBe('postgres://u@h/db')
+  })
+
+  it('stops the process with one line naming the variable', () => {
+    let stderr = ''
+    let status = 0
+    try {
+      execFileSync(process.execPath, ['bin/hotspot.js', 'migrate'], {
+        env: { ...process.env, PORT: 'eighty' },
+        stdio: 'pipe',
+      })
+    } catch (error) {
+      const e = error as { status: number; stderr: Buffer }
+      status = e.status
+      stderr = e.stderr.toString()
+    }
+    expect(status).toBe(2)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toContain('PORT')
+  })
+})

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { inject } from 'vitest'
+import { type App, type AppOptions, createApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { createLogger } from '../../src/infra/logger.ts'
+
+export type DbKind = 'sqlite' | 'postgres'
+
+/** The SQL engines to run DB-touching tests against: SQLite always, PostgreSQL when the setup started one. */
+export const dbKinds: DbKind[] = inject('postgresUrl') ? ['sqlite', 'postgres'] : ['sqlite']
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+
+/** A fresh database: a temp SQLite file, or a new PostgreSQL database on the shared test cluster. */
+export async function freshDatabaseUrl(kind: DbKind): Promise<string> {
+  if (kind === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotspot-db-'))
+    return path.join(dir, 'test.db')
+  }
+  const base = inject('postgresUrl')
+  if (!base) throw new Error('PostgreSQL is not running in this test run')
+  const name = `t_${randomUUID().replaceAll('-', '')}`
+  const client = new pg.Client({ connectionString: base })
+  await client.connect()
+  await client.query(`CREATE DATABASE ${name}`)
+  await client.end()
+  return base.replace(/\/[^/]*$/, `/${name}`)
+}
+
+export interface TestApp extends App {
+  prefix: string
+  auth: { authorization: string }
+  queries: string[]
+}
+
+/** A real app on the shared test servers, isolated by its own key prefix and its own database. */
+export async function startTestApp(
+  options: { db?: DbKind; env?: Record<string, string>; redisUrl?: string } & Partial<AppOptions> = {},
+): Promise<TestApp> {
+  const databaseUrl = await freshDatabaseUrl(options.db ?? 'sqlite')
+  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...options.env })
+  const prefix = `t${randomUUID().slice(0, 8)}`
+  const queries: string[] = []
+  const app = await createApp({
+    config,
+    redisUrl: options.redisUrl ?? inject('redisUrl'),
+    amqpUrl: inject('amqpUrl'),
+    adminToken: ADMIN_TOKEN,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    keyPrefix: prefix,
+    onQuery: (sql) => queries.push(sql),
+    ...options,
+  })
+  await app.prepare()
+  return Object.assign(app, { prefix, auth: { authorization: `Bearer ${ADMIN_TOKEN}` }, queries })
+}
