@@ -17,7 +17,8 @@ export const DELAY_ENTRY_EXCHANGE = levelName(MAX_LEVEL)
 export type DelayQueueType = 'classic' | 'quorum'
 
 export function levelName(level: number): string {
-  if (!Number.isInteger(level) || level < 0 || level > MAX_LEVEL) throw new RangeError(`no delay level ${level}`)
+  if (!Number.isInteger(level) || level < 0 || level > MAX_LEVEL)
+    throw new RangeError(`no delay level ${level}`)
   return `celery_delayed_${level}`
 }
 
@@ -27,7 +28,8 @@ export function levelName(level: number): string {
  */
 export function delayRoutingKey(delaySeconds: number, routingKey: string): string {
   const whole = Math.ceil(delaySeconds)
-  if (!Number.isFinite(delaySeconds) || whole < 1) throw new RangeError('delay must be a positive number of seconds')
+  if (!Number.isFinite(delaySeconds) || whole < 1)
+    throw new RangeError('delay must be a positive number of seconds')
   if (whole > MAX_DELAY_SECONDS) throw new RangeError(`delay must be at most ${MAX_DELAY_SECONDS} s`)
   if (!routingKey) throw new RangeError('routing key must be non-empty')
   const key = `${whole.toString(2).padStart(DELAY_LEVELS, '0').split('').join('.')}.${routingKey}`
@@ -54,8 +56,8 @@ export interface DelayDeclarations {
 
 export interface DelayDeclarationOptions {
   /**
-   * Must match what any Celery 5.5 worker on the broker declared (its broker_native_delayed_delivery_queue_type
-   * defaults to quorum), or RabbitMQ answers 406 PRECONDITION_FAILED. Default: classic.
+   * Must match what a Celery 5.5 worker on the same broker declared (its
+   * broker_native_delayed_delivery_queue_type defaults to quorum), or RabbitMQ answers 406. Default: classic.
    */
   queueType?: DelayQueueType
   /** Queues that receive delayed messages; their routing key is their name (default exchange). */
@@ -90,7 +92,11 @@ export function declarations(opts: DelayDeclarationOptions = {}): DelayDeclarati
     out.exchangeBindings.push({ destination: levelName(level - 1), source: levelName(level), routingKey })
   }
   out.exchanges.push({ exchange: DELAYED_DELIVERY_EXCHANGE, type: 'topic', durable: true, autoDelete: false })
-  out.exchangeBindings.push({ destination: DELAYED_DELIVERY_EXCHANGE, source: levelName(0), routingKey: `${skip(0)}0.#` })
+  out.exchangeBindings.push({
+    destination: DELAYED_DELIVERY_EXCHANGE,
+    source: levelName(0),
+    routingKey: `${skip(0)}0.#`,
+  })
 
   // kombu binds the queue's own exchange and skips direct ones, which would leave Celery's default `celery`
   // queue (direct exchange) without delays. Binding the queue itself to the delivery exchange works for any

@@ -40,7 +40,11 @@ export interface CeleryException {
  * Build the exception shape. `module` is where a Python client looks the class up: 'builtins' makes
  * ValueError/TypeError/RuntimeError real; an unknown name or module becomes a synthesized Exception subclass.
  */
-export function celeryException(type: string, message: string | unknown[], module = 'builtins'): CeleryException {
+export function celeryException(
+  type: string,
+  message: string | unknown[],
+  module = 'builtins',
+): CeleryException {
   return { exc_type: type, exc_message: Array.isArray(message) ? message : [message], exc_module: module }
 }
 
@@ -123,7 +127,8 @@ export function parseResultMeta(raw: string | Buffer | null): ParseMetaResult {
     return { ok: false, message: 'stored result is not a JSON object' }
   }
   const m = meta as Record<string, unknown>
-  if (typeof m.status !== 'string' || m.status === '') return { ok: false, message: 'stored result has no status' }
+  if (typeof m.status !== 'string' || m.status === '')
+    return { ok: false, message: 'stored result has no status' }
 
   const view: TaskStatusView = {
     taskId: typeof m.task_id === 'string' ? m.task_id : null,

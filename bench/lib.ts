@@ -1,0 +1,165 @@
+/** Shared parts of the load scripts: private servers, child-process contenders, autocannon, result files. */
+import { type ChildProcess, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import autocannon from 'autocannon'
+import { freePort, type RunningServer, startRabbitMQ, startRedis } from '../src/infra/local-servers.ts'
+
+export const say = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+
+export async function privateServers(want: { rabbitmq?: boolean } = {}) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hotspot-bench-'))
+  const redis = await startRedis({ dir: path.join(root, 'redis') })
+  const rabbit = want.rabbitmq ? await startRabbitMQ({ dir: path.join(root, 'rabbitmq') }) : undefined
+  return {
+    root,
+    redis,
+    rabbit,
+    async stop() {
+      await Promise.all([redis.stop(), rabbit?.stop()])
+      fs.rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface Contender {
+  url: string
+  stop(): Promise<void>
+}
+
+/** Runs a contender server in its own process, so the load generator never shares its event loop. */
+export async function spawnServer(script: string, env: Record<string, string>): Promise<Contender> {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    try {
+      await fetch(`${url}/healthz`)
+      break
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${script} did not start`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+export interface LoadResult {
+  requestsPerSecond: number
+  p50: number
+  p99: number
+  ok: number
+  errors: number
+}
+
+/**
+ * Throughput and latency with wrk (Debian's, a C load generator: on 2 cores autocannon itself saturates near
+ * 8k req/s and would hide the difference between contenders). Falls back to autocannon when wrk is missing.
+ */
+export async function measure(options: {
+  url: string
+  method?: 'GET' | 'POST'
+  body?: string
+  connections?: number
+  seconds?: number
+}): Promise<LoadResult> {
+  if (!fs.existsSync('/usr/bin/wrk')) return load(options)
+  const script = path.join(os.tmpdir(), `hotspot-wrk-${process.pid}.lua`)
+  const body = options.body ?? ''
+  fs.writeFileSync(
+    script,
+    [
+      `wrk.method = "${options.method ?? 'GET'}"`,
+      `wrk.body = ${JSON.stringify(body)}`,
+      body ? 'wrk.headers["Content-Type"] = "application/json"' : '',
+      'done = function(summary, latency, requests)',
+      '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.errors.status,',
+      '    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,',
+      '    latency:percentile(50), latency:percentile(99), summary.duration))',
+      'end',
+    ].join('\n'),
+  )
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${options.connections ?? 100}`, `-d${options.seconds ?? 10}s`, '-s', script, options.url])
+    let out = ''
+    child.stdout?.on('data', (d) => {
+      out += d
+    })
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))))
+  })
+  const match = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(output)
+  if (!match) throw new Error(`could not read wrk output: ${output}`)
+  const [requests, statusErrors, socketErrors, p50us, p99us, durationUs] = match.slice(1).map(Number) as number[]
+  return {
+    requestsPerSecond: (requests as number) / ((durationUs as number) / 1e6),
+    p50: (p50us as number) / 1000,
+    p99: (p99us as number) / 1000,
+    ok: (requests as number) - (statusErrors as number),
+    errors: (statusErrors as number) + (socketErrors as number),
+  }
+}
+
+/** autocannon: a fixed `amount` of requests when every answer must be accounted for (exact-count checks). */
+export async function load(options: {
+  url: string
+  method?: 'GET' | 'POST'
+  body?: string
+  connections?: number
+  seconds?: number
+  amount?: number
+}): Promise<LoadResult> {
+  const result = await autocannon({
+    url: options.url,
+    method: options.method ?? 'GET',
+    body: options.body,
+    headers: options.body ? { 'content-type': 'application/json' } : undefined,
+    connections: options.connections ?? 100,
+    duration: options.seconds ?? 10,
+    amount: options.amount,
+  })
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    errors: result.non2xx + result.errors + result.timeouts,
+  }
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+export const pct = (ratio: number) => `${(ratio * 100).toFixed(0)} %`
+
+/** Writes bench/results/<date>-<name>.md and prints it. */
+export function writeResult(name: string, markdown: string): string {
+  const date = new Date().toISOString().slice(0, 10)
+  const file = new URL(`./results/${date}-${name}.md`, import.meta.url)
+  fs.mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+  fs.writeFileSync(file, markdown)
+  process.stdout.write(`${markdown}\n`)
+  say(`written to bench/results/${date}-${name}.md`)
+  return file.pathname
+}
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+  return `${os.cpus().length} × ${cpu}, Node ${process.version}`
+}
+
+export type { RunningServer }
