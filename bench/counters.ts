@@ -7,7 +7,18 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Redis } from 'ioredis'
-import { type LoadResult, load, machine, measure, median, pct, privateServers, say, spawnServer, writeResult } from './lib.ts'
+import {
+  type LoadResult,
+  load,
+  machine,
+  measure,
+  median,
+  pct,
+  privateServers,
+  say,
+  spawnServer,
+  writeResult,
+} from './lib.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -52,7 +63,9 @@ for (let round = 1; round <= rounds; round++) {
     seconds,
   })
   results.push({ a, b, c, lost })
-  say(`  hello ${a.requestsPerSecond.toFixed(0)}  naive ${b.requestsPerSecond.toFixed(0)}  hotspot ${c.requestsPerSecond.toFixed(0)} req/s`)
+  say(
+    `  hello ${a.requestsPerSecond.toFixed(0)}  naive ${b.requestsPerSecond.toFixed(0)}  hotspot ${c.requestsPerSecond.toFixed(0)} req/s`,
+  )
 }
 say(`exactness: ${amount} views on a fresh item at ${connections} connections`)
 const fresh = await fetch(`${hotspot.url}/api/items`, {
@@ -83,9 +96,22 @@ const lines = [
   '',
 ]
 for (const [i, r] of results.entries()) {
-  lines.push(`### Round ${i + 1}`, '', '| contender | req/s | p50 ms | p99 ms | 2xx | errors |', '|---|---|---|---|---|---|')
-  lines.push(row('(a) Fastify hello-world', r.a), row('(b) naive GET-then-SET', r.b), row('(c) hotspot views', r.c), '')
-  lines.push(`Naive counter lost ${r.lost} of ${r.b.ok} increments (${pct(r.lost / Math.max(1, r.b.ok))}).`, '')
+  lines.push(
+    `### Round ${i + 1}`,
+    '',
+    '| contender | req/s | p50 ms | p99 ms | 2xx | errors |',
+    '|---|---|---|---|---|---|',
+  )
+  lines.push(
+    row('(a) Fastify hello-world', r.a),
+    row('(b) naive GET-then-SET', r.b),
+    row('(c) hotspot views', r.c),
+    '',
+  )
+  lines.push(
+    `Naive counter lost ${r.lost} of ${r.b.ok} increments (${pct(r.lost / Math.max(1, r.b.ok))}).`,
+    '',
+  )
 }
 const ratio = median(results.map((r) => r.c.requestsPerSecond / r.a.requestsPerSecond))
 const p99Ratio = median(results.map((r) => r.c.p99 / Math.max(1, r.a.p99)))

@@ -92,7 +92,14 @@ export async function measure(options: {
     ].join('\n'),
   )
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${options.connections ?? 100}`, `-d${options.seconds ?? 10}s`, '-s', script, options.url])
+    const child = spawn('wrk', [
+      '-t1',
+      `-c${options.connections ?? 100}`,
+      `-d${options.seconds ?? 10}s`,
+      '-s',
+      script,
+      options.url,
+    ])
     let out = ''
     child.stdout?.on('data', (d) => {
       out += d
@@ -101,7 +108,9 @@ export async function measure(options: {
   })
   const match = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(output)
   if (!match) throw new Error(`could not read wrk output: ${output}`)
-  const [requests, statusErrors, socketErrors, p50us, p99us, durationUs] = match.slice(1).map(Number) as number[]
+  const [requests, statusErrors, socketErrors, p50us, p99us, durationUs] = match
+    .slice(1)
+    .map(Number) as number[]
   return {
     requestsPerSecond: (requests as number) / ((durationUs as number) / 1e6),
     p50: (p50us as number) / 1000,
@@ -141,7 +150,9 @@ export async function load(options: {
 export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 export const pct = (ratio: number) => `${(ratio * 100).toFixed(0)} %`

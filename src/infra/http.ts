@@ -48,6 +48,9 @@ export function createHttp(options: { logger: Logger; bodyLimit: number; metrics
     bodyLimit: options.bodyLimit,
     // Per-request logs at 20k req/s drown the useful ones; the metrics cover traffic.
     logController: new LogController({ disableRequestLogging: true }),
+    // A pino child logger per request (with our redaction rules) cost ~10 % of throughput on a hot route;
+    // handlers log through the app logger instead and put what matters in the log object.
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: false,
@@ -96,12 +99,17 @@ export function createHttp(options: { logger: Logger; bodyLimit: number; metrics
     reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
   })
 
+  // One labelled child per (method, route, status), cached: prom-client would hash the labels on every call.
+  const timers = new Map<string, { observe(value: number): void }>()
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
-    options.metrics.httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    )
+    const key = `${request.method} ${route} ${reply.statusCode}`
+    let timer = timers.get(key)
+    if (!timer) {
+      timer = options.metrics.httpDuration.labels(request.method, route, String(reply.statusCode))
+      timers.set(key, timer)
+    }
+    timer.observe(reply.elapsedTime / 1000)
   })
 
   return app
