@@ -1,12 +1,13 @@
 /**
- * The composition root: the only place that knows every part. It builds the infrastructure clients, then each
- * feature with what it needs, and wires their routes. Roles (cli.ts) decide what to start.
+ * The composition root: the only place that knows every part. It builds the infrastructure clients, the task
+ * system, then each feature with what it needs, and wires their routes and tasks. Roles (cli.ts) decide what
+ * runs: HTTP, the worker, beat.
  */
 import type { Connection } from 'rabbitmq-client'
 import type { Config } from './config.ts'
-import { createFlusher, type FlushHooks } from './counters/flush.ts'
-import { countersRoutes } from './counters/routes.ts'
-import { createCountersService } from './counters/service.ts'
+import type { FlushHooks } from './counters/flush.ts'
+import { createCountersFeature } from './counters/index.ts'
+import type { Feature, FeatureContext } from './feature.ts'
 import { createAmqp } from './infra/amqp.ts'
 import { makeAdminCheck } from './infra/auth.ts'
 import { createDb, type Db, migrateToLatest, pingDb } from './infra/db/index.ts'
@@ -14,7 +15,9 @@ import { createHttp, type Http, registerDocs } from './infra/http.ts'
 import type { Logger } from './infra/logger.ts'
 import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
-import { createRedis, loadScripts, pingRedis, type RedisClient } from './infra/redis.ts'
+import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
+import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
+import { taskRoutes } from './tasks/routes.ts'
 
 export interface AppOptions {
   config: Config
@@ -23,12 +26,16 @@ export interface AppOptions {
   amqpUrl: string
   adminToken: string
   log: Logger
-  /** Prefix of every Redis key: lets tests share one Redis without seeing each other. */
+  /** Prefix of every Redis key hotspot writes (Celery's result keys excepted): lets tests share one Redis. */
   keyPrefix?: string
   flushHooks?: FlushHooks
   /** Sees every SQL statement (tests count queries with it). */
   onQuery?: (sql: string) => void
+  /** Leader lock lifetime of beat (tests shorten it to see a fail-over quickly). */
+  beatLockTtlMs?: number
 }
+
+export type Role = 'api' | 'worker' | 'beat'
 
 export interface App {
   http: Http
@@ -36,12 +43,14 @@ export interface App {
   amqp: Connection
   db: Db
   metrics: Metrics
-  counters: ReturnType<typeof createCountersService>
-  flusher: ReturnType<typeof createFlusher>
-  /** Migrates SQL and makes sure Redis has what it needs (rebuilt from SQL if it lost it). */
+  tasks: TaskSystem
+  counters: ReturnType<typeof createCountersFeature>['service']
+  flusher: ReturnType<typeof createCountersFeature>['flusher']
+  features: Feature[]
+  /** Migrates SQL and lets each feature rebuild what it keeps in Redis. */
   prepare(): Promise<void>
-  /** Starts background loops (view flush). */
-  startBackground(): void
+  /** Starts what the roles run: `api` = background loops of features, `worker`, `beat`. */
+  start(roles: Role[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -50,13 +59,34 @@ export async function createApp(options: AppOptions): Promise<App> {
   const prefix = options.keyPrefix ?? 'hs'
   const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log })
-  loadScripts(redis, new URL('./counters/', import.meta.url))
   const amqp = createAmqp(options.amqpUrl, log)
   const db = createDb(config.databaseUrl, { onQuery: options.onQuery })
   const admin = makeAdminCheck(options.adminToken)
+  const tasks = createTaskSystem({
+    amqp,
+    redis,
+    log,
+    metrics,
+    prefix,
+    queueType: config.amqpQueueType,
+    worker: config.worker,
+    beat: { lockTtlMs: options.beatLockTtlMs },
+  })
 
-  const counters = createCountersService({ db, redis, prefix, log })
-  const flusher = createFlusher({ db, redis, prefix, log, hooks: options.flushHooks })
+  const ctx: FeatureContext = {
+    config,
+    db,
+    redis,
+    log,
+    metrics,
+    admin,
+    prefix,
+    tasks: { producer: tasks.producer, results: tasks.results, registry: tasks.registry },
+    events: tasks.events,
+    schedule: tasks.beat,
+  }
+  const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
+  const features: Feature[] = [counters.feature]
 
   const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
   await registerDocs(http)
@@ -68,29 +98,42 @@ export async function createApp(options: AppOptions): Promise<App> {
       db: () => pingDb(db),
     },
   })
-  countersRoutes(http, { counters, admin })
+  taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
+  for (const feature of features) feature.routes?.(http)
 
-  let flushLoop: { stop(): Promise<void> } | undefined
-
+  const started = new Set<Role>()
   return {
     http,
     redis,
     amqp,
     db,
     metrics,
-    counters,
-    flusher,
+    tasks,
+    counters: counters.service,
+    flusher: counters.flusher,
+    features,
     async prepare() {
       const { applied } = await migrateToLatest(db)
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
-      await counters.rebuild()
+      for (const feature of features) await feature.prepare?.()
     },
-    startBackground() {
-      flushLoop ??= flusher.start(config.countersFlushMs)
+    async start(roles) {
+      // Every process listens to broadcasts (cache invalidation reaches API processes and workers alike).
+      await tasks.events.start()
+      for (const role of roles) {
+        if (started.has(role)) continue
+        started.add(role)
+        if (role === 'api') for (const feature of features) feature.start?.()
+        if (role === 'worker') await tasks.worker.start()
+        if (role === 'beat') tasks.beat.start()
+      }
     },
     async close() {
-      await http.close()
-      await flushLoop?.stop()
+      await http.close() // stop accepting, let in-flight requests finish
+      await tasks.worker.stop() // finish running handlers (their messages are acked)
+      await tasks.beat.stop()
+      for (const feature of features) await feature.stop?.() // final flushes
+      await tasks.close()
       await amqp.close()
       redis.disconnect()
       await db.destroy()

@@ -3,21 +3,25 @@
  * and stop it cleanly on SIGINT/SIGTERM (HTTP stops accepting, in-flight requests finish, counts are flushed,
  * connections close, then the private servers stop).
  */
-import { type App, createApp } from './app.ts'
+import { type App, createApp, type Role } from './app.ts'
 import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
 import { resolveAdminToken } from './infra/admin-token.ts'
+import { waitForAmqp } from './infra/amqp.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
 import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
 import { createLogger } from './infra/logger.ts'
+import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 
 const USAGE = `usage: hotspot <command>
 
   start     everything in one process (HTTP API, background jobs), private Redis/RabbitMQ when no URL is set
   api       HTTP API only
   migrate   apply SQL migrations and exit
-  worker    task worker            (not available yet: arrives with the task system)
-  beat      periodic scheduler     (not available yet: arrives with the task system)
+  worker    task worker (consumes WORKER_QUEUES)
+  beat      periodic scheduler (run several: one leader fires at a time)
   grpc      gRPC server            (not available yet)
+  tasks dlq                 list the dead-letter queue
+  tasks replay <id|--all>   send dead letters back to their queue
   help      this text
 
 Configuration comes from environment variables; see README.md.`
@@ -39,7 +43,15 @@ async function withServers(config: Config) {
   return { servers, redisUrl, amqpUrl }
 }
 
-async function runServer(config: Config) {
+const ROLES: Record<string, Role[]> = {
+  start: ['api', 'worker', 'beat'],
+  api: ['api'],
+  worker: ['worker'],
+  beat: ['beat'],
+}
+
+async function runServer(config: Config, command: string) {
+  const roles = ROLES[command] ?? []
   const log = createLogger(config.logLevel)
   const { servers, redisUrl, amqpUrl } = await withServers(config)
   const admin = resolveAdminToken(config.adminToken, config.dataDir)
@@ -72,16 +84,20 @@ async function runServer(config: Config) {
 
   app = await createApp({ config, redisUrl, amqpUrl, adminToken: admin.token, log })
   await app.prepare()
-  app.startBackground()
-  const address = await app.http.listen({ port: config.port, host: config.host })
-
-  const lines = [
-    `ready on ${address}  (API docs: ${address}/docs)`,
+  await app.start(roles)
+  const lines: string[] = []
+  if (roles.includes('api')) {
+    const address = await app.http.listen({ port: config.port, host: config.host })
+    lines.push(`ready on ${address}  (API docs: ${address}/docs)`)
+  }
+  if (roles.includes('worker')) lines.push(`task worker consuming ${config.worker.queues.join(', ')}`)
+  if (roles.includes('beat')) lines.push('beat scheduler running (fires while it holds the leader lock)')
+  lines.push(
     `  Redis     ${redactUrl(redisUrl)}${config.redisUrl ? '' : ' (private)'}`,
     `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl ? '' : ' (private)'}`,
     `  database  ${redactUrl(config.databaseUrl)}`,
     `  data dir  ${config.dataDir}`,
-  ]
+  )
   if (admin.created)
     lines.push(`  admin token (shown once, kept in ${config.dataDir}/admin-token): ${admin.token}`)
   for (const line of lines) say(line)
@@ -94,6 +110,38 @@ async function migrate(config: Config) {
     say(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date')
   } finally {
     await db.destroy()
+  }
+}
+
+/** `hotspot tasks dlq` and `hotspot tasks replay <id|--all>`: the dead-letter queue from the command line. */
+async function tasksCommand(config: Config, args: string[]) {
+  const [sub, target] = args
+  if (sub !== 'dlq' && sub !== 'replay')
+    fail('usage: hotspot tasks dlq | hotspot tasks replay <task id|--all>', 2)
+  if (sub === 'replay' && !target) fail('usage: hotspot tasks replay <task id|--all>', 2)
+  const log = createLogger('warn')
+  const { servers, redisUrl, amqpUrl } = await withServers(config)
+  const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
+  try {
+    await waitForAmqp(app.amqp)
+    if (sub === 'dlq') {
+      const letters = await listDeadLetters(app.amqp)
+      if (letters.length === 0) say('the dead-letter queue is empty')
+      for (const l of letters) {
+        process.stdout.write(`${l.taskId}\t${l.task}\t${l.reason}\t${l.deadAt}\t${l.error ?? ''}\n`)
+      }
+    } else {
+      const ids = await replayDeadLetters(
+        app.amqp,
+        app.tasks.producer,
+        (l) => target === '--all' || l.taskId === target,
+      )
+      say(ids.length ? `replayed ${ids.length}: ${ids.join(', ')}` : `no dead letter matches ${target}`)
+      if (!ids.length && target !== '--all') process.exitCode = 1
+    }
+  } finally {
+    await app.close()
+    await servers?.stop()
   }
 }
 
@@ -113,11 +161,13 @@ async function main(argv: string[]) {
   switch (command) {
     case 'start':
     case 'api':
-      return runServer(config)
-    case 'migrate':
-      return migrate(config)
     case 'worker':
     case 'beat':
+      return runServer(config, command)
+    case 'migrate':
+      return migrate(config)
+    case 'tasks':
+      return tasksCommand(config, argv.slice(1))
     case 'grpc':
       return fail(`"${command}" is not available in this version yet`, 2)
     default:

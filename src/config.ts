@@ -23,6 +23,14 @@ export interface Config {
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
   shutdownGraceMs: number
+  worker: {
+    /** Queues the worker consumes (Celery's `celery` and hotspot's own `hotspot`). */
+    queues: string[]
+    /** Handlers running at once, per queue. */
+    concurrency: number
+    /** Messages the broker may push ahead of the handlers, per queue. */
+    prefetch: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -95,6 +103,17 @@ function databaseUrl(env: Env, dataDir: string): string {
   return raw
 }
 
+function queueList(env: Env, name: string, fallback: string[]): string[] {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const queues = raw.split(',').map((q) => q.trim())
+  for (const queue of queues) {
+    if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue))
+      throw new ConfigError(name, `"${queue}" is not a valid queue name`)
+  }
+  return queues
+}
+
 /** Hides the password of a URL so it can be logged. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')
@@ -126,5 +145,10 @@ export function loadConfig(env: Env = process.env): Config {
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
+    worker: {
+      queues: queueList(env, 'WORKER_QUEUES', ['celery', 'hotspot']),
+      concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
+      prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
+    },
   }
 }

@@ -1,9 +1,8 @@
 /**
  * The shape every feature module has, so the composition root (app.ts) can build, wire, start and stop them
  * the same way. A feature gets what it needs in `FeatureContext` and reaches another feature only through
- * that feature's service (passed in explicitly by app.ts).
+ * that feature's service (passed in explicitly by app.ts). SQL migrations live in src/infra/db/migrations/.
  */
-import type { Migration } from 'kysely'
 import type { Config } from './config.ts'
 import type { AdminCheck } from './infra/auth.ts'
 import type { Db } from './infra/db/index.ts'
@@ -29,8 +28,6 @@ export interface FeatureContext {
 
 export interface Feature {
   name: string
-  /** SQL migrations, named `NNNN_name`, merged with every other feature's in name order. */
-  migrations?: Record<string, Migration>
   /** Registers the feature's HTTP routes. */
   routes?(http: Http): void
   /** After migrations, before serving: rebuild Redis state from SQL, seed demo data. */

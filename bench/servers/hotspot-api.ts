@@ -13,7 +13,7 @@ const app = await createApp({
   log,
 })
 await app.prepare()
-app.startBackground()
+await app.start(['api'])
 await app.http.listen({ port: config.port, host: '127.0.0.1' })
 process.once('SIGTERM', async () => {
   await app.close()

@@ -19,7 +19,12 @@ export interface SendOptions {
 
 export interface TaskProducer {
   /** Publishes (persistent, confirmed) and resolves with the task id once the broker has it. */
-  send(name: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendOptions): Promise<string>
+  send(
+    name: string,
+    args?: unknown[],
+    kwargs?: Record<string, unknown>,
+    options?: SendOptions,
+  ): Promise<string>
 }
 
 export interface TaskState {

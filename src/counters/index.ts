@@ -1,0 +1,27 @@
+import type { Feature, FeatureContext } from '../feature.ts'
+import { loadScripts } from '../infra/redis.ts'
+import { createFlusher, type FlushHooks } from './flush.ts'
+import { countersRoutes } from './routes.ts'
+import { createCountersService } from './service.ts'
+
+/** View counters and rankings: routes, the write-behind flush loop, the Redis rebuild at start. */
+export function createCountersFeature(ctx: FeatureContext, options: { flushHooks?: FlushHooks } = {}) {
+  loadScripts(ctx.redis, new URL('./', import.meta.url))
+  const service = createCountersService(ctx)
+  const flusher = createFlusher({ ...ctx, hooks: options.flushHooks })
+  let loop: { stop(): Promise<void> } | undefined
+  const feature: Feature = {
+    name: 'counters',
+    routes: (http) => countersRoutes(http, { counters: service, admin: ctx.admin }),
+    prepare: async () => {
+      await service.rebuild()
+    },
+    start: () => {
+      loop ??= flusher.start(ctx.config.countersFlushMs)
+    },
+    stop: async () => {
+      await loop?.stop()
+    },
+  }
+  return { feature, service, flusher }
+}

@@ -1,0 +1,25 @@
+import { PermanentTaskError, type TaskRegistry } from './types.ts'
+
+/** Diagnostics and interop checks (API.md): ping, add, fail. They go to Celery's default queue. */
+export function registerBuiltinTasks(registry: TaskRegistry) {
+  registry.register('hotspot.ping', () => 'pong', { maxRetries: 0 })
+  registry.register(
+    'hotspot.add',
+    (args, kwargs) => {
+      const a = args[0] ?? kwargs.a
+      const b = args[1] ?? kwargs.b
+      if (typeof a !== 'number' || typeof b !== 'number') {
+        throw new PermanentTaskError('hotspot.add takes two numbers')
+      }
+      return a + b
+    },
+    { maxRetries: 0 },
+  )
+  registry.register(
+    'hotspot.fail',
+    (args, kwargs) => {
+      throw new PermanentTaskError(String(args[0] ?? kwargs.message ?? 'failed on purpose'))
+    },
+    { maxRetries: 0 },
+  )
+}

@@ -1,0 +1,70 @@
+import type { Connection } from 'rabbitmq-client'
+import { deadLetterQueue, delayTopology, EVENTS_EXCHANGE, type QueueType, taskQueue } from './topology.ts'
+
+/**
+ * Declares (idempotently) what tasks need on the broker: the delay levels, the dead-letter queue, the events
+ * exchange, and each task queue with its delay binding. Each queue is declared once per process; a broker that
+ * lost its definitions gets them again on the next `reset()` (called after a reconnect).
+ */
+export function createDeclarer(amqp: Connection, queueType: QueueType) {
+  let base: Promise<void> | undefined
+  const queues = new Map<string, Promise<void>>()
+
+  async function declareBase() {
+    const delay = delayTopology([], queueType)
+    for (const exchange of delay.exchanges) await amqp.exchangeDeclare(exchange)
+    for (const queue of delay.queues) await amqp.queueDeclare(queue)
+    for (const binding of delay.queueBindings) await amqp.queueBind(binding)
+    for (const binding of delay.exchangeBindings) await amqp.exchangeBind(binding)
+    await amqp.queueDeclare(deadLetterQueue(queueType))
+    await amqp.exchangeDeclare({
+      exchange: EVENTS_EXCHANGE,
+      type: 'fanout',
+      durable: true,
+      autoDelete: false,
+    })
+  }
+
+  async function declareQueue(name: string) {
+    await ensureBase()
+    const { queue, exchange, binding } = taskQueue(name, queueType)
+    await amqp.exchangeDeclare(exchange)
+    await amqp.queueDeclare(queue)
+    await amqp.queueBind(binding)
+    for (const delayBinding of delayTopology([name], queueType).queueBindings.filter(
+      (b) => b.queue === name,
+    )) {
+      await amqp.queueBind(delayBinding)
+    }
+  }
+
+  function ensureBase(): Promise<void> {
+    base ??= declareBase().catch((error) => {
+      base = undefined
+      throw error
+    })
+    return base
+  }
+
+  return {
+    ensureBase,
+    ensureQueue(name: string): Promise<void> {
+      let pending = queues.get(name)
+      if (!pending) {
+        pending = declareQueue(name).catch((error) => {
+          queues.delete(name)
+          throw error
+        })
+        queues.set(name, pending)
+      }
+      return pending
+    },
+    /** Forget what was declared, so it is declared again (after a reconnect to a broker that may be new). */
+    reset() {
+      base = undefined
+      queues.clear()
+    },
+  }
+}
+
+export type Declarer = ReturnType<typeof createDeclarer>

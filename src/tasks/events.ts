@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto'
+import type { Connection, Consumer } from 'rabbitmq-client'
+import type { Logger } from '../infra/logger.ts'
+import { EVENTS_EXCHANGE } from './topology.ts'
+import type { EventBus } from './types.ts'
+
+const exchange = { exchange: EVENTS_EXCHANGE, type: 'fanout', durable: true, autoDelete: false } as const
+
+/**
+ * "Every process hears this": a fanout exchange, and one exclusive auto-delete queue per process bound to it
+ * (re-declared by rabbitmq-client after a reconnect). Used for cache invalidation and live counts.
+ */
+export function createEventBus(
+  amqp: Connection,
+  log: Logger,
+): EventBus & { start(): Promise<void>; stop(): Promise<void> } {
+  const listeners = new Map<string, Set<(payload: unknown) => void>>()
+  const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1, exchanges: [exchange] })
+  const queue = `hotspot.events.${randomUUID()}`
+  let consumer: Consumer | undefined
+
+  return {
+    async publish(topic, payload) {
+      await publisher.send(
+        { exchange: EVENTS_EXCHANGE, routingKey: '', contentType: 'application/json' },
+        { topic, payload },
+      )
+    },
+
+    on(topic, listener) {
+      let set = listeners.get(topic)
+      if (!set) {
+        set = new Set()
+        listeners.set(topic, set)
+      }
+      set.add(listener)
+      return () => set.delete(listener)
+    },
+
+    async start() {
+      if (consumer) return
+      consumer = amqp.createConsumer(
+        {
+          queue,
+          queueOptions: { exclusive: true, autoDelete: true, durable: false },
+          exchanges: [exchange],
+          queueBindings: [{ queue, exchange: EVENTS_EXCHANGE, routingKey: '' }],
+          noAck: true,
+        },
+        (msg) => {
+          const event = msg.body as { topic?: string; payload?: unknown } | null
+          if (!event || typeof event.topic !== 'string') return
+          for (const listener of listeners.get(event.topic) ?? []) {
+            try {
+              listener(event.payload)
+            } catch (error) {
+              log.warn({ err: error, topic: event.topic }, 'event listener failed')
+            }
+          }
+        },
+      )
+      consumer.on('error', (error) =>
+        log.warn({ err: error }, 'events consumer error (it recovers by itself)'),
+      )
+      await new Promise<void>((resolve) => consumer?.once('ready', () => resolve()))
+    },
+
+    async stop() {
+      await consumer?.close()
+      await publisher.close()
+    },
+  }
+}

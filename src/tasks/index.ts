@@ -1,0 +1,95 @@
+/**
+ * The task system, assembled: registry, producer, Redis result backend, event bus, beat and worker. The
+ * composition root creates one per process; which parts run (worker, beat) depends on the role.
+ */
+import type { Connection } from 'rabbitmq-client'
+import type { Logger } from '../infra/logger.ts'
+import type { Metrics } from '../infra/metrics.ts'
+import { loadScripts, type RedisClient } from '../infra/redis.ts'
+import { createBeat } from './beat.ts'
+import { registerBuiltinTasks } from './builtin.ts'
+import { createDeclarer } from './declare.ts'
+import { createEventBus } from './events.ts'
+import { createTaskMetrics } from './metrics.ts'
+import { createProducer } from './producer.ts'
+import { createRegistry } from './registry.ts'
+import { createResultBackend } from './results.ts'
+import { HOTSPOT_QUEUE, type QueueType } from './topology.ts'
+import { createWorker } from './worker.ts'
+
+export interface TaskSystemOptions {
+  amqp: Connection
+  redis: RedisClient
+  log: Logger
+  metrics: Metrics
+  prefix: string
+  queueType: QueueType
+  worker: { queues: string[]; concurrency: number; prefetch: number }
+  beat?: { lockTtlMs?: number }
+}
+
+export function createTaskSystem(options: TaskSystemOptions) {
+  const { amqp, redis, log } = options
+  loadScripts(redis, new URL('./', import.meta.url))
+  const registry = createRegistry()
+  registerBuiltinTasks(registry)
+  const declarer = createDeclarer(amqp, options.queueType)
+  // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
+  amqp.on('connection', () => declarer.reset())
+  const taskMetrics = createTaskMetrics(options.metrics)
+  const producer = createProducer({
+    amqp,
+    declarer,
+    queueFor: (name) => {
+      const task = registry.get(name)
+      return task ? (task.options.queue ?? HOTSPOT_QUEUE) : undefined
+    },
+  })
+  const send = producer.send
+  producer.send = async (...args) => {
+    const id = await send(...args)
+    taskMetrics.sent.inc({ task: args[0] })
+    return id
+  }
+  // wait() subscribes on a connection of its own (a subscribed connection can run nothing else) and closes it.
+  const results = createResultBackend(redis, () => (redis as { duplicate(): RedisClient }).duplicate())
+  const events = createEventBus(amqp, log)
+  const beat = createBeat({
+    redis,
+    producer,
+    log,
+    prefix: options.prefix,
+    lockTtlMs: options.beat?.lockTtlMs,
+  })
+  const worker = createWorker({
+    amqp,
+    redis,
+    prefix: options.prefix,
+    registry,
+    results,
+    producer,
+    declarer,
+    metrics: taskMetrics,
+    log,
+    queueType: options.queueType,
+    ...options.worker,
+  })
+
+  return {
+    registry,
+    producer,
+    results,
+    events,
+    beat,
+    worker,
+    declarer,
+    async close() {
+      await worker.stop()
+      await beat.stop()
+      await events.stop()
+      await producer.close()
+    },
+  }
+}
+
+export type TaskSystem = ReturnType<typeof createTaskSystem>

@@ -1,0 +1,249 @@
+import { hostname } from 'node:os'
+import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } from 'rabbitmq-client'
+import type { Logger } from '../infra/logger.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import type { Declarer } from './declare.ts'
+import { type DecodedTask, decodeTask } from './message.ts'
+import type { TaskMetrics } from './metrics.ts'
+import { createOnce } from './once.ts'
+import type { Producer, RawMessage } from './producer.ts'
+import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
+import { celeryException } from './result-meta.ts'
+import type { createResultBackend } from './results.ts'
+import { DEAD_LETTER_QUEUE, type QueueType, taskQueue } from './topology.ts'
+import { PermanentTaskError, RetryTask } from './types.ts'
+
+type Results = ReturnType<typeof createResultBackend>
+
+export interface WorkerOptions {
+  amqp: Connection
+  redis: RedisClient
+  prefix: string
+  registry: Registry
+  results: Results
+  producer: Producer
+  declarer: Declarer
+  metrics: TaskMetrics
+  log: Logger
+  queues: string[]
+  /** Handlers running at once, per queue. */
+  concurrency: number
+  /** Unacked messages the broker may push ahead, per queue. */
+  prefetch: number
+  queueType: QueueType
+}
+
+const WORKER_NAME = `hotspot-${process.pid}@${hostname()}`
+/** Python re-raises builtins by name; anything else becomes a synthesized exception class on the Python side. */
+const PYTHON_BUILTINS = new Set(['TypeError', 'ValueError', 'RuntimeError', 'KeyError', 'LookupError'])
+
+function exceptionOf(error: unknown) {
+  const e = error instanceof Error ? error : new Error(String(error))
+  const type = e.name === 'Error' ? 'Exception' : e.name
+  return {
+    result: celeryException(
+      type,
+      [e.message],
+      PYTHON_BUILTINS.has(type) || type === 'Exception' ? 'builtins' : 'hotspot.errors',
+    ),
+    traceback: e.stack ?? `${type}: ${e.message}`,
+  }
+}
+
+/** The message as it arrived, ready to publish again (eta reroute, dead letter). */
+function rawMessage(msg: AsyncMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
+  const body = Buffer.isBuffer(msg.body)
+    ? msg.body
+    : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
+  return {
+    body,
+    properties: {
+      contentType: msg.contentType,
+      contentEncoding: msg.contentEncoding,
+      correlationId: msg.correlationId,
+      replyTo: msg.replyTo,
+      priority: msg.priority,
+      headers: { ...msg.headers, ...extraHeaders },
+    },
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Consumes task queues and runs registered handlers. Acks late: a message is acknowledged only after its
+ * outcome is stored (result in Redis, retry or dead letter confirmed by the broker), so a worker killed at any
+ * point leaves the message to be delivered again; handlers are idempotent (context.once, SQL constraints).
+ */
+export function createWorker(options: WorkerOptions) {
+  const { amqp, registry, results, producer, declarer, metrics, log } = options
+  const consumers: Consumer[] = []
+  const once = createOnce(options.redis, options.prefix)
+
+  async function deadLetter(msg: AsyncMessage, queue: string, reason: string, detail: string) {
+    const message = rawMessage(msg, {
+      'x-hotspot-reason': reason,
+      'x-hotspot-error': detail.slice(0, 1000),
+      'x-hotspot-queue': queue,
+      'x-hotspot-dead-at': new Date().toISOString(),
+    })
+    await producer.publish(DEAD_LETTER_QUEUE, message, 0, { declare: false })
+    metrics.deadLettered.inc({ reason })
+  }
+
+  async function retryOrFail(
+    msg: AsyncMessage,
+    queue: string,
+    task: DecodedTask,
+    def: RegisteredTask,
+    error: unknown,
+  ) {
+    const { result, traceback } = exceptionOf(error)
+    const permanent = error instanceof PermanentTaskError
+    if (!permanent && task.retries < def.options.maxRetries) {
+      const countdown =
+        error instanceof RetryTask && error.countdown !== undefined
+          ? error.countdown
+          : retryDelaySeconds(def.options, task.retries)
+      await results.store({ taskId: task.id, status: 'RETRY', result, traceback, parentId: task.id })
+      await producer.sendEncoded({
+        name: task.name,
+        args: task.args,
+        kwargs: task.kwargs,
+        taskId: task.id,
+        retries: task.retries + 1,
+        eta: new Date(Date.now() + countdown * 1000),
+        expires: task.expires,
+        rootId: task.rootId,
+        parentId: task.id, // what Celery writes on a retry
+        groupId: task.groupId,
+        queue,
+        embed: task.embed,
+      })
+      metrics.retried.inc({ task: task.name })
+      log.info(
+        { task: task.name, taskId: task.id, retries: task.retries + 1, countdown },
+        'task will be retried',
+      )
+      return
+    }
+    await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
+    await deadLetter(
+      msg,
+      queue,
+      permanent ? 'permanent_error' : 'retries_exhausted',
+      result.exc_message.join(' '),
+    )
+    metrics.failed.inc({ task: task.name })
+    log.warn({ task: task.name, taskId: task.id, error: result.exc_type }, 'task failed')
+  }
+
+  async function handle(queue: string, msg: AsyncMessage): Promise<ConsumerStatus> {
+    const decoded = decodeTask(msg.body, msg)
+    if (!decoded.ok) {
+      // Never log the body: it may carry personal data. The reason says what was wrong.
+      log.warn(
+        { queue, reason: decoded.reason, detail: decoded.message },
+        'task message rejected, dead-lettered',
+      )
+      await deadLetter(msg, queue, decoded.reason, decoded.message)
+      return ConsumerStatus.ACK
+    }
+    const task = decoded.task
+    const def = registry.get(task.name)
+    metrics.received.inc({ task: def ? task.name : 'unregistered' })
+    if (!def) {
+      await results.store({
+        taskId: task.id,
+        status: 'FAILURE',
+        result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
+      })
+      await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
+      log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
+      return ConsumerStatus.ACK
+    }
+    const now = Date.now()
+    if (task.expires && task.expires.getTime() <= now) {
+      await results.store({
+        taskId: task.id,
+        status: 'REVOKED',
+        result: celeryException('TaskRevokedError', ['expired'], 'celery.exceptions'),
+      })
+      metrics.revoked.inc({ task: task.name })
+      return ConsumerStatus.ACK
+    }
+    if (task.eta && task.eta.getTime() - now > 500) {
+      // An eta from a Celery client (which does not use delay queues): park it in the broker, not in memory.
+      await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
+      return ConsumerStatus.ACK
+    }
+    // A redelivery of a task that already succeeded (the worker died between storing and acking): done.
+    if ((await results.get(task.id)).status === 'SUCCESS') return ConsumerStatus.ACK
+
+    await results.store({
+      taskId: task.id,
+      status: 'STARTED',
+      result: { pid: process.pid, hostname: WORKER_NAME },
+    })
+    const started = performance.now()
+    let value: unknown
+    try {
+      value = await def.handler(task.args, task.kwargs, {
+        taskId: task.id,
+        name: task.name,
+        retries: task.retries,
+        redelivered: msg.redelivered,
+        log,
+        once: (key, effect) => once(task.id, key, effect),
+      })
+    } catch (error) {
+      metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
+      await retryOrFail(msg, queue, task, def, error)
+      return ConsumerStatus.ACK
+    }
+    metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
+    if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
+    metrics.succeeded.inc({ task: task.name })
+    return ConsumerStatus.ACK
+  }
+
+  return {
+    async start() {
+      for (const queue of options.queues) {
+        await declarer.ensureQueue(queue)
+        const consumer = amqp.createConsumer(
+          {
+            queue,
+            // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
+            queueOptions: taskQueue(queue, options.queueType).queue,
+            qos: { prefetchCount: options.prefetch },
+            concurrency: options.concurrency,
+            requeue: true,
+          },
+          async (msg) => {
+            try {
+              return await handle(queue, msg)
+            } catch (error) {
+              // Redis or the broker failed while recording the outcome: give the message back (it will be
+              // delivered again), after a pause so an outage does not become a hot redelivery loop.
+              log.warn({ err: error, queue }, 'could not record a task outcome, message requeued')
+              await sleep(1000)
+              return ConsumerStatus.REQUEUE
+            }
+          },
+        )
+        consumer.on('error', (error) =>
+          log.warn({ err: error, queue }, 'task consumer error (it recovers by itself)'),
+        )
+        consumers.push(consumer)
+      }
+      log.info({ queues: options.queues, concurrency: options.concurrency }, 'task worker consuming')
+    },
+    /** Stops taking messages and waits for the running handlers to finish. */
+    async stop() {
+      await Promise.all(consumers.splice(0).map((c) => c.close()))
+    },
+  }
+}
+
+export type Worker = ReturnType<typeof createWorker>
