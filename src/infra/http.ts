@@ -54,7 +54,7 @@ export function createHttp(options: { logger: Logger; bodyLimit: number; metrics
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Http
 
   app.register(cookie)
