@@ -69,6 +69,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics,
     prefix,
     queueType: config.amqpQueueType,
+    queues: config.tasks,
     worker: config.worker,
     beat: { lockTtlMs: options.beatLockTtlMs },
   })

@@ -23,8 +23,14 @@ export interface Config {
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
   shutdownGraceMs: number
+  tasks: {
+    /** Where tasks with no queue of their own go, like Celery's task_default_queue (interop: `celery`). */
+    defaultQueue: string
+    /** Queue of hotspot's own tasks (SMS delivery, orders, refreshes), so Python workers never see them. */
+    ownQueue: string
+  }
   worker: {
-    /** Queues the worker consumes (Celery's `celery` and hotspot's own `hotspot`). */
+    /** Queues the worker consumes (default: the two above). */
     queues: string[]
     /** Handlers running at once, per queue. */
     concurrency: number
@@ -121,6 +127,8 @@ export function redactUrl(url: string): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(read(env, 'HOTSPOT_DATA_DIR') ?? '.data')
+  const [defaultQueue = 'celery'] = queueList(env, 'CELERY_DEFAULT_QUEUE', ['celery'])
+  const [ownQueue = 'hotspot'] = queueList(env, 'HOTSPOT_TASK_QUEUE', ['hotspot'])
   const adminToken = read(env, 'HOTSPOT_ADMIN_TOKEN')
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
@@ -145,8 +153,9 @@ export function loadConfig(env: Env = process.env): Config {
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
+    tasks: { defaultQueue, ownQueue },
     worker: {
-      queues: queueList(env, 'WORKER_QUEUES', ['celery', 'hotspot']),
+      queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
     },

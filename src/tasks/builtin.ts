@@ -1,8 +1,8 @@
 import { PermanentTaskError, type TaskRegistry } from './types.ts'
 
 /** Diagnostics and interop checks (API.md): ping, add, fail. They go to Celery's default queue. */
-export function registerBuiltinTasks(registry: TaskRegistry) {
-  registry.register('hotspot.ping', () => 'pong', { maxRetries: 0 })
+export function registerBuiltinTasks(registry: TaskRegistry, queue: string) {
+  registry.register('hotspot.ping', () => 'pong', { maxRetries: 0, queue })
   registry.register(
     'hotspot.add',
     (args, kwargs) => {
@@ -13,13 +13,13 @@ export function registerBuiltinTasks(registry: TaskRegistry) {
       }
       return a + b
     },
-    { maxRetries: 0 },
+    { maxRetries: 0, queue },
   )
   registry.register(
     'hotspot.fail',
     (args, kwargs) => {
       throw new PermanentTaskError(String(args[0] ?? kwargs.message ?? 'failed on purpose'))
     },
-    { maxRetries: 0 },
+    { maxRetries: 0, queue },
   )
 }

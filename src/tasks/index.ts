@@ -14,7 +14,7 @@ import { createTaskMetrics } from './metrics.ts'
 import { createProducer } from './producer.ts'
 import { createRegistry } from './registry.ts'
 import { createResultBackend } from './results.ts'
-import { HOTSPOT_QUEUE, type QueueType } from './topology.ts'
+import type { QueueType } from './topology.ts'
 import { createWorker } from './worker.ts'
 
 export interface TaskSystemOptions {
@@ -24,6 +24,7 @@ export interface TaskSystemOptions {
   metrics: Metrics
   prefix: string
   queueType: QueueType
+  queues: { defaultQueue: string; ownQueue: string }
   worker: { queues: string[]; concurrency: number; prefetch: number }
   beat?: { lockTtlMs?: number }
 }
@@ -32,7 +33,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
   const { amqp, redis, log } = options
   loadScripts(redis, new URL('./', import.meta.url))
   const registry = createRegistry()
-  registerBuiltinTasks(registry)
+  registerBuiltinTasks(registry, options.queues.defaultQueue)
   const declarer = createDeclarer(amqp, options.queueType)
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
   amqp.on('connection', () => declarer.reset())
@@ -40,9 +41,10 @@ export function createTaskSystem(options: TaskSystemOptions) {
   const producer = createProducer({
     amqp,
     declarer,
+    defaultQueue: options.queues.defaultQueue,
     queueFor: (name) => {
       const task = registry.get(name)
-      return task ? (task.options.queue ?? HOTSPOT_QUEUE) : undefined
+      return task ? (task.options.queue ?? options.queues.ownQueue) : undefined
     },
   })
   const send = producer.send

@@ -23,6 +23,8 @@ export function createProducer(options: {
   declarer: Declarer
   /** The queue a task name goes to when the caller names none (the task's registered queue). */
   queueFor?: (name: string) => string | undefined
+  /** For tasks this process does not know: Celery's `celery` unless configured. */
+  defaultQueue?: string
 }) {
   const { amqp, declarer } = options
   // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
@@ -69,7 +71,7 @@ export function createProducer(options: {
     },
 
     async sendEncoded(opts) {
-      const queue = opts.queue ?? options.queueFor?.(opts.name) ?? DEFAULT_QUEUE
+      const queue = opts.queue ?? options.queueFor?.(opts.name) ?? options.defaultQueue ?? DEFAULT_QUEUE
       const encoded = encodeTask(opts)
       // Expiry is the worker's job (it records REVOKED); a broker-side `expiration` would drop the message
       // silently and leave the task PENDING forever.

@@ -42,8 +42,16 @@ export async function startTestApp(
   options: { db?: DbKind; env?: Record<string, string>; redisUrl?: string } & Partial<AppOptions> = {},
 ): Promise<TestApp> {
   const databaseUrl = await freshDatabaseUrl(options.db ?? 'sqlite')
-  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...options.env })
-  const prefix = `t${randomUUID().slice(0, 8)}`
+  const prefix = options.keyPrefix ?? `t${randomUUID().slice(0, 8)}`
+  // Queues of their own too: test files run in parallel on one broker, and a worker of one test app must not
+  // take another's tasks (it would not know them).
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'silent',
+    CELERY_DEFAULT_QUEUE: `${prefix}.celery`,
+    HOTSPOT_TASK_QUEUE: `${prefix}.hotspot`,
+    ...options.env,
+  })
   const queries: string[] = []
   const app = await createApp({
     config,

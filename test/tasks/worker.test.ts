@@ -142,7 +142,10 @@ describe('task worker (real RabbitMQ and Redis)', () => {
     const encoded = encodeTask({ name: 'test.when', eta: new Date(Date.now() + 2000) })
     const publisher = app.amqp.createPublisher({ confirm: true })
     const sentAt = Date.now()
-    await publisher.send({ exchange: '', routingKey: 'hotspot', ...encoded.properties }, encoded.body)
+    await publisher.send(
+      { exchange: '', routingKey: `${app.prefix}.hotspot`, ...encoded.properties },
+      encoded.body,
+    )
     await publisher.close()
     expect(await app.tasks.results.wait(encoded.taskId, 15_000)).toMatchObject({ status: 'SUCCESS' })
     expect((runs.get(encoded.taskId)?.[0] as number) - sentAt).toBeGreaterThanOrEqual(1900)
@@ -200,7 +203,7 @@ describe('task worker (real RabbitMQ and Redis)', () => {
     ]
     for (const p of poison)
       await publisher.send(
-        { exchange: '', routingKey: 'celery', contentType: p.contentType, headers: p.headers },
+        { exchange: '', routingKey: `${app.prefix}.celery`, contentType: p.contentType, headers: p.headers },
         p.body,
       )
     await publisher.close()
