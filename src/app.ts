@@ -38,6 +38,7 @@ export interface AppOptions {
 export type Role = 'api' | 'worker' | 'beat'
 
 export interface App {
+  config: Config
   http: Http
   redis: RedisClient
   amqp: Connection
@@ -104,6 +105,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const started = new Set<Role>()
   return {
+    config,
     http,
     redis,
     amqp,

@@ -1,0 +1,25 @@
+"""A real Python Celery app for the interop tests: its worker runs py.* tasks, its client sends hotspot.* ones."""
+import os
+
+from celery import Celery
+
+app = Celery("interop", broker=os.environ["AMQP_URL"], backend=os.environ["REDIS_URL"])
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_track_started=True,
+    worker_prefetch_multiplier=1,
+    task_acks_late=True,
+    worker_hijack_root_logger=False,
+)
+
+
+@app.task(name="py.add")
+def add(a, b):
+    return a + b
+
+
+@app.task(name="py.fail")
+def fail(message):
+    raise ValueError(message)
