@@ -1,0 +1,8 @@
+export {
+  createLimiter,
+  type Decision,
+  type Limiter,
+  type Rule,
+  retryAfterSeconds,
+  type TakeOptions,
+} from './limiter.ts'

@@ -1,0 +1,140 @@
+/**
+ * Exact sliding-window rate limits in Redis, for any subject (a phone, a user, an IP, a route). One Lua call per
+ * decision, time from the Redis server, all-or-nothing admission of a weighted request, and a `release` that
+ * gives a reservation back when the work it paid for could not go ahead. Fails closed: when Redis cannot
+ * answer, `take` throws `unavailable` (503), it never lets a request through unlimited.
+ */
+import { randomBytes } from 'node:crypto'
+import { unavailable } from '../errors.ts'
+import type { Metrics } from '../infra/metrics.ts'
+import { callScript, loadScripts, type RedisClient } from '../infra/redis.ts'
+import { limiterKey } from './keys.ts'
+
+export interface Rule {
+  /** Units (e.g. SMS segments) allowed within any window of `windowMs`. */
+  limit: number
+  windowMs: number
+}
+
+/** One rule (`limit`, `windowMs`) or several checked together (`rules`: e.g. 1/min and 5/hour and 10/day). */
+export type TakeOptions = (Rule | { rules: Rule[] }) & {
+  /** Units this request costs (default 1, at most 1000); admitted whole or not at all. */
+  weight?: number
+}
+
+export type Decision =
+  | { allowed: true /** Hand it to `release` to give the units back. */; id: string }
+  | {
+      allowed: false
+      /** Ms until the request would fit under every rule; Infinity when its weight is above a rule's limit. */
+      retryAfterMs: number
+      /** Index of the rule that made it wait longest. */
+      rule: number
+    }
+
+export interface Limiter {
+  take(subject: string, options: TakeOptions): Promise<Decision>
+  /** Gives a reservation's units back (the publish it paid for failed). Safe to call twice. */
+  release(subject: string, id: string): Promise<void>
+  /** Forgets everything taken for the subject. */
+  reset(subject: string): Promise<void>
+}
+
+const MAX_WEIGHT = 1000
+const SCRIPT = 'slidingWindowTake'
+
+// Reservation ids: unique across processes (random part) and calls (counter), cheaper than a UUID per call.
+const PROCESS_TOKEN = randomBytes(6).toString('base64url')
+let sequence = 0
+
+/** Whole seconds to tell a client (`Retry-After`, `retryAfter`): rounded up, at least 1. */
+export function retryAfterSeconds(ms: number): number {
+  return Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : Number.MAX_SAFE_INTEGER
+}
+
+function checkedRules(options: TakeOptions): Rule[] {
+  const rules = 'rules' in options ? options.rules : [{ limit: options.limit, windowMs: options.windowMs }]
+  if (rules.length === 0) throw new RangeError('a limit needs at least one rule')
+  for (const { limit, windowMs } of rules) {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be ≥ 1, got ${limit}`)
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1)
+      throw new RangeError(`windowMs must be ≥ 1, got ${windowMs}`)
+  }
+  return rules
+}
+
+/** Units of a reservation, read back from its id (`<token>.<weight>`), so `release` needs nothing else. */
+function unitsOf(id: string): string[] {
+  const weight = Number(id.slice(id.lastIndexOf('.') + 1))
+  if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
+    throw new RangeError('not a reservation id')
+  return Array.from({ length: weight }, (_, i) => `${id}:${i + 1}`)
+}
+
+/**
+ * `prefix` namespaces the keys (e.g. `hs:rl`); a subject's log is `<prefix>:{<subject>}`, hash-tagged so the
+ * script runs on one Cluster slot. Subjects should name their kind: `sms:+8613812345678`, `ip:10.0.0.1`.
+ */
+export function createLimiter(
+  redis: RedisClient,
+  prefix: string,
+  options: { name?: string; metrics?: Metrics } = {},
+): Limiter {
+  // Several features build limiters on one client: register the script once.
+  if (typeof (redis as unknown as Record<string, unknown>)[SCRIPT] !== 'function')
+    loadScripts(redis, new URL('./', import.meta.url))
+  const decisions = options.metrics ? decisionCounter(options.metrics) : undefined
+  const name = options.name ?? prefix
+
+  return {
+    async take(subject, takeOptions) {
+      const rules = checkedRules(takeOptions)
+      const weight = takeOptions.weight ?? 1
+      if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
+        throw new RangeError(`weight must be between 1 and ${MAX_WEIGHT}, got ${weight}`)
+      const id = `${PROCESS_TOKEN}${(++sequence).toString(36)}.${weight}`
+      const args: number[] = []
+      for (const rule of rules) args.push(rule.limit, rule.windowMs)
+      let reply: number[]
+      try {
+        reply = await callScript<number[]>(
+          redis,
+          SCRIPT,
+          [limiterKey(prefix, subject)],
+          [id, weight, ...args],
+        )
+      } catch (error) {
+        throw unavailable('Redis (rate limiter)', error)
+      }
+      const [admitted, retry = 0, rule = 0] = reply
+      decisions?.labels(name, admitted === 1 ? 'allowed' : 'limited').inc()
+      if (admitted === 1) return { allowed: true, id }
+      return { allowed: false, retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry, rule }
+    },
+
+    async release(subject, id) {
+      const units = unitsOf(id)
+      try {
+        await redis.zrem(limiterKey(prefix, subject), ...units)
+      } catch (error) {
+        throw unavailable('Redis (rate limiter)', error)
+      }
+    },
+
+    async reset(subject) {
+      await redis.del(limiterKey(prefix, subject))
+    },
+  }
+}
+
+const METRIC = 'hotspot_rate_limit_decisions_total'
+
+/** One counter per metrics registry, shared by every limiter of the app. */
+function decisionCounter(metrics: Metrics) {
+  const existing = metrics.registry.getSingleMetric(METRIC)
+  if (existing) return existing as ReturnType<typeof make>
+  return make()
+  function make() {
+    return metrics.counter(METRIC, 'Rate-limit decisions by limiter and outcome', ['limiter', 'decision'])
+  }
+}
