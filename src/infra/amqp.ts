@@ -22,6 +22,9 @@ export function createAmqp(url: string, log: Logger, name = 'hotspot'): Connecti
     retryLow: 200,
     retryHigh: 5000,
     connectionTimeout: 10_000,
+    // While RabbitMQ is unreachable a publish waits this long for a channel, then fails: the API answers 503
+    // within seconds instead of hanging, and the failed publish is never sent later behind the caller's back.
+    acquireTimeout: 5000,
     vhost: decodeURIComponent(first.pathname.slice(1)) || '/',
   })
   let warned = false

@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { type RunningServer, startRabbitMQ } from '../../src/infra/local-servers.ts'
+import { startTestApp, type TestApp } from '../support/app.ts'
+
+function startWorkerProcess(app: TestApp, amqpUrl: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/tasks/support/worker-process.ts'], {
+    env: {
+      ...process.env,
+      KEY_PREFIX: app.prefix,
+      REDIS_URL: inject('redisUrl'),
+      AMQP_URL: amqpUrl,
+      DATABASE_URL: app.config.databaseUrl,
+      CELERY_DEFAULT_QUEUE: app.config.tasks.defaultQueue,
+      HOTSPOT_TASK_QUEUE: app.config.tasks.ownQueue,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(child)
+    })
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)))
+  })
+}
+
+const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe('task system faults', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+  })
+
+  it('a worker killed with SIGKILL in the middle of 2 000 tasks: after a restart every task has SUCCESS and every effect happened once', async () => {
+    const app = await startTestApp()
+    cleanups.push(() => app.close())
+    const ids = await Promise.all(Array.from({ length: 2000 }, () => app.tasks.producer.send('test.effect')))
+    const first = await startWorkerProcess(app, inject('amqpUrl'))
+    await until(async () => (await app.redis.hlen(`${app.prefix}:runs`)) >= 400, 60_000)
+    first.kill('SIGKILL')
+    await new Promise((r) => first.once('exit', r))
+    const doneBeforeKill = await app.redis.hlen(`${app.prefix}:effects`)
+    expect(doneBeforeKill).toBeLessThan(2000)
+
+    const second = await startWorkerProcess(app, inject('amqpUrl'))
+    cleanups.push(async () => second.kill('SIGTERM'))
+    await until(async () => (await app.redis.hlen(`${app.prefix}:effects`)) === 2000, 120_000)
+    await until(async () => {
+      const states = await app.redis.mget(ids.map((id) => `celery-task-meta-${id}`))
+      return states.every((s) => s !== null && JSON.parse(s).status === 'SUCCESS')
+    }, 30_000)
+    const runs = Object.values(await app.redis.hgetall(`${app.prefix}:runs`)).map(Number)
+    expect(runs).toHaveLength(2000)
+    expect(runs.every((n) => n >= 1)).toBe(true)
+    expect(await app.redis.hlen(`${app.prefix}:effects`)).toBe(2000)
+  }, 240_000)
+
+  it('RabbitMQ restarted under load: producer and worker reconnect by themselves and no confirmed task is lost', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotspot-rabbit-fault-'))
+    let broker: RunningServer = await startRabbitMQ({ dir })
+    const port = Number(new URL(broker.url).port)
+    cleanups.push(async () => {
+      await broker.stop()
+      fs.rmSync(dir, { recursive: true, force: true })
+    })
+    const app = await startTestApp({ amqpUrl: broker.url })
+    cleanups.push(() => app.close())
+    await app.start(['worker'])
+
+    const confirmed: string[] = []
+    let rejected = 0
+    const sendBatch = () =>
+      Promise.all(
+        Array.from({ length: 100 }, () =>
+          app.tasks.producer.send('hotspot.add', [1, 2]).then(
+            (id) => confirmed.push(id),
+            () => rejected++,
+          ),
+        ),
+      )
+    await sendBatch()
+    const load = (async () => {
+      for (let i = 0; i < 12; i++) {
+        await sendBatch()
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 400))
+    await broker.stop()
+    broker = await startRabbitMQ({ dir, port })
+    await load
+    // After the restart the producer works again without any help.
+    confirmed.push(await app.tasks.producer.send('hotspot.add', [1, 2]))
+    await until(async () => {
+      const states = await app.redis.mget(confirmed.map((id) => `celery-task-meta-${id}`))
+      return states.every((s) => s !== null && JSON.parse(s).status === 'SUCCESS')
+    }, 90_000)
+    expect(confirmed.length).toBeGreaterThan(100)
+    expect(confirmed.length + rejected).toBe(1301) // every send either confirmed or failed loudly
+  }, 240_000)
+
+  it('two beats: exactly one fires each tick, and the standby takes over when the leader stops', async () => {
+    const queue = `beat-test-${Date.now()}`
+    const a = await startTestApp({ beatLockTtlMs: 1500 })
+    const b = await startTestApp({ keyPrefix: a.prefix, beatLockTtlMs: 1500 })
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    for (const app of [a, b])
+      app.tasks.beat.add({ name: 'tick', everySeconds: 1, task: 'hotspot.ping', queue })
+    await Promise.all([a.start(['beat']), b.start(['beat'])])
+    const depth = async () =>
+      (await a.amqp.queueDeclare({ queue, passive: true }).catch(() => ({ messageCount: 0 }))).messageCount
+    const firedKeys = async () => (await a.redis.keys(`${a.prefix}:beat:fired:tick:*`)).length
+
+    await new Promise((r) => setTimeout(r, 4500))
+    expect([a.tasks.beat.isLeader(), b.tasks.beat.isLeader()].filter(Boolean)).toHaveLength(1)
+    const fired = await depth()
+    expect(fired).toBeGreaterThanOrEqual(3)
+    expect(fired).toBeLessThanOrEqual(5) // one per second, not two
+    expect(await firedKeys()).toBe(fired)
+
+    const [leader, standby] = a.tasks.beat.isLeader() ? [a, b] : [b, a]
+    await leader.tasks.beat.stop()
+    await until(async () => standby.tasks.beat.isLeader(), 5000)
+    const before = await depth()
+    await new Promise((r) => setTimeout(r, 2500))
+    expect(await depth()).toBeGreaterThan(before)
+    expect(await firedKeys()).toBe(await depth()) // no tick fired twice across the hand-over
+  }, 60_000)
+})
