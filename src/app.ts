@@ -16,6 +16,7 @@ import type { Logger } from './infra/logger.ts'
 import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
+import { createSeckillFeature } from './seckill/index.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 
@@ -88,7 +89,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     schedule: tasks.beat,
   }
   const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
-  const features: Feature[] = [counters.feature]
+  const seckill = createSeckillFeature(ctx)
+  const features: Feature[] = [counters.feature, seckill.feature]
 
   const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
   await registerDocs(http)

@@ -37,6 +37,12 @@ export interface Config {
     /** Messages the broker may push ahead of the handlers, per queue. */
     prefetch: number
   }
+  seckill: {
+    /** How often beat runs the flash-sale reconciliation. */
+    reconcileSeconds: number
+    /** Reconciliation re-sends an admission's order only once it is this old (its task may be in flight). */
+    resendAfterSeconds: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -158,6 +164,10 @@ export function loadConfig(env: Env = process.env): Config {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
+    },
+    seckill: {
+      reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),
+      resendAfterSeconds: integer(env, 'SECKILL_RESEND_AFTER_SECONDS', 60, 0, 86_400),
     },
   }
 }

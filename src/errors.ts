@@ -13,6 +13,11 @@ export const errorCodes = {
   internal_error: 500,
   item_not_found: 404,
   rate_limited: 429,
+  product_not_found: 404,
+  not_started: 403,
+  ended: 403,
+  already_purchased: 409,
+  sold_out: 409,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes | (string & {})

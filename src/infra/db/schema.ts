@@ -5,6 +5,8 @@ export interface Database {
   items: ItemsTable
   item_views_daily: ItemViewsDailyTable
   counter_flushes: CounterFlushesTable
+  products: ProductsTable
+  orders: OrdersTable
 }
 
 export interface ItemsTable {
@@ -29,4 +31,25 @@ export interface ItemViewsDailyTable {
 export interface CounterFlushesTable {
   batch_id: string
   applied_at: string
+}
+
+/** A flash-sale product. `stock` never changes; what is left lives in Redis (seckill/keys.ts). */
+export interface ProductsTable {
+  id: Generated<number>
+  name: string
+  stock: number
+  /** numeric: PostgreSQL returns it as a string. */
+  price: ColumnType<number | string, number, never>
+  starts_at: string | null
+  ends_at: string | null
+  created_at: ColumnType<string, string, never>
+}
+
+/** One per user and product (UNIQUE(product_id, user_id)), written by the order task. */
+export interface OrdersTable {
+  id: Generated<number>
+  product_id: number
+  user_id: string
+  admission_id: string
+  created_at: ColumnType<string, string, never>
 }

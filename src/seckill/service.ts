@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto'
+import { AppError, unavailable } from '../errors.ts'
+import type { Db } from '../infra/db/index.ts'
+import type { Logger } from '../infra/logger.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import type { TaskProducer } from '../tasks/types.ts'
+import { createAdmissions, type LiveProduct, type Refusal } from './admission.ts'
+import { readyKey } from './keys.ts'
+import { ORDER_TASK, type OrderTaskKwargs } from './order-task.ts'
+import { createOrderStore, type OrderRow } from './orders.ts'
+import { createProductStore } from './products.ts'
+import { rebuildSeckill } from './restore.ts'
+
+export interface Product {
+  id: number
+  name: string
+  stock: number
+  remaining: number
+  price: number
+  startsAt: string | null
+  endsAt: string | null
+  createdAt: string
+}
+
+export interface NewProduct {
+  name: string
+  stock: number
+  price?: number
+  startsAt?: string
+  endsAt?: string
+}
+
+const REFUSAL_MESSAGES: Record<Refusal, string> = {
+  product_not_found: 'no such product',
+  not_started: 'the sale has not started yet',
+  ended: 'the sale has ended',
+  already_purchased: 'this user has already bought this product',
+  sold_out: 'the product is sold out',
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+
+function view(id: number, live: LiveProduct): Product {
+  return {
+    id,
+    name: live.name,
+    stock: live.stock,
+    remaining: live.remaining,
+    price: live.price,
+    startsAt: iso(live.startsAt),
+    endsAt: iso(live.endsAt),
+    createdAt: live.createdAt,
+  }
+}
+
+/** A timestamp of the API as stored: normalised ISO 8601 (UTC), so SQL compares them as strings. */
+function instant(value: string | undefined, field: string): string | null {
+  if (value === undefined) return null
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms)) {
+    throw new AppError('validation_failed', `${field} is not a date-time`, { details: { field } })
+  }
+  return new Date(ms).toISOString()
+}
+
+/**
+ * The flash sale: products, admission and orders. Knows nothing of HTTP. Admission is one Lua script in Redis
+ * (window, one per user, stock); the order is written by a task, published with a broker confirm before the
+ * buyer hears 202, and the admission is undone when that publish fails.
+ */
+export function createSeckillService(options: {
+  db: Db
+  redis: RedisClient
+  prefix: string
+  log: Logger
+  producer: TaskProducer
+}) {
+  const { redis, prefix, log, producer } = options
+  const products = createProductStore(options.db)
+  const orders = createOrderStore(options.db)
+  const admissions = createAdmissions(redis, prefix)
+  const rebuild = () => rebuildSeckill({ redis, prefix, products, orders, admissions, log })
+
+  /** Redis came back empty (no ready mark): rebuild from SQL once. True when the caller should look again. */
+  async function rebuiltAfterLoss(): Promise<boolean> {
+    if ((await redis.exists(readyKey(prefix))) === 1) return false
+    await rebuild()
+    return true
+  }
+
+  async function live(id: number): Promise<LiveProduct> {
+    let product = await admissions.read(id)
+    if (!product && (await rebuiltAfterLoss())) product = await admissions.read(id)
+    if (!product) throw new AppError('product_not_found', `product ${id} does not exist`)
+    return product
+  }
+
+  return {
+    rebuild,
+    products,
+    orders,
+    admissions,
+
+    async createProduct(input: NewProduct): Promise<Product> {
+      const startsAt = instant(input.startsAt, 'body.startsAt')
+      const endsAt = instant(input.endsAt, 'body.endsAt')
+      if (startsAt !== null && endsAt !== null && endsAt <= startsAt) {
+        throw new AppError('validation_failed', 'body.endsAt must be after body.startsAt', {
+          details: { field: 'body.endsAt' },
+        })
+      }
+      const price = Math.round((input.price ?? 0) * 100) / 100
+      // SQL first (the record), then Redis, which admissions read; a product SQL has but Redis lacks is
+      // restored by the rebuild or the reconciliation.
+      const row = await products.insert({ name: input.name, stock: input.stock, price, startsAt, endsAt })
+      const fields = {
+        name: row.name,
+        price: row.price,
+        stock: row.stock,
+        startsAt: startsAt === null ? undefined : Date.parse(startsAt),
+        endsAt: endsAt === null ? undefined : Date.parse(endsAt),
+        createdAt: row.createdAt,
+      }
+      await admissions.load(row.id, fields, 'new')
+      return view(row.id, { ...fields, remaining: row.stock })
+    },
+
+    /** Answered from Redis: no SQL on the product page, however hot. */
+    async getProduct(id: number): Promise<Product> {
+      return view(id, await live(id))
+    },
+
+    /** Admits the buyer and queues the order; resolves with the task id the client polls. */
+    async buy(productId: number, userId: string): Promise<{ taskId: string }> {
+      const admissionId = randomUUID()
+      let result = await admissions.admit(productId, userId, admissionId)
+      if (!result.admitted && result.refusal === 'product_not_found' && (await rebuiltAfterLoss())) {
+        result = await admissions.admit(productId, userId, admissionId)
+      }
+      if (!result.admitted) throw new AppError(result.refusal, REFUSAL_MESSAGES[result.refusal])
+      const kwargs: OrderTaskKwargs = { productId, userId, admissionId, admittedAt: result.admittedAt }
+      try {
+        await producer.send(ORDER_TASK, [], { ...kwargs }, { taskId: admissionId })
+      } catch (error) {
+        // Not published: give the unit and the user's place back. If an order task already claimed the
+        // admission, the broker had the message after all and the order stands. (If Redis fails here too,
+        // the admission stays and reconciliation sends its order later: never lost, never leaked.)
+        if ((await admissions.release(productId, userId, admissionId)) === 'claimed') {
+          return { taskId: admissionId }
+        }
+        log.warn({ err: error, productId }, 'order task not published, admission undone')
+        throw unavailable('the order queue', error)
+      }
+      return { taskId: admissionId }
+    },
+
+    async listOrders(query: { productId?: number; limit: number; cursor?: number }) {
+      if (query.productId !== undefined) await live(query.productId)
+      const rows = await orders.list({ productId: query.productId, limit: query.limit, after: query.cursor })
+      const last = rows[rows.length - 1]
+      return {
+        orders: rows.map(({ admissionId: _internal, ...order }: OrderRow) => order),
+        nextCursor: rows.length === query.limit && last ? String(last.id) : null,
+      }
+    },
+  }
+}
+
+export type SeckillService = ReturnType<typeof createSeckillService>
