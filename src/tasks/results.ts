@@ -1,4 +1,4 @@
-import type { RedisClient } from '../infra/redis.ts'
+import { callScript, type RedisClient } from '../infra/redis.ts'
 import {
   buildResultMeta,
   parseResultMeta,
@@ -20,6 +20,8 @@ export function createResultBackend(
   subscriber: () => RedisClient,
 ): TaskResults & {
   store(input: ResultMetaInput): Promise<void>
+  /** Stores STARTED and returns true, or returns false when the task already succeeded. */
+  markStarted(input: ResultMetaInput): Promise<boolean>
   raw(taskId: string): Promise<string | null>
 } {
   async function get(taskId: string): Promise<TaskState> {
@@ -36,6 +38,17 @@ export function createResultBackend(
   return {
     get,
     raw: (taskId) => redis.get(resultKey(taskId)),
+
+    async markStarted(input) {
+      const key = resultKey(input.taskId)
+      const marked = await callScript<number>(
+        redis,
+        'markStarted',
+        [key],
+        [buildResultMeta(input), RESULT_EXPIRES_SECONDS],
+      )
+      return marked === 1
+    },
 
     async store(input) {
       const key = resultKey(input.taskId)

@@ -177,14 +177,13 @@ export function createWorker(options: WorkerOptions) {
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
-    // A redelivery of a task that already succeeded (the worker died between storing and acking): done.
-    if ((await results.get(task.id)).status === 'SUCCESS') return ConsumerStatus.ACK
-
-    await results.store({
+    // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
+    const fresh = await results.markStarted({
       taskId: task.id,
       status: 'STARTED',
       result: { pid: process.pid, hostname: WORKER_NAME },
     })
+    if (!fresh) return ConsumerStatus.ACK
     const started = performance.now()
     let value: unknown
     try {
