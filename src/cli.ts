@@ -10,6 +10,7 @@ import { waitForAmqp } from './infra/amqp.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
 import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
 import { createLogger } from './infra/logger.ts'
+import { createReconciler } from './seckill/reconcile.ts'
 import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 
 const USAGE = `usage: hotspot <command>
@@ -22,6 +23,7 @@ const USAGE = `usage: hotspot <command>
   grpc      gRPC server            (not available yet)
   tasks dlq                 list the dead-letter queue
   tasks replay <id|--all>   send dead letters back to their queue
+  seckill reconcile [id]    compare flash-sale admissions with SQL orders and repair drift
   help      this text
 
 Configuration comes from environment variables; see README.md.`
@@ -145,6 +147,38 @@ async function tasksCommand(config: Config, args: string[]) {
   }
 }
 
+/** `hotspot seckill reconcile [product id]`: one reconciliation run, its report as JSON on stdout. */
+async function seckillCommand(config: Config, args: string[]) {
+  const [sub, product] = args
+  if (sub !== 'reconcile' || (product !== undefined && !/^[1-9][0-9]{0,15}$/.test(product)))
+    fail('usage: hotspot seckill reconcile [product id]', 2)
+  // The report is the output (stdout): the reconciler's own "repaired drift" warning would only repeat it.
+  const log = createLogger('error')
+  const { servers, redisUrl, amqpUrl } = await withServers(config)
+  const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
+  try {
+    await app.prepare()
+    await waitForAmqp(app.amqp)
+    const reconcile = createReconciler({
+      db: app.db,
+      redis: app.redis,
+      prefix: 'hs', // createApp's default key prefix
+      producer: app.tasks.producer,
+      results: app.tasks.results,
+      log,
+      resendAfterMs: config.seckill.resendAfterSeconds * 1000,
+    })
+    const report = await reconcile({ productId: product === undefined ? undefined : Number(product) })
+    process.stdout.write(`${JSON.stringify(report)}\n`)
+    say(
+      `reconciled ${report.products} product(s): ${report.resent} order(s) re-sent, ${report.drift.length} remaining fixed, ${report.restoredBuyers} admission(s) and ${report.restoredProducts} product(s) restored`,
+    )
+  } finally {
+    await app.close()
+    await servers?.stop()
+  }
+}
+
 async function main(argv: string[]) {
   const command = argv[0] ?? 'help'
   if (command === 'help' || command === '--help' || command === '-h') {
@@ -168,6 +202,8 @@ async function main(argv: string[]) {
       return migrate(config)
     case 'tasks':
       return tasksCommand(config, argv.slice(1))
+    case 'seckill':
+      return seckillCommand(config, argv.slice(1))
     case 'grpc':
       return fail(`"${command}" is not available in this version yet`, 2)
     default:
