@@ -4,6 +4,7 @@
  * runs: HTTP, the worker, beat.
  */
 import type { Connection } from 'rabbitmq-client'
+import { createBannersFeature } from './banners/index.ts'
 import type { Config } from './config.ts'
 import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
@@ -90,7 +91,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
   const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
   const seckill = createSeckillFeature(ctx)
-  const features: Feature[] = [counters.feature, seckill.feature]
+  const banners = createBannersFeature(ctx)
+  const features: Feature[] = [counters.feature, seckill.feature, banners.feature]
 
   const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
   await registerDocs(http)

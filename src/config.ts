@@ -29,6 +29,14 @@ export interface Config {
     /** Queue of hotspot's own tasks (SMS delivery, orders, refreshes), so Python workers never see them. */
     ownQueue: string
   }
+  banners: {
+    /** How often beat refreshes the cached banner list (task `hotspot.banners.refresh`). */
+    refreshSeconds: number
+    /** How long the cached list is fresh (HIT) before it is refreshed. */
+    cacheTtlMs: number
+    /** After the TTL, how long a stale copy may still be served (STALE) while one refresher reloads it or SQL is down. */
+    cacheGraceMs: number
+  }
   worker: {
     /** Queues the worker consumes (default: the two above). */
     queues: string[]
@@ -160,6 +168,11 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     tasks: { defaultQueue, ownQueue },
+    banners: {
+      refreshSeconds: integer(env, 'BANNERS_REFRESH_SECONDS', 300, 1, 86_400),
+      cacheTtlMs: integer(env, 'BANNERS_CACHE_TTL_MS', 600_000, 50, 86_400_000),
+      cacheGraceMs: integer(env, 'BANNERS_CACHE_GRACE_MS', 3_600_000, 0, 604_800_000),
+    },
     worker: {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),

@@ -13,6 +13,7 @@ export const errorCodes = {
   internal_error: 500,
   item_not_found: 404,
   rate_limited: 429,
+  banner_not_found: 404,
   product_not_found: 404,
   not_started: 403,
   ended: 403,

@@ -39,9 +39,15 @@ export interface TestApp extends App {
 
 /** A real app on the shared test servers, isolated by its own key prefix and its own database. */
 export async function startTestApp(
-  options: { db?: DbKind; env?: Record<string, string>; redisUrl?: string } & Partial<AppOptions> = {},
+  options: {
+    db?: DbKind
+    env?: Record<string, string>
+    redisUrl?: string
+    /** Use this database instead of a fresh one (two apps on one database = two processes of one deployment). */
+    databaseUrl?: string
+  } & Partial<AppOptions> = {},
 ): Promise<TestApp> {
-  const databaseUrl = await freshDatabaseUrl(options.db ?? 'sqlite')
+  const databaseUrl = options.databaseUrl ?? (await freshDatabaseUrl(options.db ?? 'sqlite'))
   const prefix = options.keyPrefix ?? `t${randomUUID().slice(0, 8)}`
   // Queues of their own too: test files run in parallel on one broker, and a worker of one test app must not
   // take another's tasks (it would not know them).

@@ -5,6 +5,7 @@ export interface Database {
   items: ItemsTable
   item_views_daily: ItemViewsDailyTable
   counter_flushes: CounterFlushesTable
+  banners: BannersTable
   products: ProductsTable
   orders: OrdersTable
 }
@@ -52,4 +53,16 @@ export interface OrdersTable {
   user_id: string
   admission_id: string
   created_at: ColumnType<string, string, never>
+}
+
+/** A home-page banner. `shown` is 0/1 (SQLite has no boolean); the public list has shown ones by `sort_order`. */
+export interface BannersTable {
+  id: Generated<number>
+  title: string
+  image: string
+  link: string
+  sort_order: number
+  shown: number
+  created_at: ColumnType<string, string, never>
+  updated_at: string
 }

@@ -1,0 +1,85 @@
+import { callScript, loadScripts, type RedisClient } from '../infra/redis.ts'
+import { cacheKeys } from './keys.ts'
+
+/** What Redis holds for one key, as read by `readOrLock`. */
+export interface StoredEntry {
+  /** Serialized value; null when absent (or filled under an older generation). */
+  serialized: string | null
+  /** Current generation ('' = never invalidated). */
+  generation: string
+  /** Milliseconds the entry has left in Redis (fresh part + grace). */
+  remainingMs: number
+  graceMs: number
+  /** True when this caller took the fill lock (it must load, or refresh the stale value). */
+  locked: boolean
+}
+
+export interface FillRequest {
+  /** Generation read before the loader touched SQL. */
+  generation: string
+  serialized: string
+  freshMs: number
+  graceMs: number
+  /** Lock token to release ('' when the loader held none). */
+  token: string
+  /** Store under a new generation ('' = keep): retires every process's L1 copy. */
+  newGeneration: string
+}
+
+const loaded = new WeakSet<RedisClient>()
+
+/** Typed wrappers of the cache's Lua scripts: callers never build script arguments by hand. */
+export function createEntries(redis: RedisClient, prefix: string, cache: string, generationTtlMs: number) {
+  if (!loaded.has(redis)) {
+    loadScripts(redis, new URL('./', import.meta.url))
+    loaded.add(redis)
+  }
+  const keysOf = (key: string) => cacheKeys(prefix, cache, key)
+  const all = (key: string) => {
+    const k = keysOf(key)
+    return [k.entry, k.generation, k.lock]
+  }
+
+  return {
+    keysOf,
+
+    async generation(key: string): Promise<string> {
+      return (await redis.get(keysOf(key).generation)) ?? ''
+    },
+
+    async readOrLock(key: string, token: string, lockMs: number): Promise<StoredEntry> {
+      const [serialized, generation, remainingMs, graceMs, locked] = await callScript<
+        [string | null, string, number, number, number]
+      >(redis, 'readOrLockEntry', all(key), [token, lockMs])
+      return { serialized, generation, remainingMs, graceMs, locked: locked === 1 }
+    },
+
+    /** Takes the fill lock whatever the entry's state (a forced refresh); false when a loader holds it. */
+    async lock(key: string, token: string, lockMs: number): Promise<boolean> {
+      return (await redis.set(keysOf(key).lock, token, 'PX', lockMs, 'NX')) === 'OK'
+    },
+
+    async fill(key: string, fill: FillRequest): Promise<boolean> {
+      const stored = await callScript<number>(redis, 'fillEntry', all(key), [
+        fill.generation,
+        fill.serialized,
+        Math.max(1, Math.round(fill.freshMs)),
+        Math.max(0, Math.round(fill.graceMs)),
+        fill.token,
+        fill.newGeneration,
+        generationTtlMs,
+      ])
+      return stored === 1
+    },
+
+    async bump(key: string, generation: string): Promise<void> {
+      await callScript(redis, 'bumpGeneration', all(key), [generation, generationTtlMs])
+    },
+
+    async release(key: string, token: string): Promise<void> {
+      await callScript(redis, 'releaseFillLock', [keysOf(key).lock], [token])
+    },
+  }
+}
+
+export type Entries = ReturnType<typeof createEntries>

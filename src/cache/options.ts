@@ -1,0 +1,65 @@
+/** Points where tests stop or break a load, to replay the races a cache has to survive. */
+export interface CacheHooks {
+  /** Before the loader runs (a test throws here to play "SQL is down"). */
+  beforeLoad?(key: string): Promise<void> | void
+  /** After the loader returned, before the value is stored (a test waits here to play "a slow loader"). */
+  afterLoad?(key: string): Promise<void> | void
+}
+
+export interface CacheOptions<T> {
+  /** Names the cache in Redis keys, metrics and invalidation messages. */
+  name: string
+  /** How long a loaded value is fresh (served as HIT). */
+  ttlMs: number
+  /**
+   * After the TTL, how long the old value may still be served (STALE) while one refresher reloads it, and while
+   * SQL is down. 0: a value past its TTL is a miss. Default 0.
+   */
+  graceMs?: number
+  /** Each TTL is shortened by up to this fraction at random, so values filled together expire apart. Default 0.1. */
+  jitter?: number
+  /** In-process copy in front of Redis. */
+  l1?: {
+    /** Most keys held (least recently used go first). Default 1000. */
+    maxEntries?: number
+    /** Longest an entry stays in L1 (never past its Redis freshness). Default 10 s. */
+    ttlMs?: number
+  }
+  /** Single flight across processes. */
+  lock?: {
+    /** Lifetime of the fill lock: a loader that dies frees it after this long. Also the pause between
+     *  refresh attempts while SQL fails. Default 10 s. */
+    ttlMs?: number
+    /** How long a caller waits for another process's loader before loading itself. Default 3 s. */
+    waitMs?: number
+  }
+  serialize?(value: T): string
+  deserialize?(serialized: string): T
+  hooks?: CacheHooks
+}
+
+export type ResolvedCacheOptions<T> = Required<Omit<CacheOptions<T>, 'l1' | 'lock' | 'hooks'>> & {
+  l1: { maxEntries: number; ttlMs: number }
+  lock: { ttlMs: number; waitMs: number }
+  /** Mutable on purpose: tests set hooks on a running cache. */
+  hooks: CacheHooks
+  /** Lifetime of a generation key: longer than any entry, so a live entry never outlives its generation. */
+  generationTtlMs: number
+}
+
+/** Every default lives here. */
+export function resolveOptions<T>(options: CacheOptions<T>): ResolvedCacheOptions<T> {
+  const graceMs = options.graceMs ?? 0
+  return {
+    name: options.name,
+    ttlMs: options.ttlMs,
+    graceMs,
+    jitter: options.jitter ?? 0.1,
+    l1: { maxEntries: options.l1?.maxEntries ?? 1000, ttlMs: options.l1?.ttlMs ?? 10_000 },
+    lock: { ttlMs: options.lock?.ttlMs ?? 10_000, waitMs: options.lock?.waitMs ?? 3000 },
+    serialize: options.serialize ?? ((value: T) => JSON.stringify(value)),
+    deserialize: options.deserialize ?? ((serialized: string) => JSON.parse(serialized) as T),
+    hooks: options.hooks ?? {},
+    generationTtlMs: Math.max(86_400_000, 2 * (options.ttlMs + graceMs)),
+  }
+}
