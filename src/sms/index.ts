@@ -1,0 +1,36 @@
+import type { Feature, FeatureContext } from '../feature.ts'
+import { createLimiter } from '../ratelimit/index.ts'
+import { registerDeliveryTask } from './deliver.ts'
+import { limiterPrefix } from './keys.ts'
+import { createProvider } from './providers/index.ts'
+import { smsRoutes } from './routes.ts'
+import { createSmsService } from './service.ts'
+import { createSmsStore } from './store.ts'
+
+/** SMS: POST/GET routes, the per-phone sliding-window limit, and the delivery task with its provider. */
+export function createSmsFeature(ctx: FeatureContext) {
+  const { config } = ctx
+  const store = createSmsStore(ctx.db)
+  const limiter = createLimiter(ctx.redis, limiterPrefix(ctx.prefix), { name: 'sms', metrics: ctx.metrics })
+  const service = createSmsService({
+    db: ctx.db,
+    store,
+    limiter,
+    producer: ctx.tasks.producer,
+    log: ctx.log,
+    limit: { segments: config.sms.limitSegments, windowMs: config.sms.limitWindowSeconds * 1000 },
+  })
+  registerDeliveryTask(ctx.tasks.registry, {
+    store,
+    provider: createProvider(config, ctx.db),
+    log: ctx.log,
+    maxAttempts: config.sms.maxAttempts,
+    retryBaseMs: config.sms.retryBaseMs,
+    retryMaxSeconds: config.sms.retryMaxSeconds,
+  })
+  const feature: Feature = {
+    name: 'sms',
+    routes: (http) => smsRoutes(http, { sms: service, admin: ctx.admin }),
+  }
+  return { feature, service, limiter }
+}

@@ -1,0 +1,48 @@
+import type { Db } from '../../infra/db/index.ts'
+import type { SmsProvider } from './types.ts'
+
+/** "Delivers" into SQL (table sms_outbox, readable by admins): the default, and what tests read codes from. */
+export function createOutboxProvider(db: Db): SmsProvider {
+  return {
+    name: 'outbox',
+    async send(sms) {
+      const deliveredAt = new Date().toISOString()
+      await db
+        .insertInto('sms_outbox')
+        .values(
+          sms.parts.map((body, i) => ({
+            sms_id: sms.smsId,
+            part: i + 1,
+            phone: sms.phone,
+            body,
+            delivered_at: deliveredAt,
+          })),
+        )
+        // A part already delivered stays delivered once: UNIQUE(sms_id, part).
+        .onConflict((oc) => oc.columns(['sms_id', 'part']).doNothing())
+        .execute()
+    },
+  }
+}
+
+export interface OutboxPart {
+  smsId: string
+  part: number
+  phone: string
+  body: string
+  deliveredAt: string
+}
+
+/** The latest delivered parts, newest first, optionally for one phone (E.164). */
+export async function listOutbox(db: Db, query: { phone?: string; limit: number }): Promise<OutboxPart[]> {
+  let select = db.selectFrom('sms_outbox').selectAll().orderBy('id', 'desc').limit(query.limit)
+  if (query.phone !== undefined) select = select.where('phone', '=', query.phone)
+  const rows = await select.execute()
+  return rows.map((r) => ({
+    smsId: r.sms_id,
+    part: r.part,
+    phone: r.phone,
+    body: r.body,
+    deliveredAt: r.delivered_at,
+  }))
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto'
+import { AppError, unavailable } from '../errors.ts'
+import type { Db } from '../infra/db/index.ts'
+import type { SmsStatus } from '../infra/db/schema.ts'
+import type { Logger } from '../infra/logger.ts'
+import type { Limiter } from '../ratelimit/index.ts'
+import type { TaskProducer } from '../tasks/types.ts'
+import { phoneSubject } from './keys.ts'
+import { maskPhone, normalizePhone } from './phone.ts'
+import { listOutbox } from './providers/outbox.ts'
+import { type SmsEncoding, segment } from './segment.ts'
+import type { SmsStore } from './store.ts'
+
+export const DELIVER_TASK = 'hotspot.sms.deliver'
+/** API.md: more segments than this is `invalid_content`. */
+export const MAX_SEGMENTS = 10
+
+export interface AcceptedSms {
+  id: string
+  /** Masked. */
+  phone: string
+  encoding: SmsEncoding
+  segments: number
+  status: 'queued'
+}
+
+/** A refusal is part of normal work: returned, not thrown. */
+export type SendResult = { accepted: true; sms: AcceptedSms } | { accepted: false; retryAfterMs: number }
+
+export interface SmsView {
+  id: string
+  phone: string
+  status: SmsStatus
+  encoding: SmsEncoding
+  segments: number
+  attempts: number
+  createdAt: string
+  sentAt?: string
+  error?: string
+  /** Admin only: the content and the text of each segment. */
+  content?: string
+  parts?: string[]
+}
+
+export interface SmsServiceOptions {
+  db: Db
+  store: SmsStore
+  limiter: Limiter
+  producer: TaskProducer
+  log: Logger
+  limit: { segments: number; windowMs: number }
+}
+
+/** Phone to E.164, or 400 invalid_phone. */
+export function parsePhone(input: string): string {
+  const phone = input.length <= 32 ? normalizePhone(input) : null
+  if (phone === null) {
+    throw new AppError(
+      'invalid_phone',
+      'phone must be a mainland China mobile number (1[3-9] + 9 digits, optionally +86) or E.164 (+ and 8–15 digits)',
+    )
+  }
+  return phone
+}
+
+/** Sending SMS within the per-phone limit, and reading their state. Knows nothing of HTTP. */
+export function createSmsService(options: SmsServiceOptions) {
+  const { db, store, limiter, producer, log, limit } = options
+
+  function parseContent(content: string) {
+    const segmented = segment(content)
+    if (content.trim() === '') throw new AppError('invalid_content', 'content must not be empty')
+    if (segmented.segments > MAX_SEGMENTS) {
+      throw new AppError(
+        'invalid_content',
+        `content needs ${segmented.segments} segments (${segmented.encoding}); at most ${MAX_SEGMENTS} are allowed`,
+        { details: { segments: segmented.segments, maxSegments: MAX_SEGMENTS } },
+      )
+    }
+    // It could never fit in the per-phone window: waiting would not help, so it is bad input, not a 429.
+    if (segmented.segments > limit.segments) {
+      throw new AppError(
+        'invalid_content',
+        `content needs ${segmented.segments} segments; a phone may receive at most ${limit.segments} per ${limit.windowMs / 1000} s`,
+        { details: { segments: segmented.segments, maxSegments: limit.segments } },
+      )
+    }
+    return segmented
+  }
+
+  return {
+    /**
+     * Validates, takes the segments from the phone's window (all or nothing), stores the message (`queued`)
+     * and publishes its delivery task, confirmed. If storing or publishing fails, the segments are given back
+     * and the caller gets 503: nothing was sent, nothing was charged.
+     */
+    async send(phoneInput: string, content: string): Promise<SendResult> {
+      const phone = parsePhone(phoneInput)
+      const { encoding, segments } = parseContent(content)
+      const subject = phoneSubject(phone)
+      const decision = await limiter.take(subject, {
+        limit: limit.segments,
+        windowMs: limit.windowMs,
+        weight: segments,
+      })
+      if (!decision.allowed) return { accepted: false, retryAfterMs: decision.retryAfterMs }
+
+      const id = randomUUID()
+      try {
+        await store.insert({ id, phone, content, encoding, segments })
+      } catch (error) {
+        await limiter.release(subject, decision.id)
+        throw unavailable('The database', error)
+      }
+      try {
+        await producer.send(DELIVER_TASK, [id])
+      } catch (error) {
+        // A worker that already took it means the publish did land (only its confirm was lost): it is queued.
+        if (await store.cancelQueued(id, 'could not be queued (task broker unavailable)').catch(() => true)) {
+          await limiter.release(subject, decision.id)
+          log.warn({ sms: id, phone: maskPhone(phone), err: error }, 'SMS not queued, limit given back')
+          throw unavailable('The task broker', error)
+        }
+      }
+      log.info({ sms: id, phone: maskPhone(phone), segments }, 'SMS queued')
+      return { accepted: true, sms: { id, phone: maskPhone(phone), encoding, segments, status: 'queued' } }
+    },
+
+    async get(id: string, view: { admin: boolean }): Promise<SmsView> {
+      const row = await store.get(id)
+      if (!row) throw new AppError('sms_not_found', `no SMS ${id}`)
+      return {
+        id: row.id,
+        phone: maskPhone(row.phone),
+        status: row.status,
+        encoding: row.encoding,
+        segments: row.segments,
+        attempts: row.attempts,
+        createdAt: row.created_at,
+        ...(row.sent_at ? { sentAt: row.sent_at } : {}),
+        ...(row.error ? { error: row.error } : {}),
+        ...(view.admin ? { content: row.content, parts: segment(row.content).parts } : {}),
+      }
+    },
+
+    /** What the outbox provider delivered (admin), newest first; phones masked. */
+    async outbox(query: { phone?: string; limit: number }) {
+      const phone = query.phone === undefined ? undefined : parsePhone(query.phone)
+      const parts = await listOutbox(db, { phone, limit: query.limit })
+      return parts.map((p) => ({ ...p, phone: maskPhone(p.phone) }))
+    },
+  }
+}
+
+export type SmsService = ReturnType<typeof createSmsService>

@@ -1,0 +1,48 @@
+import { expect } from 'vitest'
+import type { TestApp } from '../support/app.ts'
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls until `check` returns something other than undefined (delivery is asynchronous). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await sleep(50)
+  }
+}
+
+/** A phone nobody else in the run uses: 139 + 8 random digits. */
+export function randomPhone(): string {
+  return `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`
+}
+
+export function sendSms(app: TestApp, payload: unknown) {
+  return app.http.inject({ method: 'POST', url: '/api/sms', payload: payload as object })
+}
+
+export async function getSms(app: TestApp, id: string, admin = false) {
+  const res = await app.http.inject({ method: 'GET', url: `/api/sms/${id}`, headers: admin ? app.auth : {} })
+  expect(res.statusCode).toBe(200)
+  return res.json()
+}
+
+/** Waits until the SMS reaches `sent` or `failed` and returns its admin view. */
+export function settled(app: TestApp, id: string, timeoutMs = 15_000) {
+  return eventually(async () => {
+    const sms = await getSms(app, id, true)
+    return sms.status === 'sent' || sms.status === 'failed' ? sms : undefined
+  }, timeoutMs)
+}
+
+/** Rows the outbox provider delivered for one SMS, straight from SQL. */
+export function outboxRows(app: TestApp, smsId: string) {
+  return app.db.selectFrom('sms_outbox').selectAll().where('sms_id', '=', smsId).orderBy('part').execute()
+}
+
+/** Units in a phone's limiter log (E.164 phone). */
+export function limiterUnits(app: TestApp, e164: string) {
+  return app.redis.zcard(`${app.prefix}:rl:{sms:${e164}}`)
+}
