@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
 import { createSeckillFeature } from './seckill/index.ts'
+import { createSmsFeature } from './sms/index.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 
@@ -92,7 +93,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
-  const features: Feature[] = [counters.feature, seckill.feature, banners.feature]
+  const sms = createSmsFeature(ctx)
+  const features: Feature[] = [counters.feature, seckill.feature, banners.feature, sms.feature]
 
   const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
   await registerDocs(http)

@@ -14,7 +14,8 @@ export interface Config {
   databaseUrl: string
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
-  smsProvider: 'outbox'
+  /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
+  smsProvider: 'outbox' | 'flaky'
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** How often the write-behind loop moves view counts into SQL. */
@@ -50,6 +51,29 @@ export interface Config {
     reconcileSeconds: number
     /** Reconciliation re-sends an admission's order only once it is this old (its task may be in flight). */
     resendAfterSeconds: number
+  }
+  sms: {
+    /** Per-phone limit: at most this many segments per phone within any window of `limitWindowSeconds`. */
+    limitSegments: number
+    limitWindowSeconds: number
+    /** Delivery attempts per message before it is `failed` (the first one included). */
+    maxAttempts: number
+    /** Backoff between attempts: base * 2^n ms (with jitter), capped at `retryMaxSeconds`. */
+    retryBaseMs: number
+    retryMaxSeconds: number
+    /** With SMS_PROVIDER=flaky: attempts of each message that fail before one succeeds. */
+    flakyFailures: number
+  }
+  verification: {
+    /** Key of the codes' HMAC. Unset: generated on first use and kept in `dataDir/verification-secret`. */
+    secret: string | undefined
+    ttlSeconds: number
+    /** Resend cooldown per phone (0: none). */
+    cooldownSeconds: number
+    perHour: number
+    perDay: number
+    /** Wrong attempts that void a code. */
+    maxAttempts: number
   }
 }
 
@@ -139,6 +163,13 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')
 }
 
+function verificationSecret(env: Env): string | undefined {
+  const secret = read(env, 'VERIFICATION_SECRET')
+  if (secret !== undefined && secret.length < 16)
+    throw new ConfigError('VERIFICATION_SECRET', 'must be at least 16 characters')
+  return secret
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(read(env, 'HOTSPOT_DATA_DIR') ?? '.data')
   const [defaultQueue = 'celery'] = queueList(env, 'CELERY_DEFAULT_QUEUE', ['celery'])
@@ -156,7 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     databaseUrl: databaseUrl(env, dataDir),
     adminToken,
-    smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox'] as const, 'outbox'),
+    smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox', 'flaky'] as const, 'outbox'),
     dataDir,
     logLevel: oneOf(
       env,
@@ -181,6 +212,22 @@ export function loadConfig(env: Env = process.env): Config {
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),
       resendAfterSeconds: integer(env, 'SECKILL_RESEND_AFTER_SECONDS', 60, 0, 86_400),
+    },
+    sms: {
+      limitSegments: integer(env, 'SMS_LIMIT_SEGMENTS', 5, 1, 1_000_000),
+      limitWindowSeconds: integer(env, 'SMS_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+      maxAttempts: integer(env, 'SMS_MAX_ATTEMPTS', 5, 1, 50),
+      retryBaseMs: integer(env, 'SMS_RETRY_BASE_MS', 2000, 1, 3_600_000),
+      retryMaxSeconds: integer(env, 'SMS_RETRY_MAX_SECONDS', 300, 1, 86_400),
+      flakyFailures: integer(env, 'SMS_FLAKY_FAILURES', 2, 0, 1_000),
+    },
+    verification: {
+      secret: verificationSecret(env),
+      ttlSeconds: integer(env, 'VERIFICATION_TTL_SECONDS', 300, 1, 86_400),
+      cooldownSeconds: integer(env, 'VERIFICATION_COOLDOWN_SECONDS', 60, 0, 86_400),
+      perHour: integer(env, 'VERIFICATION_PER_HOUR', 5, 1, 1_000_000),
+      perDay: integer(env, 'VERIFICATION_PER_DAY', 10, 1, 1_000_000),
+      maxAttempts: integer(env, 'VERIFICATION_MAX_ATTEMPTS', 5, 1, 1_000),
     },
   }
 }

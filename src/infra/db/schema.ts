@@ -5,6 +5,8 @@ export interface Database {
   items: ItemsTable
   item_views_daily: ItemViewsDailyTable
   counter_flushes: CounterFlushesTable
+  sms_messages: SmsMessagesTable
+  sms_outbox: SmsOutboxTable
   banners: BannersTable
   products: ProductsTable
   orders: OrdersTable
@@ -65,4 +67,32 @@ export interface BannersTable {
   shown: number
   created_at: ColumnType<string, string, never>
   updated_at: string
+}
+
+export type SmsStatus = 'queued' | 'sending' | 'sent' | 'failed'
+
+/** An accepted SMS and its delivery state (the phone in E.164; responses and logs only ever show it masked). */
+export interface SmsMessagesTable {
+  id: string
+  phone: string
+  content: string
+  encoding: 'GSM-7' | 'UCS-2'
+  segments: number
+  status: SmsStatus
+  attempts: ColumnType<number, number | undefined, number>
+  error: string | null
+  /** Epoch ms until which the worker that claimed the message (status `sending`) owns it. */
+  lease_until: number | null
+  created_at: ColumnType<string, string, never>
+  sent_at: string | null
+}
+
+/** What the `outbox` provider delivered: one row per part, UNIQUE(sms_id, part). */
+export interface SmsOutboxTable {
+  id: Generated<number>
+  sms_id: string
+  part: number
+  phone: string
+  body: string
+  delivered_at: string
 }

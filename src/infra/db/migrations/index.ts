@@ -1,11 +1,13 @@
 import type { Migration } from 'kysely'
 import * as m0001 from './0001_items.ts'
+import * as m0002 from './0002_sms.ts'
 import * as m0003 from './0003_banners.ts'
 import * as m0004 from './0004_seckill.ts'
 
 /** Every migration, in order. Listed by hand so the same list works from src/ (tsx) and dist/ (node). */
 export const migrations: Record<string, Migration> = {
   '0001_items': m0001,
+  '0002_sms': m0002,
   '0003_banners': m0003,
   '0004_seckill': m0004,
 }
