@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_BANNERS } from '../../src/banners/seed.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
-import { bannerQueries, bannersOf, createBanner, list } from './support.ts'
+import { list } from './support.ts'
 
 describe.each(dbKinds)('banners API (%s)', (db) => {
   let app: TestApp
@@ -22,9 +22,4 @@ describe.each(dbKinds)('banners API (%s)', (db) => {
     expect(second.json()).toEqual(banners)
   })
 
-  it('does not seed again when the table has rows', async () => {
-    const again = await startTestApp({ db, databaseUrl: undefined, keyPrefix: `${app.prefix}x` })
-    await again.close()
-    await bannersOf(app).feature
-  })
 })
