@@ -5,6 +5,7 @@
  */
 import { type App, createApp, type Role } from './app.ts'
 import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
+import { runDoctor } from './doctor/index.ts'
 import { resolveAdminToken } from './infra/admin-token.ts'
 import { waitForAmqp } from './infra/amqp.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
@@ -18,6 +19,7 @@ const USAGE = `usage: hotspot <command>
   start     everything in one process (HTTP API, background jobs), private Redis/RabbitMQ when no URL is set
   api       HTTP API only
   migrate   apply SQL migrations and exit
+  doctor    check a deployment (servers, cluster slots, queue types, migrations, clocks)
   worker    task worker (consumes WORKER_QUEUES)
   beat      periodic scheduler (run several: one leader fires at a time)
   grpc      gRPC server            (not available yet)
@@ -200,6 +202,9 @@ async function main(argv: string[]) {
       return runServer(config, command)
     case 'migrate':
       return migrate(config)
+    case 'doctor':
+      if (!(await runDoctor(config, (line) => process.stdout.write(`${line}\n`)))) process.exitCode = 1
+      return
     case 'tasks':
       return tasksCommand(config, argv.slice(1))
     case 'seckill':

@@ -349,6 +349,13 @@ export async function startPrivateServers(
   }
 }
 
+/** URLs of the private servers a live hotspot process runs on this data dir, if any (for `hotspot doctor`). */
+export function runningPrivateServers(dataDir: string): { redisUrl?: string; amqpUrl?: string } | undefined {
+  const state = readState(path.join(dataDir, 'servers.json'))
+  if (!state || !isAlive(state.ownerPid)) return undefined
+  return { redisUrl: state.redis?.url, amqpUrl: state.rabbitmq?.url }
+}
+
 function readState(file: string): StateFile | undefined {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as StateFile

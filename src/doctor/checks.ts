@@ -1,0 +1,99 @@
+import { Migrator } from 'kysely'
+import type { Connection } from 'rabbitmq-client'
+import type { Config } from '../config.ts'
+import type { Db } from '../infra/db/index.ts'
+import { migrations } from '../infra/db/migrations/index.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import { taskQueue } from '../tasks/topology.ts'
+
+export interface CheckResult {
+  name: string
+  ok: boolean
+  /** One plain sentence: what was found, or what is wrong and what to do. */
+  detail: string
+}
+
+const MAX_CLOCK_SKEW_MS = 1000
+
+export async function checkRedis(redis: RedisClient, isCluster: boolean): Promise<CheckResult[]> {
+  const out: CheckResult[] = []
+  const started = Date.now()
+  const [seconds, micros] = await redis.time()
+  const redisNow = Number(seconds) * 1000 + Number(micros) / 1000
+  const skew = Math.abs(redisNow - (started + Date.now()) / 2)
+  out.push({
+    name: 'clock',
+    ok: skew <= MAX_CLOCK_SKEW_MS,
+    detail:
+      skew <= MAX_CLOCK_SKEW_MS
+        ? `this machine's clock is within ${Math.round(skew)} ms of Redis`
+        : `this machine's clock is ${Math.round(skew)} ms away from Redis: sync both with NTP (limits use Redis time, rankings the local day)`,
+  })
+  if (isCluster) {
+    const info = String(await (redis as unknown as { cluster(s: 'INFO'): Promise<string> }).cluster('INFO'))
+    const state = /cluster_state:(\w+)/.exec(info)?.[1]
+    const slots = Number(/cluster_slots_ok:(\d+)/.exec(info)?.[1] ?? 0)
+    out.push({
+      name: 'redis cluster',
+      ok: state === 'ok' && slots === 16384,
+      detail:
+        state === 'ok' && slots === 16384
+          ? 'all 16384 slots are covered and the cluster state is ok'
+          : `cluster state is ${state}, ${slots} of 16384 slots are served: add masters or fix failed nodes`,
+    })
+  } else {
+    const persistence = await redis.info('persistence')
+    const aof = /aof_enabled:1/.test(persistence)
+    out.push({
+      name: 'redis persistence',
+      ok: aof,
+      detail: aof
+        ? 'AOF is on'
+        : 'AOF is off: a Redis restart loses view counts and admissions not yet in SQL (set appendonly yes)',
+    })
+  }
+  return out
+}
+
+/** A queue that exists with other arguments (say classic vs quorum) makes every declare fail with 406. */
+export async function checkQueues(amqp: Connection, config: Config): Promise<CheckResult[]> {
+  const out: CheckResult[] = []
+  for (const name of new Set([config.tasks.defaultQueue, config.tasks.ownQueue, ...config.worker.queues])) {
+    const channel = await amqp.acquire()
+    try {
+      await channel.queueDeclare({ queue: name, passive: true })
+      await channel.queueDeclare(taskQueue(name, config.amqpQueueType).queue)
+      out.push({ name: `queue ${name}`, ok: true, detail: 'declared as configured' })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      const missing = /NOT_FOUND/.test(message)
+      out.push({
+        name: `queue ${name}`,
+        ok: missing,
+        detail: missing
+          ? 'does not exist yet (the first worker or producer declares it)'
+          : `exists with other settings than AMQP_QUEUE_TYPE=${config.amqpQueueType} asks for: ${message}`,
+      })
+    } finally {
+      await channel.close().catch(() => {})
+    }
+  }
+  return out
+}
+
+export async function checkMigrations(db: Db): Promise<CheckResult> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'hotspot_migrations',
+    migrationLockTableName: 'hotspot_migrations_lock',
+  })
+  const pending = (await migrator.getMigrations())
+    .filter((m) => m.executedAt === undefined)
+    .map((m) => m.name)
+  return {
+    name: 'migrations',
+    ok: pending.length === 0,
+    detail: pending.length ? `not applied yet: ${pending.join(', ')} (run hotspot migrate)` : 'all applied',
+  }
+}
