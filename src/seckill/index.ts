@@ -1,5 +1,6 @@
 import type { Feature, FeatureContext } from '../feature.ts'
 import { loadScripts } from '../infra/redis.ts'
+import { createBuyLimiter } from './limits.ts'
 import { ORDER_TASK, orderTaskHandler } from './order-task.ts'
 import { createReconciler, RECONCILE_TASK } from './reconcile.ts'
 import { seckillRoutes } from './routes.ts'
@@ -27,9 +28,10 @@ export function createSeckillFeature(ctx: FeatureContext) {
     everySeconds: ctx.config.seckill.reconcileSeconds,
     task: RECONCILE_TASK,
   })
+  const limits = createBuyLimiter(ctx.redis, ctx.prefix, ctx.config.seckill, ctx.metrics)
   const feature: Feature = {
     name: 'seckill',
-    routes: (http) => seckillRoutes(http, { seckill: service, admin: ctx.admin }),
+    routes: (http) => seckillRoutes(http, { seckill: service, admin: ctx.admin, limits }),
     prepare: async () => {
       await service.rebuild()
     },

@@ -1,6 +1,9 @@
 import { Type } from 'typebox'
+import { AppError } from '../errors.ts'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
+import { retryAfterSeconds } from '../ratelimit/index.ts'
+import type { CheckBuyLimits } from './limits.ts'
 import type { SeckillService } from './service.ts'
 
 const Id = Type.Integer({ minimum: 1, maximum: 9_007_199_254_740_991 })
@@ -23,8 +26,11 @@ const Order = Type.Object({
 })
 
 /** Flash sale over HTTP: parse, call the service, answer. */
-export function seckillRoutes(app: Http, deps: { seckill: SeckillService; admin: AdminCheck }) {
-  const { seckill, admin } = deps
+export function seckillRoutes(
+  app: Http,
+  deps: { seckill: SeckillService; admin: AdminCheck; limits: CheckBuyLimits },
+) {
+  const { seckill, admin, limits } = deps
 
   app.post(
     '/api/products',
@@ -69,8 +75,17 @@ export function seckillRoutes(app: Http, deps: { seckill: SeckillService; admin:
         response: { 202: Type.Object({ taskId: Type.String() }) },
       },
     },
-    async (request, reply) =>
-      reply.status(202).send(await seckill.buy(request.params.productId, request.body.userId)),
+    async (request, reply) => {
+      const verdict = await limits(request.body.userId, request.ip)
+      if (!verdict.allowed) {
+        const retryAfter = retryAfterSeconds(verdict.retryAfterMs)
+        reply.header('retry-after', String(retryAfter))
+        throw new AppError('rate_limited', `too many attempts; retry in ${retryAfter} s`, {
+          details: { retryAfter },
+        })
+      }
+      return reply.status(202).send(await seckill.buy(request.params.productId, request.body.userId))
+    },
   )
 
   app.get(

@@ -6,7 +6,8 @@ import { buy, createProduct, orders, remaining, rush, users, waitForOrders } fro
 describe.each(dbKinds)('flash sale admission (%s)', (db) => {
   let app: TestApp
   beforeAll(async () => {
-    app = await startTestApp({ db })
+    // Limits above what these tests send (20 attempts of one user at once must reach the admission script).
+    app = await startTestApp({ db, env: { SECKILL_USER_LIMIT: '100', SECKILL_IP_LIMIT: '100000' } })
     await app.start(['worker'])
   })
   afterAll(() => app.close())

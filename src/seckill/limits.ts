@@ -1,0 +1,35 @@
+import type { Metrics } from '../infra/metrics.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import { createLimiter } from '../ratelimit/index.ts'
+
+export interface BuyLimits {
+  /** Attempts per user (any product) and per client address within `limitWindowSeconds`; 0 = no limit. */
+  userLimit: number
+  ipLimit: number
+  limitWindowSeconds: number
+}
+
+export type LimitVerdict = { allowed: true } | { allowed: false; retryAfterMs: number }
+
+/**
+ * Per-user and per-address limits on buy attempts (exact sliding windows, src/ratelimit), so a bot can flood
+ * the route neither with one user id from many addresses nor with many user ids from one address. Every
+ * attempt counts, admitted or not.
+ */
+export function createBuyLimiter(redis: RedisClient, prefix: string, limits: BuyLimits, metrics?: Metrics) {
+  const limiter = createLimiter(redis, `${prefix}:rl`, { name: 'seckill', metrics })
+  const windowMs = limits.limitWindowSeconds * 1000
+  const take = (subject: string, limit: number) =>
+    limit > 0 ? limiter.take(subject, { limit, windowMs }) : ({ allowed: true } as const)
+
+  return async function checkBuyLimits(userId: string, ip: string): Promise<LimitVerdict> {
+    const [user, address] = await Promise.all([
+      take(`sk-user:${userId}`, limits.userLimit),
+      take(`sk-ip:${ip}`, limits.ipLimit),
+    ])
+    const waits = [user, address].flatMap((d) => (d.allowed ? [] : [d.retryAfterMs]))
+    return waits.length === 0 ? { allowed: true } : { allowed: false, retryAfterMs: Math.max(...waits) }
+  }
+}
+
+export type CheckBuyLimits = ReturnType<typeof createBuyLimiter>
