@@ -51,6 +51,10 @@ export interface Config {
     reconcileSeconds: number
     /** Reconciliation re-sends an admission's order only once it is this old (its task may be in flight). */
     resendAfterSeconds: number
+    /** Buy attempts per user and per client address within `limitWindowSeconds` (0: no limit). */
+    userLimit: number
+    ipLimit: number
+    limitWindowSeconds: number
   }
   sms: {
     /** Per-phone limit: at most this many segments per phone within any window of `limitWindowSeconds`. */
@@ -212,6 +216,9 @@ export function loadConfig(env: Env = process.env): Config {
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),
       resendAfterSeconds: integer(env, 'SECKILL_RESEND_AFTER_SECONDS', 60, 0, 86_400),
+      userLimit: integer(env, 'SECKILL_USER_LIMIT', 10, 0, 1_000_000),
+      ipLimit: integer(env, 'SECKILL_IP_LIMIT', 1000, 0, 1_000_000),
+      limitWindowSeconds: integer(env, 'SECKILL_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
     },
     sms: {
       limitSegments: integer(env, 'SMS_LIMIT_SEGMENTS', 5, 1, 1_000_000),
