@@ -11,6 +11,8 @@ interface InvalidateMessage {
   prefix: string
   cache: string
   keys: string[]
+  /** The sending cache instance: it dropped its copies already and skips its own message. */
+  origin: string
 }
 
 /**
@@ -29,10 +31,12 @@ export function createInvalidation(deps: {
   const { entries, events, prefix, cache, log } = deps
   /** Broadcasts in flight: a write does not wait for RabbitMQ, but stop() does. */
   const sending = new Set<Promise<void>>()
+  const origin = randomUUID()
 
   const off = events.on(INVALIDATE_TOPIC, (payload) => {
     const message = payload as Partial<InvalidateMessage> | null
-    if (message?.prefix !== prefix || message.cache !== cache || !Array.isArray(message.keys)) return
+    if (message?.prefix !== prefix || message.cache !== cache || message.origin === origin) return
+    if (!Array.isArray(message.keys)) return
     for (const key of message.keys) if (typeof key === 'string') deps.drop(key, 'remote')
   })
 
@@ -47,7 +51,7 @@ export function createInvalidation(deps: {
     async invalidate(keys: string[]): Promise<void> {
       await bump(keys)
       for (const key of keys) deps.drop(key, 'local')
-      const message: InvalidateMessage = { prefix, cache, keys }
+      const message: InvalidateMessage = { prefix, cache, keys, origin }
       // Not awaited by the writer: correctness comes from the generation; the broadcast only saves memory and a
       // round trip, and must not make an admin write wait ~5 s while RabbitMQ is down.
       const sent = events
