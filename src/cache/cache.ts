@@ -42,7 +42,7 @@ interface Found<T> extends CacheResult<T> {
  *
  *   const cache = createCache<Banner[]>(ctx, { name: 'banners', ttlMs: 60_000, graceMs: 600_000 })
  *   const { value, status } = await cache.get('list', () => store.listShown())
- *   await cache.mutate(['list'], () => store.insert(input)) // SQL write between two invalidations
+ *   await cache.mutate(['list'], () => store.insert(input)) // SQL write, then invalidation
  */
 export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   const o = resolveOptions(options)
@@ -115,9 +115,12 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   }
 
   function refreshInBackground(key: string, loader: Loader<T>, generation: string, token: string) {
-    // On failure the lock is left to expire: while SQL is down, one refresh attempt per lock lifetime.
     const run = load(key, loader, generation, token)
-      .catch((error) => log.warn({ err: error, cache: o.name, key }, 'cache refresh failed, serving stale'))
+      .catch(async (error) => {
+        log.warn({ err: error, cache: o.name, key }, 'cache refresh failed, serving stale')
+        // Keep the lock a little: while SQL is down, one attempt per pause instead of one per request.
+        await single.release(key, token, o.lock.retryMs).catch(() => {})
+      })
       .finally(() => refreshing.delete(run))
     refreshing.add(run)
   }
@@ -217,18 +220,18 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
     invalidate: (keys: string[]) => invalidation.invalidate(keys),
 
     /**
-     * Runs a SQL write between two invalidations. The first one refuses the write while Redis is down (503,
-     * nothing changed); the second one, after the commit, retires whatever a loader read in between.
+     * Runs a SQL write, then invalidates. While Redis is down the write is refused (503, nothing changed): a
+     * write the cache could not be told about would leave the old value served after Redis comes back. The
+     * cache is not touched before the write, so a write that fails (SQL down) leaves the stale value serving.
      */
     async mutate<R>(keys: string[], write: () => Promise<R>): Promise<R> {
       if (!redisUp()) throw unavailable('Redis')
-      await invalidation.bump(keys)
       const result = await write()
       try {
         await invalidation.invalidate(keys)
       } catch (error) {
-        // The write is committed: failing now would invite a retry that writes twice. The first invalidation
-        // already removed the old value; only a load racing this very write could have stored one, until its TTL.
+        // The write is committed: failing now would invite a retry that writes twice. Redis died between the
+        // check and here; the old value may be served until its TTL.
         log.error({ err: error, cache: o.name, keys }, 'cache invalidation after a write failed')
       }
       return result

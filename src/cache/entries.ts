@@ -76,8 +76,9 @@ export function createEntries(redis: RedisClient, prefix: string, cache: string,
       await callScript(redis, 'bumpGeneration', all(key), [generation, generationTtlMs])
     },
 
-    async release(key: string, token: string): Promise<void> {
-      await callScript(redis, 'releaseFillLock', [keysOf(key).lock], [token])
+    /** Frees the lock now, or (pauseMs > 0) keeps it that long to space out retries. */
+    async release(key: string, token: string, pauseMs = 0): Promise<void> {
+      await callScript(redis, 'releaseFillLock', [keysOf(key).lock], [token, Math.round(pauseMs)])
     },
   }
 }

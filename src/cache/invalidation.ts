@@ -40,16 +40,9 @@ export function createInvalidation(deps: {
     for (const key of message.keys) if (typeof key === 'string') deps.drop(key, 'remote')
   })
 
-  async function bump(keys: string[]): Promise<void> {
-    for (const key of keys) await entries.bump(key, randomUUID())
-  }
-
   return {
-    /** New generations only, no broadcast: what a write does before touching SQL (fails while Redis is down). */
-    bump,
-
     async invalidate(keys: string[]): Promise<void> {
-      await bump(keys)
+      for (const key of keys) await entries.bump(key, randomUUID())
       for (const key of keys) deps.drop(key, 'local')
       const message: InvalidateMessage = { prefix, cache, keys, origin }
       // Not awaited by the writer: correctness comes from the generation; the broadcast only saves memory and a

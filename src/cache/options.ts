@@ -27,9 +27,11 @@ export interface CacheOptions<T> {
   }
   /** Single flight across processes. */
   lock?: {
-    /** Lifetime of the fill lock: a loader that dies frees it after this long. Also the pause between
-     *  refresh attempts while SQL fails. Default 10 s. */
+    /** Lifetime of the fill lock: a loader that dies frees it after this long. Default 10 s. */
     ttlMs?: number
+    /** After a failed refresh of a stale value, the pause before the next attempt (while SQL is down: one
+     *  attempt per pause across all processes, not one per request). Default 1 s. */
+    retryMs?: number
     /** How long a caller waits for another process's loader before loading itself. Default 3 s. */
     waitMs?: number
   }
@@ -40,7 +42,7 @@ export interface CacheOptions<T> {
 
 export type ResolvedCacheOptions<T> = Required<Omit<CacheOptions<T>, 'l1' | 'lock' | 'hooks'>> & {
   l1: { maxEntries: number; ttlMs: number }
-  lock: { ttlMs: number; waitMs: number }
+  lock: { ttlMs: number; waitMs: number; retryMs: number }
   /** Mutable on purpose: tests set hooks on a running cache. */
   hooks: CacheHooks
   /** Lifetime of a generation key: longer than any entry, so a live entry never outlives its generation. */
@@ -56,7 +58,11 @@ export function resolveOptions<T>(options: CacheOptions<T>): ResolvedCacheOption
     graceMs,
     jitter: options.jitter ?? 0.1,
     l1: { maxEntries: options.l1?.maxEntries ?? 1000, ttlMs: options.l1?.ttlMs ?? 10_000 },
-    lock: { ttlMs: options.lock?.ttlMs ?? 10_000, waitMs: options.lock?.waitMs ?? 3000 },
+    lock: {
+      ttlMs: options.lock?.ttlMs ?? 10_000,
+      waitMs: options.lock?.waitMs ?? 3000,
+      retryMs: options.lock?.retryMs ?? 1000,
+    },
     serialize: options.serialize ?? ((value: T) => JSON.stringify(value)),
     deserialize: options.deserialize ?? ((serialized: string) => JSON.parse(serialized) as T),
     hooks: options.hooks ?? {},

@@ -57,6 +57,6 @@ export function createSingleFlight(entries: Entries, options: { lockTtlMs: numbe
       return (await entries.lock(key, token, options.lockTtlMs)) ? token : null
     },
 
-    release: (key: string, token: string) => entries.release(key, token),
+    release: (key: string, token: string, pauseMs = 0) => entries.release(key, token, pauseMs),
   }
 }

@@ -23,10 +23,11 @@ export function createDb(url: string, options: { onQuery?: (sql: string) => void
       }
     : undefined
   if (/^postgres(ql)?:\/\//.test(url)) {
-    return new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }),
-      log,
-    })
+    const pool = new pg.Pool({ connectionString: url, max: 10 })
+    // An idle client whose server went away (restart, fail-over) is reported on the pool; with no listener Node
+    // would crash the process. The pool drops that client, and queries report their own errors (→ 503).
+    pool.on('error', () => {})
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '')
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
