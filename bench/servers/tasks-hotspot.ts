@@ -1,0 +1,75 @@
+/**
+ * Contender (a) of `bench/tasks.ts`: hotspot's own task system, built like `hotspot worker` (createApp), in one
+ * process that publishes TASKS_N no-op tasks through `producer.send` (persistent, confirmed) and runs them on
+ * its worker (acks late, results in Redis like Celery's backend).
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Redis } from 'ioredis'
+import { createApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { createLogger } from '../../src/infra/logger.ts'
+import { resultKey } from '../../src/tasks/result-meta.ts'
+import {
+  celerySucceeded,
+  countdown,
+  countStored,
+  percentile,
+  publishWindowed,
+  report,
+  settings,
+} from './tasks-support.ts'
+
+const { tasks, queue } = settings
+// The worker needs no SQL, but the app opens a database: a throwaway file of its own.
+const databaseFile = path.join(os.tmpdir(), `hotspot-bench-tasks-${process.pid}.db`)
+const config = loadConfig({
+  ...process.env,
+  WORKER_CONCURRENCY: String(settings.concurrency),
+  WORKER_PREFETCH: String(settings.prefetch),
+  HOTSPOT_TASK_QUEUE: queue,
+  WORKER_QUEUES: queue,
+  DATABASE_URL: databaseFile,
+})
+const app = await createApp({
+  config,
+  redisUrl: settings.redisUrl,
+  amqpUrl: settings.amqpUrl,
+  adminToken: 'bench-tasks-admin-token-0123456789',
+  log: createLogger('warn'),
+  keyPrefix: `bench-${process.pid}`,
+})
+
+const latencies: number[] = []
+const ran = countdown(tasks)
+app.tasks.registry.register('bench.noop', async (args) => {
+  latencies.push(Date.now() - (args[0] as number))
+  ran.tick()
+})
+await app.start(['worker'])
+// Declare the queue before the clock starts, as the other contenders do.
+await app.tasks.declarer.ensureQueue(queue)
+
+const started = performance.now()
+const ids = await publishWindowed(tasks, settings.inFlight, () =>
+  app.tasks.producer.send('bench.noop', [Date.now()]),
+)
+const published = performance.now()
+await ran.done
+const redis = new Redis(settings.redisUrl)
+const found = await countStored(redis, ids.map(resultKey), celerySucceeded)
+const finished = performance.now()
+
+report({
+  tasks,
+  seconds: (finished - started) / 1000,
+  publishSeconds: (published - started) / 1000,
+  p50: percentile(latencies, 50),
+  p99: percentile(latencies, 99),
+  found,
+})
+redis.disconnect()
+await app.close()
+fs.rmSync(databaseFile, { force: true })
+process.exit(0)

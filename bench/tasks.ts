@@ -1,0 +1,226 @@
+/**
+ * `npm run bench -- tasks`: end-to-end throughput and latency of no-op tasks, persistent + confirmed + acked
+ * late, results stored in Redis, on private RabbitMQ and Redis servers. Contenders, each in a process of its own:
+ *   (a) hotspot's task system (createApp, producer.send, the worker), (b) the same by hand on amqplib,
+ *   (c) BullMQ on the same Redis, (d) Python Celery 5 from Debian (prefork, concurrency 2) fed by its own client.
+ * (a)(b)(c) run in alternating rounds (this machine is noisy: the summary uses medians of per-round ratios),
+ * (d) once. Every round uses fresh queue names and an emptied Redis, so no round sees another's messages.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import amqp from 'amqplib'
+import { Redis } from 'ioredis'
+import { machine, median, pct, privateServers, say, writeResult } from './lib.ts'
+import type { ContenderReport } from './servers/tasks-support.ts'
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const tasks = Number(process.env.BENCH_TASKS ?? 20_000)
+const celeryTasks = Number(process.env.BENCH_CELERY_TASKS ?? tasks)
+const inFlight = 1000
+const concurrency = 100
+const prefetch = 200
+const celeryConcurrency = 2
+/** With BENCH_PROFILE=<dir>, hotspot's runs write V8 CPU profiles there (node --cpu-prof). */
+const profileDir = process.env.BENCH_PROFILE
+const PYTHON = '/usr/bin/python3'
+const pythonDir = new URL('./python/', import.meta.url).pathname
+const hasCelery = fs.existsSync('/usr/lib/python3/dist-packages/celery')
+
+const servers = await privateServers({ rabbitmq: true })
+const env = {
+  ...process.env,
+  REDIS_URL: servers.redis.url,
+  AMQP_URL: servers.rabbit?.url as string,
+  TASKS_N: String(tasks),
+  TASKS_IN_FLIGHT: String(inFlight),
+  TASKS_CONCURRENCY: String(concurrency),
+  TASKS_PREFETCH: String(prefetch),
+  LOG_LEVEL: 'warn',
+}
+// Never leave the private servers running, whatever happens to the run.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => servers.stop().finally(() => process.exit(130)))
+process.once('uncaughtException', (error) => {
+  say(`failed: ${error.stack ?? error}`)
+  servers.stop().finally(() => process.exit(1))
+})
+process.once('unhandledRejection', (error) => {
+  say(`failed: ${(error as Error)?.stack ?? error}`)
+  servers.stop().finally(() => process.exit(1))
+})
+const redis = new Redis(servers.redis.url)
+const broker = await amqp.connect(servers.rabbit?.url as string)
+
+/** Reads the contender's `RESULT {json}` line; its stderr goes through. */
+function collect(child: ChildProcess, name: string): Promise<ContenderReport> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (d) => {
+      out += d
+    })
+    child.on('exit', (code) => {
+      const line = /^RESULT (.*)$/m.exec(out)
+      if (code === 0 && line) resolve(JSON.parse(line[1] as string) as ContenderReport)
+      else reject(new Error(`${name} exited with ${code}: ${out.slice(-500)}`))
+    })
+  })
+}
+
+/** A Node contender from bench/servers/, on a queue of its own. */
+function runNode(script: string, queue: string): Promise<ContenderReport> {
+  const profile = profileDir && script.includes('hotspot') ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
+  const child = spawn(process.execPath, ['--import', 'tsx', ...profile, script], {
+    env: { ...env, TASKS_QUEUE: queue },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return collect(child, script)
+}
+
+/** Celery's prefork worker (waited for until it consumes), then its client; the client's timings count. */
+async function runCelery(queue: string): Promise<ContenderReport> {
+  const pyEnv = {
+    ...env,
+    PYTHONPATH: pythonDir,
+    TASKS_PREFETCH_MULTIPLIER: String(prefetch / celeryConcurrency),
+  }
+  const worker = spawn(
+    PYTHON,
+    [
+      '-m',
+      'celery',
+      '-A',
+      'bench_celery',
+      'worker',
+      '-Q',
+      queue,
+      '-c',
+      String(celeryConcurrency),
+      '-P',
+      'prefork',
+      '-l',
+      'WARNING',
+      '--without-gossip',
+      '--without-mingle',
+      '--without-heartbeat',
+      '-n',
+      `${queue}@localhost`,
+    ],
+    { cwd: pythonDir, env: pyEnv, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = ''
+      worker.stdout?.on('data', (d) => {
+        out += d
+        if (out.includes('ready')) resolve()
+      })
+      worker.once('exit', (code) => reject(new Error(`celery worker exited with ${code}`)))
+      setTimeout(() => reject(new Error('celery worker not ready within 60 s')), 60_000).unref()
+    })
+    const client = spawn(PYTHON, ['bench_client.py', String(celeryTasks), queue], {
+      cwd: pythonDir,
+      env: pyEnv,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    return await collect(client, 'celery client')
+  } finally {
+    if (worker.exitCode === null && worker.signalCode === null) {
+      const exited = new Promise((r) => worker.once('exit', r))
+      worker.kill('SIGTERM')
+      const timer = setTimeout(() => worker.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** Drops a round's queue (and the exchange hotspot/Celery declare with its name) and empties the private Redis. */
+async function cleanUp(queue: string) {
+  const channel = await broker.createChannel()
+  await channel.deleteQueue(queue)
+  await channel.deleteExchange(queue)
+  await channel.close()
+  await redis.flushall()
+}
+
+const contenders = [
+  { key: 'a', name: 'hotspot', script: 'bench/servers/tasks-hotspot.ts' },
+  { key: 'b', name: 'raw amqplib', script: 'bench/servers/tasks-amqplib.ts' },
+  { key: 'c', name: 'BullMQ', script: 'bench/servers/tasks-bullmq.ts' },
+] as const
+type Round = Record<(typeof contenders)[number]['key'], ContenderReport>
+
+const results: Round[] = []
+const stamp = Date.now()
+for (let round = 1; round <= rounds; round++) {
+  const r = {} as Round
+  for (const c of contenders) {
+    const queue = `bench-${c.key}-${stamp}-${round}`
+    say(`round ${round}/${rounds}: (${c.key}) ${c.name}, ${tasks} tasks`)
+    r[c.key] = await runNode(c.script, queue)
+    await cleanUp(queue)
+    say(`  ${(tasks / r[c.key].seconds).toFixed(0)} tasks/s, found ${r[c.key].found}`)
+  }
+  results.push(r)
+}
+let celery: ContenderReport | undefined
+if (hasCelery) {
+  const queue = `bench-d-${stamp}`
+  say(`(d) Celery prefork -c ${celeryConcurrency}, ${celeryTasks} tasks`)
+  celery = await runCelery(queue)
+  await cleanUp(queue)
+  say(`  ${(celery.tasks / celery.seconds).toFixed(0)} tasks/s, found ${celery.found}`)
+} else say('python3-celery not installed: (d) skipped')
+
+const rate = (r: ContenderReport) => r.tasks / r.seconds
+const ms = (v: number) => v.toFixed(0)
+const row = (name: string, r: ContenderReport) =>
+  `| ${name} | ${r.tasks} | ${rate(r).toFixed(0)} | ${(r.tasks / r.publishSeconds).toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.found === r.tasks ? `all ${r.found}` : `**${r.found} of ${r.tasks}**`} |`
+const header = [
+  '| contender | tasks | tasks/s end to end | publishes/s | send→start p50 ms | send→start p99 ms | results found |',
+  '|---|---|---|---|---|---|---|',
+]
+const lines = [
+  `# Task queue benchmark — ${new Date().toISOString()}`,
+  '',
+  `Machine: ${machine()}. Private RabbitMQ and Redis (AOF, everysec) started by the bench, shared by all contenders.`,
+  `No-op tasks, persistent messages with publisher confirms (${inFlight} in flight), acks late, results in Redis;`,
+  `Node consumers: concurrency ${concurrency}, prefetch ${prefetch}; each contender publishes and consumes in one`,
+  'process of its own. End to end = first publish → last result verified stored (every result key read back).',
+  'Send→start = from the publish call to the handler starting (includes queueing behind the backlog).',
+  `${rounds} alternating rounds of (a)(b)(c), then (d) once. Fresh queues and an emptied Redis for every run.`,
+  '',
+  '- (a) hotspot: `createApp`, `tasks.producer.send` (Celery protocol v2), its worker (STARTED + SUCCESS in Redis).',
+  '- (b) raw amqplib: confirm channel, Celery-shaped message, consumer storing SUCCESS with SETEX + PUBLISH (MULTI).',
+  `- (c) BullMQ: \`addBulk\` in chunks of ${inFlight}, Worker concurrency ${concurrency}, completed jobs kept.`,
+  `- (d) Celery 5 (Debian python3-celery): prefork worker \`-c ${celeryConcurrency}\`, acks late, prefetch ${prefetch}; its client \`send_task\` with confirm_publish, polling results with MGET.`,
+  '',
+]
+for (const [i, r] of results.entries()) {
+  lines.push(`## Round ${i + 1}`, '', ...header)
+  for (const c of contenders) lines.push(row(`(${c.key}) ${c.name}`, r[c.key]))
+  lines.push('')
+}
+if (celery) lines.push('## Celery', '', ...header, row('(d) Celery prefork -c 2', celery), '')
+
+const vsRaw = median(results.map((r) => rate(r.a) / rate(r.b)))
+const vsBull = median(results.map((r) => rate(r.a) / rate(r.c)))
+const vsCelery = celery ? median(results.map((r) => rate(r.a))) / rate(celery) : Number.NaN
+const allFound = results.every((r) => contenders.every((c) => r[c.key].found === r[c.key].tasks))
+lines.push(
+  '## Summary (medians of per-round ratios)',
+  '',
+  `- hotspot / raw amqplib throughput: **${pct(vsRaw)}** (goal ≥ 80 %) → ${vsRaw >= 0.8 ? 'met' : '**missed**'}`,
+  `- hotspot / BullMQ throughput: **${vsBull.toFixed(2)}×** (goal > 1×) → ${vsBull > 1 ? 'met' : '**missed**'}`,
+  celery
+    ? `- hotspot / Celery prefork -c 2 throughput (tasks/s; median hotspot round): **${vsCelery.toFixed(1)}×** (goal ≥ 3×) → ${vsCelery >= 3 ? 'met' : '**missed**'}`
+    : '- Celery: not run (python3-celery missing)',
+  `- every result stored: ${allFound && (!celery || celery.found === celery.tasks) ? 'yes, in every run' : '**NO** (see tables)'}`,
+  '',
+)
+writeResult('tasks', lines.join('\n'))
+
+redis.disconnect()
+await broker.close()
+await servers.stop()
+process.exit(0)
