@@ -21,6 +21,7 @@ import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
+import { createVerificationFeature } from './verification/index.ts'
 
 export interface AppOptions {
   config: Config
@@ -94,7 +95,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
   const sms = createSmsFeature(ctx)
-  const features: Feature[] = [counters.feature, seckill.feature, banners.feature, sms.feature]
+  const verification = createVerificationFeature(ctx, { sms: sms.service })
+  const features: Feature[] = [
+    counters.feature,
+    seckill.feature,
+    banners.feature,
+    sms.feature,
+    verification.feature,
+  ]
 
   const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
   await registerDocs(http)

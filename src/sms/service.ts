@@ -89,6 +89,8 @@ export function createSmsService(options: SmsServiceOptions) {
   }
 
   return {
+    parsePhone,
+
     /**
      * Validates, takes the segments from the phone's window (all or nothing), stores the message (`queued`)
      * and publishes its delivery task, confirmed. If storing or publishing fails, the segments are given back
