@@ -19,9 +19,11 @@ import { opsRoutes } from './infra/ops-routes.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
+import { taskAdminRoutes } from './tasks/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 import { createVerificationFeature } from './verification/index.ts'
+import { createWebFeature } from './web/index.ts'
 
 export interface AppOptions {
   config: Config
@@ -96,12 +98,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const banners = createBannersFeature(ctx)
   const sms = createSmsFeature(ctx)
   const verification = createVerificationFeature(ctx, { sms: sms.service })
+  const web = createWebFeature(ctx, { seckill: seckill.service })
   const features: Feature[] = [
     counters.feature,
     seckill.feature,
     banners.feature,
     sms.feature,
     verification.feature,
+    web.feature,
   ]
 
   const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
@@ -115,6 +119,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
+  taskAdminRoutes(http, {
+    amqp,
+    producer: tasks.producer,
+    metrics,
+    admin,
+    queues: [config.tasks.defaultQueue, config.tasks.ownQueue, ...config.worker.queues],
+  })
   for (const feature of features) feature.routes?.(http)
 
   const started = new Set<Role>()

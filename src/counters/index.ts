@@ -1,13 +1,15 @@
 import type { Feature, FeatureContext } from '../feature.ts'
 import { loadScripts } from '../infra/redis.ts'
 import { createFlusher, type FlushHooks } from './flush.ts'
+import { createLiveCounts } from './live.ts'
 import { countersRoutes } from './routes.ts'
 import { createCountersService } from './service.ts'
 
 /** View counters and rankings: routes, the write-behind flush loop, the Redis rebuild at start. */
 export function createCountersFeature(ctx: FeatureContext, options: { flushHooks?: FlushHooks } = {}) {
   loadScripts(ctx.redis, new URL('./', import.meta.url))
-  const service = createCountersService(ctx)
+  const live = createLiveCounts({ events: ctx.events, log: ctx.log, prefix: ctx.prefix })
+  const service = createCountersService({ ...ctx, onViewed: live.viewed })
   const flusher = createFlusher({ ...ctx, hooks: options.flushHooks })
   let loop: { stop(): Promise<void> } | undefined
   const feature: Feature = {
@@ -20,6 +22,7 @@ export function createCountersFeature(ctx: FeatureContext, options: { flushHooks
       loop ??= flusher.start(ctx.config.countersFlushMs)
     },
     stop: async () => {
+      live.stop()
       await loop?.stop()
     },
   }

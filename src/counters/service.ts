@@ -20,7 +20,14 @@ export interface RankedItem {
 }
 
 /** Items, view counting and rankings. Knows nothing of HTTP: gRPC and the routes both call this. */
-export function createCountersService(options: { db: Db; redis: RedisClient; prefix: string; log: Logger }) {
+export function createCountersService(options: {
+  db: Db
+  redis: RedisClient
+  prefix: string
+  log: Logger
+  /** Hears every counted view (live counts for the web UI); must be cheap, it runs on the hot path. */
+  onViewed?: (id: number, result: ViewResult) => void
+}) {
   const { redis, prefix, log } = options
   const items = createItemStore(options.db)
   const recorder = new ViewRecorder(redis, prefix)
@@ -91,6 +98,7 @@ export function createCountersService(options: { db: Db; redis: RedisClient; pre
         result = await recorder.record(id, visitorId)
       }
       if (result === null) throw new AppError('item_not_found', `item ${id} does not exist`)
+      options.onViewed?.(id, result)
       return result
     },
 

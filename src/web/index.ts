@@ -1,0 +1,31 @@
+import type { Feature, FeatureContext } from '../feature.ts'
+import type { SeckillService } from '../seckill/service.ts'
+import { DIST_DIR, ensureWebBuild } from './build.ts'
+import { createEventStream } from './events-route.ts'
+import { productsRoute } from './products-route.ts'
+import { staticRoutes } from './static.ts'
+
+/**
+ * The web UI: the built Vue app at `/` (built at start when missing or stale), the live-counts event stream,
+ * and the product list the flash-sale page needs. The UI itself talks to the public HTTP API only.
+ */
+export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillService }) {
+  const stream = createEventStream(ctx.events, ctx.prefix)
+  let build: Promise<unknown> | undefined
+  const feature: Feature = {
+    name: 'web',
+    routes: (http) => {
+      stream.routes(http)
+      productsRoute(http, deps)
+      staticRoutes(http, { root: DIST_DIR, ready: () => build ?? Promise.resolve() })
+    },
+    // Only processes that serve HTTP (the `api` role) build; a worker never needs the UI.
+    start: () => {
+      build ??= ensureWebBuild(ctx.log)
+    },
+    stop: async () => {
+      stream.close()
+    },
+  }
+  return { feature }
+}

@@ -1,0 +1,62 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyReply } from 'fastify'
+import type { Http } from '../infra/http.ts'
+
+/** Paths that belong to the API and operations: never answered with the UI, even when unknown (JSON 404). */
+const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz|openapi\.json)(\/|$)/
+
+/** Vite's hashed output: its name changes with its content, so a browser may keep it forever. */
+const HASHED_ASSET = /^\/assets\//
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+/** index.html names the current hashed assets: always revalidate (ETag makes that a 304). */
+const REVALIDATE = 'no-cache'
+/** Other files of web/public (banner images, icons): not hashed, so a short cache. */
+const SHORT = 'public, max-age=3600'
+
+const NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>hotspot</title>
+<p>The web UI is not built yet. Run <code>npm run build</code> (or start with <code>npm start</code>, which
+builds it), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
+
+/**
+ * Serves the built UI at `/` with @fastify/static: files by path, and index.html for every other GET that is not
+ * an API/ops path, so client-side routes (/sms, /flash-sale, …) survive a reload. Pre-compressed .br/.gz files
+ * written by the build are sent to browsers that accept them.
+ */
+export function staticRoutes(app: Http, options: { root: string; ready?: () => Promise<unknown> }) {
+  const { root } = options
+
+  app.register(fastifyStatic, {
+    root,
+    serve: false, // one wildcard route below decides between a file and the SPA fallback
+    preCompressed: true,
+    cacheControl: false,
+    index: false,
+  })
+
+  const send = (reply: FastifyReply, file: string, cacheControl: string) => {
+    reply.header('cache-control', cacheControl)
+    return reply.sendFile(file)
+  }
+
+  app.get('/*', { schema: { hide: true } }, async (request, reply) => {
+    let pathname: string
+    try {
+      pathname = decodeURIComponent(request.url.split('?')[0] ?? '/')
+    } catch {
+      return reply.callNotFound() // malformed %-escape: no such file, no such page
+    }
+    if (SERVER_PATHS.test(pathname)) return reply.callNotFound()
+    await options.ready?.() // a build started by this process finishes before the first page is served
+    if (!fs.existsSync(path.join(root, 'index.html'))) {
+      return reply.status(503).header('cache-control', 'no-store').type('text/html').send(NOT_BUILT_PAGE)
+    }
+    const last = pathname.slice(pathname.lastIndexOf('/') + 1)
+    // A path that names a file is that file or a 404; anything else is a client-side route.
+    if (last.includes('.') && last !== 'index.html') {
+      return send(reply, pathname, HASHED_ASSET.test(pathname) ? IMMUTABLE : SHORT)
+    }
+    return send(reply, 'index.html', REVALIDATE)
+  })
+}
