@@ -6,6 +6,7 @@ import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
 import type { EventBus } from '../tasks/types.ts'
 import { createEntries } from './entries.ts'
+import { createGenerationReader } from './generations.ts'
 import { createInvalidation } from './invalidation.ts'
 import { createL1, type L1Entry } from './l1.ts'
 import { createCacheMetrics } from './metrics.ts'
@@ -17,6 +18,8 @@ export type CacheStatus = 'HIT' | 'MISS' | 'STALE'
 export interface CacheResult<T> {
   value: T
   status: CacheStatus
+  /** The value as stored (JSON unless `serialize` says otherwise): a route can send it as is. */
+  serialized: string
 }
 
 /** Reads the value from the record (SQL). Runs once per miss across every process. */
@@ -29,6 +32,12 @@ export interface CacheDeps {
   prefix: string
   log: Logger
   metrics: Metrics
+}
+
+/** A value and its stored form, together so neither is computed twice. */
+interface Stored<T> {
+  value: T
+  serialized: string
 }
 
 interface Found<T> extends CacheResult<T> {
@@ -49,6 +58,7 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   const { redis, log } = deps
   const entries = createEntries(redis, deps.prefix, o.name, o.generationTtlMs)
   const l1 = createL1<T>(o.l1)
+  const generationOf = createGenerationReader((key) => entries.generation(key))
   const flights = createLocalFlights()
   const single = createSingleFlight(entries, { lockTtlMs: o.lock.ttlMs, waitMs: o.lock.waitMs })
   const metrics = createCacheMetrics(deps.metrics.registry, o.name)
@@ -69,10 +79,16 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   // A client that is reconnecting would hold commands in its offline queue for seconds: go around it at once.
   const redisUp = () => redis.status === 'ready'
   const ttlWithJitter = () => o.ttlMs * (1 - o.jitter * Math.random())
+  const fromStore = (serialized: string): Stored<T> => ({ value: o.deserialize(serialized), serialized })
 
-  function remember(key: string, value: T, generation: string, freshMs: number, remainingMs: number) {
+  function remember(key: string, found: Stored<T>, generation: string, freshMs: number, remainingMs: number) {
     const now = Date.now()
-    const entry: L1Entry<T> = { value, generation, freshUntil: now + freshMs, staleUntil: now + remainingMs }
+    const entry: L1Entry<T> = {
+      ...found,
+      generation,
+      freshUntil: now + freshMs,
+      staleUntil: now + remainingMs,
+    }
     l1.set(key, entry)
   }
 
@@ -94,11 +110,12 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   async function load(key: string, loader: Loader<T>, generation: string, token: string, newGeneration = '') {
     const value = await runLoader(key, loader)
     await o.hooks.afterLoad?.(key)
+    const serialized = o.serialize(value)
     const freshMs = ttlWithJitter()
     const stored = await entries
       .fill(key, {
         generation,
-        serialized: o.serialize(value),
+        serialized,
         freshMs,
         graceMs: o.graceMs,
         token,
@@ -110,8 +127,9 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
         log.warn({ err: error, cache: o.name }, 'cache could not store a loaded value')
         return false
       })
-    if (stored) remember(key, value, newGeneration || generation, freshMs, freshMs + o.graceMs)
-    return { value, stored }
+    if (stored)
+      remember(key, { value, serialized }, newGeneration || generation, freshMs, freshMs + o.graceMs)
+    return { value, serialized, stored }
   }
 
   function refreshInBackground(key: string, loader: Loader<T>, generation: string, token: string) {
@@ -129,21 +147,21 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   async function fromRedis(key: string, loader: Loader<T>): Promise<Found<T>> {
     const claim = await single.claim(key)
     if (claim.kind === 'fresh') {
-      const { serialized, generation, remainingMs, graceMs } = claim.entry
-      const value = o.deserialize(serialized as string)
-      remember(key, value, generation, remainingMs - graceMs, remainingMs)
-      return { value, status: 'HIT', layer: 'redis' }
+      const { generation, remainingMs, graceMs } = claim.entry
+      const found = fromStore(claim.entry.serialized as string)
+      remember(key, found, generation, remainingMs - graceMs, remainingMs)
+      return { ...found, status: 'HIT', layer: 'redis' }
     }
     if (claim.kind === 'stale') {
-      const { serialized, generation, remainingMs } = claim.entry
-      const value = o.deserialize(serialized as string)
-      remember(key, value, generation, 0, remainingMs)
+      const { generation, remainingMs } = claim.entry
+      const found = fromStore(claim.entry.serialized as string)
+      remember(key, found, generation, 0, remainingMs)
       if (claim.token) refreshInBackground(key, loader, generation, claim.token)
-      return { value, status: 'STALE' }
+      return { ...found, status: 'STALE' }
     }
     try {
-      const { value } = await load(key, loader, claim.generation, claim.token)
-      return { value, status: 'MISS' }
+      const { value, serialized } = await load(key, loader, claim.generation, claim.token)
+      return { value, serialized, status: 'MISS' }
     } catch (error) {
       // Free the lock at once so a waiting process can try (rather than wait for it to expire).
       if (claim.token) await single.release(key, claim.token).catch(() => {})
@@ -155,17 +173,18 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   async function withoutRedis(key: string, loader: Loader<T>): Promise<Found<T>> {
     const cached = l1.get(key)
     const now = Date.now()
-    if (cached && now < cached.freshUntil) return { value: cached.value, status: 'HIT', layer: 'l1' }
+    if (cached && now < cached.freshUntil) return { ...cached, status: 'HIT', layer: 'l1' }
     try {
       return await flights.run(`${key}\n?`, async () => {
         const value = await runLoader(key, loader)
+        const found = { value, serialized: o.serialize(value) }
         const freshMs = Math.min(ttlWithJitter(), o.l1.ttlMs)
         // Generation '?' never matches Redis: once Redis is back this copy is re-checked before use.
-        remember(key, value, '?', freshMs, freshMs + o.graceMs)
-        return { value, status: 'MISS' as const }
+        remember(key, found, '?', freshMs, freshMs + o.graceMs)
+        return { ...found, status: 'MISS' as const }
       })
     } catch (error) {
-      if (cached && now < cached.staleUntil) return { value: cached.value, status: 'STALE' }
+      if (cached && now < cached.staleUntil) return { ...cached, status: 'STALE' }
       throw error
     }
   }
@@ -174,10 +193,10 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
     if (!redisUp()) return withoutRedis(key, loader)
     try {
       // The one round trip of a hit: is the copy in L1 still of the current generation?
-      const generation = await entries.generation(key)
+      const generation = await generationOf(key)
       const cached = l1.get(key)
       if (cached && cached.generation === generation && Date.now() < cached.freshUntil) {
-        return { value: cached.value, status: 'HIT', layer: 'l1' }
+        return { ...cached, status: 'HIT', layer: 'l1' }
       }
       // Callers that saw the same generation share one flight; one that saw a newer one never joins an older.
       return await flights.run(`${key}\n${generation}`, () => fromRedis(key, loader))
@@ -197,7 +216,7 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
       if (found.status === 'HIT') (found.layer === 'l1' ? metrics.hitL1 : metrics.hitRedis).inc()
       else if (found.status === 'STALE') metrics.stale.inc()
       else metrics.miss.inc()
-      return { value: found.value, status: found.status }
+      return { value: found.value, serialized: found.serialized, status: found.status }
     },
 
     /**

@@ -3,6 +3,8 @@ import { LRUCache } from 'lru-cache'
 /** A value held in this process, with what is needed to know whether it may still be served. */
 export interface L1Entry<T> {
   value: T
+  /** As stored in Redis, kept so a hit is never serialized again. */
+  serialized: string
   /** Generation of the Redis entry it came from ('?' = loaded while Redis was down: never matches). */
   generation: string
   /** Local clock: served as HIT until then (never later than the Redis copy's freshness). */

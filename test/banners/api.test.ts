@@ -17,6 +17,7 @@ describe.each(dbKinds)('banners API (%s)', (db) => {
     const first = await list(app)
     expect(first.statusCode).toBe(200)
     expect(first.headers['x-cache']).toBe('MISS')
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8')
     const banners = first.json()
     expect(banners.map((b: { title: string }) => b.title)).toEqual(DEMO_BANNERS.map((b) => b.title))
     expect(Object.keys(banners[0]).sort()).toEqual(['id', 'image', 'link', 'order', 'title'])

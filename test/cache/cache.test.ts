@@ -83,17 +83,19 @@ describe('cache', () => {
   it('goes MISS, HIT, STALE past the TTL with one refresh for many readers, HIT, and MISS past the grace', async () => {
     const { ca } = pair<number>({ ttlMs: 500, graceMs: 1000, jitter: 0 })
     const src = source(1)
-    expect(await ca.get('k', src.load)).toEqual({ value: 1, status: 'MISS' })
-    expect(await ca.get('k', src.load)).toEqual({ value: 1, status: 'HIT' })
+    expect(await ca.get('k', src.load)).toEqual({ value: 1, serialized: '1', status: 'MISS' })
+    expect(await ca.get('k', src.load)).toEqual({ value: 1, serialized: '1', status: 'HIT' })
     src.value = 2
     await sleep(600)
     const stale = await Promise.all(Array.from({ length: 50 }, () => ca.get('k', src.load)))
     expect(stale.every((r) => r.status === 'STALE' && r.value === 1)).toBe(true)
-    await vi.waitFor(async () => expect(await ca.get('k', src.load)).toEqual({ value: 2, status: 'HIT' }))
+    await vi.waitFor(async () =>
+      expect(await ca.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' }),
+    )
     expect(src.loads).toBe(2) // 50 stale readers, one refresh
     src.value = 3
     await sleep(1600)
-    expect(await ca.get('k', src.load)).toEqual({ value: 3, status: 'MISS' })
+    expect(await ca.get('k', src.load)).toMatchObject({ value: 3, status: 'MISS' })
     expect(src.loads).toBe(3)
   })
 
@@ -120,7 +122,7 @@ describe('cache', () => {
     ca.hooks.afterLoad = () => stuck.wait()
     const first = ca.get('k', async () => 'from a')
     await stuck.reached
-    expect(await cb.get('k', async () => 'from b')).toEqual({ value: 'from b', status: 'MISS' })
+    expect(await cb.get('k', async () => 'from b')).toMatchObject({ value: 'from b', status: 'MISS' })
     stuck.open()
     expect((await first).value).toBe('from a')
   })
@@ -139,11 +141,11 @@ describe('cache', () => {
       src.value = 2
     })
     slow.open()
-    expect(await first).toEqual({ value: 1, status: 'MISS' }) // it overlapped the write: either answer is right
+    expect(await first).toMatchObject({ value: 1, status: 'MISS' }) // it overlapped the write: either answer is right
     // ...but what it read was not stored: nothing is cached, and the next reads load 2.
     expect(await a.redis.hget(cacheKeys(a.prefix, name, 'k').entry, 'v')).toBeNull()
-    expect(await cb.get('k', src.load)).toEqual({ value: 2, status: 'MISS' })
-    expect(await ca.get('k', src.load)).toEqual({ value: 2, status: 'HIT' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 2, status: 'MISS' })
+    expect(await ca.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' })
     expect(await a.redis.hget(cacheKeys(a.prefix, name, 'k').entry, 'v')).toBe('2')
   })
 
@@ -161,25 +163,25 @@ describe('cache', () => {
       src.value = 2
     })
     // The slow loader still holds its lock; the invalidation removed it, so nobody waits on it.
-    expect(await ca.get('k', src.load)).toEqual({ value: 2, status: 'MISS' })
-    expect(await cb.get('k', src.load)).toEqual({ value: 2, status: 'HIT' })
+    expect(await ca.get('k', src.load)).toMatchObject({ value: 2, status: 'MISS' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' })
     slow.open()
     await first
-    expect(await cb.get('k', src.load)).toEqual({ value: 2, status: 'HIT' })
-    expect(await ca.get('k', src.load)).toEqual({ value: 2, status: 'HIT' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' })
+    expect(await ca.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' })
   })
 
   it('a write in one process is seen by the next read in the other, and the broadcast drops its L1 copy', async () => {
     const { ca, cb } = pair<number>()
     const src = source(1)
     await cb.get('k', src.load)
-    expect(await cb.get('k', src.load)).toEqual({ value: 1, status: 'HIT' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 1, status: 'HIT' })
     expect(cb.l1.has('k')).toBe(true)
     await ca.mutate(['k'], async () => {
       src.value = 2
     })
     // No waiting for the broadcast: the generation check alone makes the very next read fresh.
-    expect(await cb.get('k', src.load)).toEqual({ value: 2, status: 'MISS' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 2, status: 'MISS' })
     // The broadcast, on a key of its own (the one above may still be on its way).
     await cb.get('k2', src.load)
     expect(cb.l1.has('k2')).toBe(true)
@@ -192,9 +194,9 @@ describe('cache', () => {
     const src = source(1)
     await cb.get('k', src.load)
     src.value = 2 // changed behind the cache's back (no invalidation)
-    expect(await cb.get('k', src.load)).toEqual({ value: 1, status: 'HIT' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 1, status: 'HIT' })
     expect(await ca.refresh('k', src.load)).toBe(true)
-    expect(await cb.get('k', src.load)).toEqual({ value: 2, status: 'HIT' })
+    expect(await cb.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' })
     expect(src.loads).toBe(2)
   })
 
@@ -209,7 +211,7 @@ describe('cache', () => {
     const keys = cacheKeys(a.prefix, name, 'k')
     expect(await a.redis.exists(keys.entry, keys.lock)).toBe(0)
     fail = false
-    expect(await ca.get('k', load)).toEqual({ value: 7, status: 'MISS' })
+    expect(await ca.get('k', load)).toMatchObject({ value: 7, status: 'MISS' })
   })
 
   it('spreads TTLs with jitter so values filled together expire apart', async () => {
