@@ -33,7 +33,7 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
   it('segments as API.md says: UCS-2 for Chinese, 153-character parts for long GSM-7', async () => {
     const chinese = await sendSms(app, { phone: randomPhone(), content: '您的验证码是 123456' })
     expect(chinese.json()).toMatchObject({ encoding: 'UCS-2', segments: 1 })
-    const long = 'x'.repeat(200) + '€'
+    const long = `${'x'.repeat(200)}€`
     const res = await sendSms(app, { phone: `+86 ${randomPhone()}`, content: long })
     expect(res.json()).toMatchObject({ encoding: 'GSM-7', segments: 2 })
     const sms = await settled(app, res.json().id)
