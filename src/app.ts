@@ -9,6 +9,7 @@ import type { Config } from './config.ts'
 import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
+import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
 import { createAmqp } from './infra/amqp.ts'
 import { makeAdminCheck } from './infra/auth.ts'
 import { createDb, type Db, migrateToLatest, pingDb } from './infra/db/index.ts'
@@ -41,7 +42,7 @@ export interface AppOptions {
   beatLockTtlMs?: number
 }
 
-export type Role = 'api' | 'worker' | 'beat'
+export type Role = 'api' | 'worker' | 'beat' | 'grpc'
 
 export interface App {
   config: Config
@@ -54,9 +55,11 @@ export interface App {
   counters: ReturnType<typeof createCountersFeature>['service']
   flusher: ReturnType<typeof createCountersFeature>['flusher']
   features: Feature[]
+  /** The gRPC server (role `grpc`, on config.grpcPort; `grpc.port` is the bound one). */
+  grpc: GrpcServer
   /** Migrates SQL and lets each feature rebuild what it keeps in Redis. */
   prepare(): Promise<void>
-  /** Starts what the roles run: `api` = background loops of features, `worker`, `beat`. */
+  /** Starts what the roles run: `api` = background loops of features, `worker`, `beat`, `grpc`. */
   start(roles: Role[]): Promise<void>
   close(): Promise<void>
 }
@@ -127,6 +130,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     queues: [config.tasks.defaultQueue, config.tasks.ownQueue, ...config.worker.queues],
   })
   for (const feature of features) feature.routes?.(http)
+  const grpc = createGrpcServer({
+    counters: counters.service,
+    producer: tasks.producer,
+    results: tasks.results,
+    isAdmin: admin.isAdmin,
+    checks: { redis: () => pingRedis(redis), amqp: async () => amqp.ready },
+    log,
+    metrics,
+    shutdownGraceMs: config.shutdownGraceMs,
+  })
 
   const started = new Set<Role>()
   return {
@@ -140,6 +153,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     counters: counters.service,
     flusher: counters.flusher,
     features,
+    grpc,
     async prepare() {
       const { applied } = await migrateToLatest(db)
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
@@ -150,13 +164,17 @@ export async function createApp(options: AppOptions): Promise<App> {
       await tasks.events.start()
       for (const role of roles) {
         if (started.has(role)) continue
+        // A grpc-only process records views too: it runs the features' loops (the counters flush) like api.
+        const loops = (role === 'api' || role === 'grpc') && !started.has('api') && !started.has('grpc')
         started.add(role)
-        if (role === 'api') for (const feature of features) feature.start?.()
+        if (loops) for (const feature of features) feature.start?.()
         if (role === 'worker') await tasks.worker.start()
         if (role === 'beat') tasks.beat.start()
+        if (role === 'grpc') await grpc.start(config.grpcPort, config.host)
       }
     },
     async close() {
+      await grpc.stop() // stop accepting calls, let open streams finish for the grace period
       await http.close() // stop accepting, let in-flight requests finish
       await tasks.worker.stop() // finish running handlers (their messages are acked)
       await tasks.beat.stop()

@@ -16,13 +16,13 @@ import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 
 const USAGE = `usage: hotspot <command>
 
-  start     everything in one process (HTTP API, background jobs), private Redis/RabbitMQ when no URL is set
+  start     everything in one process (HTTP API, background jobs, gRPC), private Redis/RabbitMQ when no URL is set
   api       HTTP API only
   migrate   apply SQL migrations and exit
   doctor    check a deployment (servers, cluster slots, queue types, migrations, clocks)
   worker    task worker (consumes WORKER_QUEUES)
   beat      periodic scheduler (run several: one leader fires at a time)
-  grpc      gRPC server            (not available yet)
+  grpc      gRPC server only (GRPC_PORT)
   tasks dlq                 list the dead-letter queue
   tasks replay <id|--all>   send dead letters back to their queue
   seckill reconcile [id]    compare flash-sale admissions with SQL orders and repair drift
@@ -48,10 +48,11 @@ async function withServers(config: Config) {
 }
 
 const ROLES: Record<string, Role[]> = {
-  start: ['api', 'worker', 'beat'],
+  start: ['api', 'worker', 'beat', 'grpc'],
   api: ['api'],
   worker: ['worker'],
   beat: ['beat'],
+  grpc: ['grpc'],
 }
 
 async function runServer(config: Config, command: string) {
@@ -96,6 +97,7 @@ async function runServer(config: Config, command: string) {
   }
   if (roles.includes('worker')) lines.push(`task worker consuming ${config.worker.queues.join(', ')}`)
   if (roles.includes('beat')) lines.push('beat scheduler running (fires while it holds the leader lock)')
+  if (roles.includes('grpc')) lines.push(`gRPC on ${config.host}:${app.grpc.port}`)
   lines.push(
     `  Redis     ${redactUrl(redisUrl)}${config.redisUrl ? '' : ' (private)'}`,
     `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl ? '' : ' (private)'}`,
@@ -199,6 +201,7 @@ async function main(argv: string[]) {
     case 'api':
     case 'worker':
     case 'beat':
+    case 'grpc':
       return runServer(config, command)
     case 'migrate':
       return migrate(config)
@@ -209,8 +212,6 @@ async function main(argv: string[]) {
       return tasksCommand(config, argv.slice(1))
     case 'seckill':
       return seckillCommand(config, argv.slice(1))
-    case 'grpc':
-      return fail(`"${command}" is not available in this version yet`, 2)
     default:
       return fail(`unknown command "${command}"\n${USAGE}`, 2)
   }

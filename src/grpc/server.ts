@@ -1,0 +1,100 @@
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js'
+import { ReflectionService } from '@grpc/reflection'
+import type { CountersService } from '../counters/service.ts'
+import type { Logger } from '../infra/logger.ts'
+import type { Metrics } from '../infra/metrics.ts'
+import type { Check } from '../infra/ops-routes.ts'
+import type { TaskProducer, TaskResults } from '../tasks/types.ts'
+import { gatewayHandler } from './gateway.ts'
+import { createHealth } from './health.ts'
+import { createGrpcMetrics } from './metrics.ts'
+import { loadProtos, serviceDefinition } from './protos.ts'
+import { tasksHandlers } from './tasks.ts'
+import { viewsHandler } from './views.ts'
+
+export interface GrpcServerDeps {
+  counters: CountersService
+  producer: TaskProducer
+  results: TaskResults
+  isAdmin: (authorization: string | undefined) => boolean
+  /** Named checks of the backing servers (`redis`, `amqp`), as for /readyz: they drive the health service. */
+  checks: Record<string, Check>
+  log: Logger
+  metrics: Metrics
+  /** How long open streams may go on after stop() before they are cancelled. */
+  shutdownGraceMs?: number
+  healthIntervalMs?: number
+}
+
+/** Bigger messages are refused (RESOURCE_EXHAUSTED): every message of these services is tiny. */
+const MAX_MESSAGE_BYTES = 64 * 1024
+
+/**
+ * The gRPC server: the seed's `schema.Gateway`, `hotspot.v1.Views` and `hotspot.v1.Tasks` over the same
+ * services the HTTP API uses, plus the standard health service and server reflection.
+ */
+export function createGrpcServer(deps: GrpcServerDeps) {
+  const metrics = createGrpcMetrics(deps.metrics)
+  const health = createHealth(deps.checks, deps.healthIntervalMs ?? 1000)
+  const graceMs = deps.shutdownGraceMs ?? 5000
+  let server: Server | undefined
+  let boundPort: number | undefined
+
+  function build(): Server {
+    const built = new Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    })
+    const add = (name: string, implementation: UntypedServiceImplementation) =>
+      built.addService(serviceDefinition(name), implementation)
+    add('schema.Gateway', { Call: gatewayHandler({ metrics, log: deps.log }) })
+    add('hotspot.v1.Views', { Record: viewsHandler({ counters: deps.counters, metrics, log: deps.log }) })
+    add('hotspot.v1.Tasks', tasksHandlers({ ...deps, metrics }))
+    health.implementation.addToServer(built)
+    new ReflectionService(loadProtos()).addToServer(built)
+    return built
+  }
+
+  return {
+    /** The port bound by start() (useful with port 0). */
+    get port(): number | undefined {
+      return boundPort
+    },
+
+    async start(port: number, host = '127.0.0.1'): Promise<number> {
+      if (server) return boundPort as number
+      const built = build()
+      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+      boundPort = await new Promise<number>((resolve, reject) =>
+        built.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      )
+      server = built
+      await health.start()
+      deps.log.info({ port: boundPort }, 'gRPC server listening')
+      return boundPort
+    },
+
+    /** Stops taking calls, lets open ones finish for the grace period, then cancels what is left. */
+    async stop(): Promise<void> {
+      const running = server
+      if (!running) return
+      server = undefined
+      health.stop()
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          deps.log.warn('gRPC: grace period over, cancelling the calls still open')
+          running.forceShutdown()
+          resolve()
+        }, graceMs)
+        running.tryShutdown(() => {
+          clearTimeout(force)
+          resolve()
+        })
+      })
+    },
+  }
+}
+
+export type GrpcServer = ReturnType<typeof createGrpcServer>
