@@ -85,6 +85,10 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
       .where('phone', '=', `+86${phone}`)
       .execute()
     expect(rows).toHaveLength(5)
+    const metrics = (await app.http.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(
+      /hotspot_rate_limit_decisions_total\{limiter="sms",decision="limited"\} (1[5-9]|[2-9]\d)/,
+    )
   })
 
   it('admits a 2-segment message whole or not at all', async () => {
