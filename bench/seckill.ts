@@ -1,0 +1,224 @@
+/**
+ * `npm run bench -- seckill`: a flash-sale rush. Each round: a fresh product with stock 100, then 10 000 buy
+ * attempts by distinct users at 500 connections (autocannon; `setupRequest` gives every attempt its own userId:
+ * its `[<id>]` replacement sends a Content-Length that does not match the replaced body, and requests hang),
+ * and in the same round a Fastify hello-world at the same connection count and request count. Reports
+ * admission req/s and p99 against hello-world, the time until the last order is in SQL, and the exact count
+ * (exactly 100 orders, 100 distinct users, remaining 0). A wrk run per contender adds the sustained rate,
+ * which autocannon (itself near its ceiling on 2 cores) can hide.
+ */
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import autocannon from 'autocannon'
+import SQLite from 'better-sqlite3'
+import { machine, measure, median, pct, privateServers, say, spawnServer, writeResult } from './lib.ts'
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const attempts = Number(process.env.BENCH_REQUESTS ?? 10_000)
+const seconds = Number(process.env.BENCH_SECONDS ?? 5)
+const connections = 500
+const stock = 100
+const token = 'bench-admin-token-0123456789'
+
+const servers = await privateServers({ rabbitmq: true })
+const dbFile = path.join(servers.root, 'bench.db')
+const env = {
+  REDIS_URL: servers.redis.url,
+  AMQP_URL: servers.rabbit?.url as string,
+  DATABASE_URL: dbFile,
+  HOTSPOT_ADMIN_TOKEN: token,
+  // Every attempt comes from the load generator's one address: keep the per-address limit (and its cost)
+  // but far above the attempts of a run.
+  SECKILL_IP_LIMIT: '1000000',
+}
+say('starting contenders')
+const hello = await spawnServer('bench/servers/hello.ts', env)
+const hotspot = await spawnServer('bench/servers/hotspot-seckill.ts', env)
+const sqlite = new SQLite(dbFile, { readonly: true })
+const countOrders = sqlite.prepare(
+  'SELECT count(*) AS n, count(DISTINCT user_id) AS users FROM orders WHERE product_id = ?',
+)
+
+async function newProduct(name: string): Promise<number> {
+  const res = await fetch(`${hotspot.url}/api/products`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, stock }),
+  })
+  if (res.status !== 201) throw new Error(`creating a product: ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { id: number }).id
+}
+
+interface Run {
+  rps: number
+  p50: number
+  p99: number
+  statuses: Record<string, number>
+  errors: number
+}
+
+let attempt = 0
+
+/** `attempts` requests at `connections`; with `buy`, each one a POST by a user of its own. */
+async function cannon(options: { url: string; buy?: boolean }): Promise<Run> {
+  const result = await autocannon({
+    url: options.url,
+    connections,
+    amount: attempts,
+    timeout: 30,
+    requests: [
+      options.buy
+        ? {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ userId: `user-${++attempt}` }),
+            }),
+          }
+        : { method: 'GET' },
+    ],
+  })
+  const statuses: Record<string, number> = {}
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = Number(stat.count)
+  return {
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    statuses,
+    errors: result.errors + result.timeouts,
+  }
+}
+
+/** wrk with a distinct userId per request (one thread, so a plain counter is unique). */
+async function wrkBuy(url: string): Promise<{ rps: number; p99: number }> {
+  const script = path.join(os.tmpdir(), `hotspot-wrk-seckill-${process.pid}.lua`)
+  fs.writeFileSync(
+    script,
+    [
+      'wrk.method = "POST"',
+      'wrk.headers["Content-Type"] = "application/json"',
+      'local n = 0',
+      'request = function()',
+      '  n = n + 1',
+      '  return wrk.format(nil, nil, nil, \'{"userId":"wrk-\' .. n .. \'"}\')',
+      'end',
+      'done = function(summary, latency, requests)',
+      '  io.write(string.format("RESULT %d %d %d\\n", summary.requests, latency:percentile(99), summary.duration))',
+      'end',
+    ].join('\n'),
+  )
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, url])
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))))
+  })
+  const match = /RESULT (\d+) (\d+) (\d+)/.exec(output)
+  if (!match) throw new Error(`could not read wrk output: ${output}`)
+  const [requests, p99us, durationUs] = match.slice(1).map(Number) as [number, number, number]
+  return { rps: requests / (durationUs / 1e6), p99: p99us / 1000 }
+}
+
+interface Round {
+  hello: Run
+  seckill: Run
+  lastOrderMs: number
+  orders: number
+  users: number
+  remaining: number
+  wrkHello: { rps: number; p99: number }
+  wrkSeckill: { rps: number; p99: number }
+}
+
+const results: Round[] = []
+for (let round = 1; round <= rounds; round++) {
+  say(`round ${round}/${rounds}: hello-world, ${attempts} requests at ${connections} connections`)
+  const helloRun = await cannon({ url: `${hello.url}/` })
+  const id = await newProduct(`rush ${round}`)
+  say(`round ${round}/${rounds}: seckill, ${attempts} attempts on stock ${stock}`)
+  const started = performance.now()
+  let lastOrderMs = Number.NaN
+  let watching = true
+  const watcher = (async () => {
+    while (watching) {
+      const { n } = countOrders.get(id) as { n: number }
+      if (n >= stock) {
+        lastOrderMs = performance.now() - started
+        return
+      }
+      await new Promise((r) => setTimeout(r, 5))
+    }
+  })()
+  const seckillRun = await cannon({ url: `${hotspot.url}/api/seckill/${id}`, buy: true })
+  // Give the worker up to 30 s after the rush to write the orders.
+  const deadline = Date.now() + 30_000
+  while (Number.isNaN(lastOrderMs) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  watching = false
+  await watcher
+  const { n, users } = countOrders.get(id) as { n: number; users: number }
+  const product = (await (await fetch(`${hotspot.url}/api/products/${id}`)).json()) as { remaining: number }
+  say(`round ${round}/${rounds}: wrk, ${seconds} s each (sustained rate)`)
+  const wrkHello = await measure({ url: `${hello.url}/`, connections, seconds })
+  const wrkSeckill = await wrkBuy(`${hotspot.url}/api/seckill/${await newProduct(`wrk ${round}`)}`)
+  results.push({
+    hello: helloRun,
+    seckill: seckillRun,
+    lastOrderMs,
+    orders: n,
+    users,
+    remaining: product.remaining,
+    wrkHello: { rps: wrkHello.requestsPerSecond, p99: wrkHello.p99 },
+    wrkSeckill,
+  })
+  say(
+    `  hello ${helloRun.rps.toFixed(0)} req/s p99 ${helloRun.p99} ms | seckill ${seckillRun.rps.toFixed(0)} req/s p99 ${seckillRun.p99} ms, ${n} orders, last after ${lastOrderMs.toFixed(0)} ms`,
+  )
+}
+
+const exact = results.every(
+  (r) => r.orders === stock && r.users === stock && r.remaining === 0 && r.seckill.statuses['202'] === stock,
+)
+const ratio = median(results.map((r) => r.seckill.rps / r.hello.rps))
+const p99 = median(results.map((r) => r.seckill.p99))
+const helloP99 = median(results.map((r) => r.hello.p99))
+const wrkRatio = median(results.map((r) => r.wrkSeckill.rps / r.wrkHello.rps))
+const statusText = (s: Record<string, number>) =>
+  Object.entries(s)
+    .map(([code, count]) => `${count}×${code}`)
+    .join(' ')
+const lines = [
+  `# Flash-sale (seckill) benchmark — ${new Date().toISOString()}`,
+  '',
+  `Machine: ${machine()}. ${rounds} rounds; each: ${attempts} requests at ${connections} connections (autocannon, a`,
+  `fixed amount) against Fastify hello-world, then ${attempts} buy attempts by distinct users on a fresh product with`,
+  `stock ${stock} against hotspot (API + worker in one process, SQLite, private Redis and RabbitMQ); then wrk for`,
+  `${seconds} s at ${connections} connections on each (sustained rate; wrk drives harder than autocannon on 2 cores).`,
+  '',
+  '| round | hello req/s | hello p99 ms | seckill req/s | seckill p99 ms | seckill answers | last order in SQL after | orders / users / remaining | wrk hello req/s | wrk seckill req/s | wrk seckill p99 ms |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+  ...results.map(
+    (r, i) =>
+      `| ${i + 1} | ${r.hello.rps.toFixed(0)} | ${r.hello.p99} | ${r.seckill.rps.toFixed(0)} | ${r.seckill.p99} | ${statusText(r.seckill.statuses)}${r.seckill.errors ? `, ${r.seckill.errors} errors` : ''} | ${r.lastOrderMs.toFixed(0)} ms | ${r.orders} / ${r.users} / ${r.remaining} | ${r.wrkHello.rps.toFixed(0)} | ${r.wrkSeckill.rps.toFixed(0)} | ${r.wrkSeckill.p99} |`,
+  ),
+  '',
+  '## Summary (medians over the rounds)',
+  '',
+  `- admission req/s / hello-world req/s (autocannon, same amount): **${pct(ratio)}** (goal ≥ 70 %)`,
+  `- admission p99: **${p99} ms** (goal ≤ 20 ms); hello-world p99 at the same load: ${helloP99} ms`,
+  `- sustained (wrk): admission / hello-world **${pct(wrkRatio)}**`,
+  `- time from the first attempt until the 100th order is in SQL: ${results.map((r) => `${r.lastOrderMs.toFixed(0)} ms`).join(', ')}`,
+  `- exact count: ${exact ? `**exactly ${stock} orders by ${stock} distinct users, ${stock} × 202, remaining 0, in every round**` : '**MISMATCH**'}`,
+  '',
+]
+writeResult('seckill', lines.join('\n'))
+
+sqlite.close()
+await Promise.all([hello.stop(), hotspot.stop()])
+await servers.stop()
+fs.rmSync(servers.root, { recursive: true, force: true })
+process.exit(exact ? 0 : 1)
