@@ -1,6 +1,6 @@
 import type { Feature, FeatureContext } from '../feature.ts'
 import type { SeckillService } from '../seckill/service.ts'
-import { DIST_DIR, ensureWebBuild } from './build.ts'
+import { cancelWebBuild, DIST_DIR, ensureWebBuild } from './build.ts'
 import { createEventStream } from './events-route.ts'
 import { productsRoute } from './products-route.ts'
 import { staticRoutes } from './static.ts'
@@ -12,6 +12,7 @@ import { staticRoutes } from './static.ts'
 export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillService }) {
   const stream = createEventStream(ctx.events, ctx.prefix)
   let build: Promise<unknown> | undefined
+  let building = false
   const feature: Feature = {
     name: 'web',
     routes: (http) => {
@@ -21,9 +22,14 @@ export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillSe
     },
     // Only processes that serve HTTP (the `api` role) build; a worker never needs the UI.
     start: () => {
-      build ??= ensureWebBuild(ctx.log)
+      if (build) return
+      building = true
+      build = ensureWebBuild(ctx.log).finally(() => {
+        building = false
+      })
     },
     stop: async () => {
+      if (building) cancelWebBuild() // ours, still running: the previous build stays served
       stream.close()
     },
   }

@@ -98,8 +98,8 @@ describe('web UI serving, live events and admin task routes', () => {
     expect((await app.http.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' })
     expect((await app.http.inject({ method: 'GET', url: '/openapi.json' })).json().openapi).toMatch(/^3\./)
     // Never a file outside web/dist.
-    const escape = await app.http.inject({ method: 'GET', url: '/..%2f..%2fpackage.json' })
-    expect(escape.body).not.toContain('"name": "hotspot"')
+    const outside = await app.http.inject({ method: 'GET', url: '/..%2f..%2fpackage.json' })
+    expect(outside.body).not.toContain('"name": "hotspot"')
   })
 
   it('lists open and upcoming products with their live remaining stock', async () => {

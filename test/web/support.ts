@@ -7,7 +7,7 @@ import type { TestApp } from '../support/app.ts'
 
 /** Builds web/dist once when it is missing or older than web/ (a no-op when fresh). */
 export async function ensureBuilt(): Promise<void> {
-  if (webBuildState() !== 'fresh') await buildWeb()
+  if (webBuildState() !== 'fresh') await buildWeb({ onlyIfStale: true })
 }
 
 /**
@@ -68,9 +68,9 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true })
   for (const [label, size] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(size)
-    await page.evaluate(
-      () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-    )
+    await page.evaluate('window.scrollTo(0, 0)') // a sticky header would otherwise be drawn mid-page
+    // Two frames: the layout at the new width is done before the picture is taken.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))')
     await page.screenshot({
       path: path.join(ARTIFACTS, `${name}-${label}.png`),
       fullPage: true,
