@@ -8,6 +8,7 @@ import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
 import { runDoctor } from './doctor/index.ts'
 import { resolveAdminToken } from './infra/admin-token.ts'
 import { waitForAmqp } from './infra/amqp.ts'
+import { isClusterWorker, runWorkers } from './infra/cluster-workers.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
 import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
 import { createLogger } from './infra/logger.ts'
@@ -17,7 +18,7 @@ import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 const USAGE = `usage: hotspot <command>
 
   start     everything in one process (HTTP API, background jobs, gRPC), private Redis/RabbitMQ when no URL is set
-  api       HTTP API only
+  api       HTTP API only (--workers N: N processes sharing the port, restarted when one dies)
   migrate   apply SQL migrations and exit
   doctor    check a deployment (servers, cluster slots, queue types, migrations, clocks)
   worker    task worker (consumes WORKER_QUEUES)
@@ -55,7 +56,34 @@ const ROLES: Record<string, Role[]> = {
   grpc: ['grpc'],
 }
 
-async function runServer(config: Config, command: string) {
+/** `--workers N` / `--workers=N` (default 1). */
+function workersFlag(args: string[]): number {
+  const at = args.findIndex((a) => a === '--workers' || a.startsWith('--workers='))
+  if (at === -1) return 1
+  const raw = args[at]?.includes('=') ? args[at]?.split('=')[1] : args[at + 1]
+  if (!raw || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256)
+    fail(`--workers must be a whole number from 1 to 256, got "${raw ?? ''}"`, 2)
+  return Number(raw)
+}
+
+/** The primary of `hotspot api --workers N`: private servers, admin token and migrations once, then N workers. */
+async function runApiPrimary(config: Config, workers: number) {
+  const { servers, redisUrl, amqpUrl } = await withServers(config)
+  const admin = resolveAdminToken(config.adminToken, config.dataDir)
+  await migrate(config) // once, so the workers do not race to apply the same migration
+  if (admin.created) say(`admin token (shown once, kept in ${config.dataDir}/admin-token): ${admin.token}`)
+  runWorkers({
+    workers,
+    env: { REDIS_URL: redisUrl, AMQP_URL: amqpUrl, HOTSPOT_ADMIN_TOKEN: admin.token },
+    say,
+    onStopped: async () => servers?.stop(),
+    stopTimeoutMs: config.shutdownGraceMs + 30_000,
+  })
+}
+
+async function runServer(config: Config, command: string, args: string[] = []) {
+  const workers = command === 'api' ? workersFlag(args) : 1
+  if (workers > 1 && !isClusterWorker()) return runApiPrimary(config, workers)
   const roles = ROLES[command] ?? []
   const log = createLogger(config.logLevel)
   const { servers, redisUrl, amqpUrl } = await withServers(config)
@@ -202,7 +230,7 @@ async function main(argv: string[]) {
     case 'worker':
     case 'beat':
     case 'grpc':
-      return runServer(config, command)
+      return runServer(config, command, argv.slice(1))
     case 'migrate':
       return migrate(config)
     case 'doctor':

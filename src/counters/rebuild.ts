@@ -33,16 +33,20 @@ export async function rebuildCounters(options: {
     const week = weekIndex(today)
     const weekDays = new Set(daysOfWeek(week))
     let count = 0
+    // Plain commands under Promise.all, not one pipeline: on Redis Cluster the 16 buckets live on different
+    // nodes and a pipeline must stay on one; auto-pipelining still batches them per node.
     for await (const page of items.all()) {
-      const pipeline = redis.pipeline()
-      for (const item of page) {
-        const keys = counterKeys(prefix, bucketOf(item.id))
-        const live = item.views + (waiting.total.get(item.id) ?? 0)
-        pipeline.sadd(keys.items, item.id)
-        pipeline.hsetnx(keys.counts, String(item.id), live)
-        pipeline.zadd(keys.rankAll, 'NX', live, item.id)
-      }
-      await pipeline.exec()
+      await Promise.all(
+        page.flatMap((item) => {
+          const keys = counterKeys(prefix, bucketOf(item.id))
+          const live = item.views + (waiting.total.get(item.id) ?? 0)
+          return [
+            redis.sadd(keys.items, item.id),
+            redis.hsetnx(keys.counts, String(item.id), live),
+            redis.zadd(keys.rankAll, 'NX', live, item.id),
+          ]
+        }),
+      )
       count += page.length
     }
     // Day and week rankings: SQL's per-day totals plus what is still waiting in Redis for those days.
@@ -57,18 +61,18 @@ export async function rebuildCounters(options: {
       weekScores.set(row.itemId, (weekScores.get(row.itemId) ?? 0) + row.views)
       if (row.day === today) dayScores.set(row.itemId, (dayScores.get(row.itemId) ?? 0) + row.views)
     }
-    const pipeline = redis.pipeline()
+    const writes: Promise<unknown>[] = []
     for (const [id, views] of dayScores) {
       const keys = counterKeys(prefix, bucketOf(id))
-      pipeline.zadd(keys.rankDay(today), 'NX', views, id)
-      pipeline.expire(keys.rankDay(today), DAY_RANKING_TTL_S, 'NX')
+      writes.push(redis.zadd(keys.rankDay(today), 'NX', views, id))
+      writes.push(redis.expire(keys.rankDay(today), DAY_RANKING_TTL_S, 'NX'))
     }
     for (const [id, views] of weekScores) {
       const keys = counterKeys(prefix, bucketOf(id))
-      pipeline.zadd(keys.rankWeek(week), 'NX', views, id)
-      pipeline.expire(keys.rankWeek(week), WEEK_RANKING_TTL_S, 'NX')
+      writes.push(redis.zadd(keys.rankWeek(week), 'NX', views, id))
+      writes.push(redis.expire(keys.rankWeek(week), WEEK_RANKING_TTL_S, 'NX'))
     }
-    await pipeline.exec()
+    await Promise.all(writes)
     await redis.set(readyKey(prefix), new Date().toISOString())
     log.info({ items: count, ms: Date.now() - started }, 'view counters rebuilt in Redis from SQL')
     return true

@@ -105,22 +105,22 @@ export function createCountersService(options: {
     /** Top items of a period: the top `limit` of each of the 16 buckets, merged; titles in one SQL query. */
     async rankings(period: Period, limit: number): Promise<RankedItem[]> {
       const today = dayIndex()
-      const pipeline = redis.pipeline()
-      for (let bucket = 0; bucket < BUCKETS; bucket++) {
-        const keys = counterKeys(prefix, bucket)
-        const key =
-          period === 'all'
-            ? keys.rankAll
-            : period === 'day'
-              ? keys.rankDay(today)
-              : keys.rankWeek(weekIndex(today))
-        pipeline.zrevrange(key, 0, limit - 1, 'WITHSCORES')
-      }
-      const results = (await pipeline.exec()) ?? []
+      // 16 single-key reads, not one pipeline: on Redis Cluster the buckets live on different nodes (a pipeline
+      // must stay on one); auto-pipelining still sends them in one round trip per node.
+      const results = await Promise.all(
+        Array.from({ length: BUCKETS }, (_, bucket) => {
+          const keys = counterKeys(prefix, bucket)
+          const key =
+            period === 'all'
+              ? keys.rankAll
+              : period === 'day'
+                ? keys.rankDay(today)
+                : keys.rankWeek(weekIndex(today))
+          return redis.zrevrange(key, 0, limit - 1, 'WITHSCORES')
+        }),
+      )
       const ranked: { id: number; views: number }[] = []
-      for (const [error, flat] of results) {
-        if (error) throw error
-        const pairs = flat as string[]
+      for (const pairs of results) {
         for (let i = 0; i < pairs.length; i += 2)
           ranked.push({ id: Number(pairs[i]), views: Number(pairs[i + 1]) })
       }

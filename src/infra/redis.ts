@@ -73,6 +73,14 @@ export function loadScripts(client: RedisClient, folder: string | URL): string[]
     // No key count in the name (`record-views.lua`): the caller passes it first, for scripts with variable keys.
     const numberOfKeys = keys === undefined ? undefined : Number(keys)
     client.defineCommand(name, { numberOfKeys, lua: fs.readFileSync(path.join(dir, file), 'utf8') })
+    // Cluster auto-pipelining picks a node from a call's first argument, which for such a script is the key
+    // count, not a key: it would batch the call with another node's commands and fail. Send these directly.
+    if (numberOfKeys === undefined && client instanceof Cluster) {
+      client.options.autoPipeliningIgnoredCommands = [
+        ...(client.options.autoPipeliningIgnoredCommands ?? []),
+        name,
+      ]
+    }
     names.push(name)
   }
   return names

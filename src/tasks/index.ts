@@ -2,6 +2,7 @@
  * The task system, assembled: registry, producer, Redis result backend, event bus, beat and worker. The
  * composition root creates one per process; which parts run (worker, beat) depends on the role.
  */
+import { Cluster } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { Metrics } from '../infra/metrics.ts'
@@ -54,7 +55,15 @@ export function createTaskSystem(options: TaskSystemOptions) {
     return id
   }
   // wait() subscribes on a connection of its own (a subscribed connection can run nothing else) and closes it.
-  const results = createResultBackend(redis, () => (redis as { duplicate(): RedisClient }).duplicate())
+  // On Redis Cluster a PUBLISH reaches every node, so one connection to any node will do: duplicating the whole
+  // Cluster client would open a connection to every node (and load the slot map) for each wait.
+  const subscriber = (): RedisClient => {
+    if (!(redis instanceof Cluster)) return redis.duplicate()
+    const nodes = redis.nodes('master')
+    const node = nodes[Math.floor(Math.random() * nodes.length)]
+    return node ? node.duplicate() : redis.duplicate()
+  }
+  const results = createResultBackend(redis, subscriber)
   const events = createEventBus(amqp, log)
   const beat = createBeat({
     redis,

@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { AppError } from '../../src/errors.ts'
 import { freePort } from '../../src/infra/local-servers.ts'
 import { createMetrics } from '../../src/infra/metrics.ts'
-import { createRedis } from '../../src/infra/redis.ts'
+import { createRedis, type RedisClient } from '../../src/infra/redis.ts'
 import { createLimiter, type Limiter, retryAfterSeconds } from '../../src/ratelimit/index.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('sliding-window limiter (real Redis)', () => {
-  let redis: Redis
+  let redis: RedisClient
   let prefix: string
   let limiter: Limiter
   beforeAll(() => {
-    redis = new Redis(inject('redisUrl'))
+    redis = createRedis(inject('redisUrl')) // a Cluster in the cluster profile
     prefix = `t${randomUUID().slice(0, 8)}:rl`
     limiter = createLimiter(redis, prefix)
   })
@@ -31,7 +30,7 @@ describe('sliding-window limiter (real Redis)', () => {
   })
 
   it('holds one limit across separate connections (as separate processes would)', async () => {
-    const other = new Redis(inject('redisUrl'))
+    const other = createRedis(inject('redisUrl'))
     try {
       const second = createLimiter(other, prefix)
       const s = subject()

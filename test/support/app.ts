@@ -10,8 +10,18 @@ import { createLogger } from '../../src/infra/logger.ts'
 
 export type DbKind = 'sqlite' | 'postgres'
 
-/** The SQL engines to run DB-touching tests against: SQLite always, PostgreSQL when the setup started one. */
-export const dbKinds: DbKind[] = inject('postgresUrl') ? ['sqlite', 'postgres'] : ['sqlite']
+/** True in the cluster profile (test/support/cluster-setup.ts): Redis Cluster, RabbitMQ cluster, PostgreSQL. */
+export const onCluster = inject('cluster') === true
+
+/**
+ * The SQL engines to run DB-touching tests against: SQLite always, PostgreSQL when the setup started one. The
+ * cluster profile runs PostgreSQL only (a deployment across machines has no SQLite; `npm test` covers it).
+ */
+export const dbKinds: DbKind[] = onCluster
+  ? ['postgres']
+  : inject('postgresUrl')
+    ? ['sqlite', 'postgres']
+    : ['sqlite']
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
 
@@ -56,6 +66,8 @@ export async function startTestApp(
     LOG_LEVEL: 'silent',
     CELERY_DEFAULT_QUEUE: `${prefix}.celery`,
     HOTSPOT_TASK_QUEUE: `${prefix}.hotspot`,
+    // On a RabbitMQ cluster hotspot's queues are quorum queues (replicated): that is what the profile proves.
+    ...(onCluster ? { AMQP_QUEUE_TYPE: 'quorum' } : {}),
     ...options.env,
   })
   const queries: string[] = []

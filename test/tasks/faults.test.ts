@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { Cluster } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type RunningServer, startRabbitMQ } from '../../src/infra/local-servers.ts'
 import { startTestApp, type TestApp } from '../support/app.ts'
@@ -26,6 +27,17 @@ function startWorkerProcess(app: TestApp, amqpUrl: string): Promise<ChildProcess
     })
     child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)))
   })
+}
+
+/** Result states one GET per id: on Redis Cluster the ids' keys hash to different slots (an MGET would be CROSSSLOT). */
+const taskStates = (app: TestApp, ids: string[]) =>
+  Promise.all(ids.map((id) => app.redis.get(`celery-task-meta-${id}`)))
+
+/** KEYS asks one node; on Redis Cluster ask every master (test-only: production code never lists keys). */
+async function countKeys(app: TestApp, pattern: string): Promise<number> {
+  const nodes = app.redis instanceof Cluster ? app.redis.nodes('master') : [app.redis]
+  const found = await Promise.all(nodes.map((node) => node.keys(pattern)))
+  return found.reduce((sum, keys) => sum + keys.length, 0)
 }
 
 const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
@@ -57,7 +69,7 @@ describe('task system faults', () => {
     cleanups.push(async () => second.kill('SIGTERM'))
     await until(async () => (await app.redis.hlen(`${app.prefix}:effects`)) === 2000, 120_000)
     await until(async () => {
-      const states = await app.redis.mget(ids.map((id) => `celery-task-meta-${id}`))
+      const states = await taskStates(app, ids)
       return states.every((s) => s !== null && JSON.parse(s).status === 'SUCCESS')
     }, 30_000)
     const runs = Object.values(await app.redis.hgetall(`${app.prefix}:runs`)).map(Number)
@@ -103,7 +115,7 @@ describe('task system faults', () => {
     // After the restart the producer works again without any help.
     confirmed.push(await app.tasks.producer.send('hotspot.add', [1, 2]))
     await until(async () => {
-      const states = await app.redis.mget(confirmed.map((id) => `celery-task-meta-${id}`))
+      const states = await taskStates(app, confirmed)
       return states.every((s) => s !== null && JSON.parse(s).status === 'SUCCESS')
     }, 90_000)
     expect(confirmed.length).toBeGreaterThan(100)
@@ -123,7 +135,7 @@ describe('task system faults', () => {
     await Promise.all([a.start(['beat']), b.start(['beat'])])
     const depth = async () =>
       (await a.amqp.queueDeclare({ queue, passive: true }).catch(() => ({ messageCount: 0 }))).messageCount
-    const firedKeys = async () => (await a.redis.keys(`${a.prefix}:beat:fired:tick:*`)).length
+    const firedKeys = () => countKeys(a, `${a.prefix}:beat:fired:tick:*`)
 
     await new Promise((r) => setTimeout(r, 4500))
     expect([a.tasks.beat.isLeader(), b.tasks.beat.isLeader()].filter(Boolean)).toHaveLength(1)

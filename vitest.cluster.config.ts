@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config'
+
+/**
+ * `npm run test:cluster`: the feature tests against a Redis Cluster (3 masters + 3 replicas), a 3-node RabbitMQ
+ * cluster with quorum queues and PostgreSQL (test/support/cluster-setup.ts), plus the fault tests of test/cluster/.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/{counters,tasks,sms,ratelimit,verification,cache,banners,seckill,http}/**/*.test.ts',
+      'test/doctor.test.ts',
+      'test/cluster/**/*.test.ts',
+    ],
+    exclude: [
+      // Python Celery's Redis result backend speaks to one Redis node only: it cannot use a Redis Cluster.
+      'test/tasks/celery-interop.test.ts',
+      // Pure functions (no server): already covered by `npm test`, nothing cluster-specific to learn.
+      'test/tasks/{message,result-meta,delay-routing}.test.ts',
+      'test/sms/{segment,phone}.test.ts',
+    ],
+    globalSetup: ['test/support/cluster-setup.ts'],
+    // For processes the tests spawn (they read process.env); test apps get it from test/support/app.ts.
+    env: { AMQP_QUEUE_TYPE: 'quorum' },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    maxWorkers: 2,
+  },
+})
