@@ -12,8 +12,9 @@ const READY = new Set<TaskStatus>(['SUCCESS', 'FAILURE', 'REVOKED'])
 
 /**
  * Celery's Redis result backend, byte for byte: `celery-task-meta-<id>` holds the JSON, written with SETEX
- * (1 day) and PUBLISHed on the channel of the same name in one MULTI. Python's `AsyncResult.get()` waits on
- * that channel, so a write without the PUBLISH would leave it hanging until its timeout.
+ * (1 day) and PUBLISHed on the channel of the same name, atomically (Celery uses MULTI; one script here).
+ * Python's `AsyncResult.get()` waits on that channel, so a write without the PUBLISH would leave it hanging
+ * until its timeout.
  */
 export function createResultBackend(
   redis: RedisClient,
@@ -52,8 +53,8 @@ export function createResultBackend(
 
     async store(input) {
       const key = resultKey(input.taskId)
-      const json = buildResultMeta(input)
-      await redis.multi().setex(key, RESULT_EXPIRES_SECONDS, json).publish(key, json).exec()
+      // store-result-1.lua, not MULTI: one auto-pipelined command (see the script's header).
+      await callScript(redis, 'storeResult', [key], [buildResultMeta(input), RESULT_EXPIRES_SECONDS])
     },
 
     /** Like Celery's client: SUBSCRIBE first, then GET (so nothing published in between is missed). */
