@@ -44,7 +44,7 @@ describe.each(dbKinds)('view counters on %s', (db) => {
     expect(Math.min(...seen)).toBe(1)
     expect(Math.max(...seen)).toBe(10_000)
     expect(item.uniqueVisitors).toBe(50)
-  }, 240_000) // 10 000 real HTTP round trips: slow on a loaded 2-core machine, never wrong)
+  }, 240_000) // 10 000 real HTTP round trips: slow on a loaded 2-core machine, never wrong
 
   it('estimates 10 000 unique visitors within 2 %', async () => {
     const { id } = await createItem('many readers')
