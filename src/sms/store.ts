@@ -1,5 +1,6 @@
 import type { Db } from '../infra/db/index.ts'
 import type { SmsStatus } from '../infra/db/schema.ts'
+import { createBatcher } from './batcher.ts'
 import type { SmsEncoding } from './segment.ts'
 
 export interface SmsRow {
@@ -16,24 +17,43 @@ export interface SmsRow {
   sent_at: string | null
 }
 
+export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments'>
+
 const now = () => new Date().toISOString()
+/** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
+const INSERT_BATCH = 500
 
 /**
  * SQL of the SMS feature. Delivery moves a message through conditional UPDATEs (queued → sending → sent |
  * failed), so two deliveries of one task can never both own it: only the one whose UPDATE matched goes on.
  */
 export function createSmsStore(db: Db) {
+  const inserts = createBatcher<NewSms>(async (rows) => {
+    const created_at = now()
+    await db
+      .insertInto('sms_messages')
+      .values(
+        rows.map((row) => ({
+          ...row,
+          status: 'queued' as const,
+          attempts: 0,
+          error: null,
+          lease_until: null,
+          created_at,
+        })),
+      )
+      .execute()
+  }, INSERT_BATCH)
+
   const get = (id: string): Promise<SmsRow | undefined> =>
     db.selectFrom('sms_messages').selectAll().where('id', '=', id).executeTakeFirst()
 
   return {
     get,
 
-    async insert(row: Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments'>): Promise<void> {
-      await db
-        .insertInto('sms_messages')
-        .values({ ...row, status: 'queued', attempts: 0, error: null, lease_until: null, created_at: now() })
-        .execute()
+    /** Stores a new `queued` message; concurrent requests share one INSERT (see batcher.ts). */
+    insert(row: NewSms): Promise<void> {
+      return inserts.add(row)
     },
 
     /**

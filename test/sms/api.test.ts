@@ -91,6 +91,19 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
     )
   })
 
+  it('50 concurrent sends to 50 phones: all stored, in far fewer INSERTs than messages (group commit)', async () => {
+    const before = app.queries.length
+    const phones = Array.from({ length: 50 }, () => randomPhone())
+    const answers = await Promise.all(phones.map((phone) => sendSms(app, { phone, content: 'batched' })))
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(50).fill(202))
+    const ids = answers.map((r) => r.json().id as string)
+    const rows = await app.db.selectFrom('sms_messages').select('id').where('id', 'in', ids).execute()
+    expect(rows).toHaveLength(50)
+    const inserts = app.queries.slice(before).filter((q) => /^insert into "sms_messages"/i.test(q))
+    expect(inserts.length).toBeGreaterThanOrEqual(1)
+    expect(inserts.length).toBeLessThan(25)
+  })
+
   it('admits a 2-segment message whole or not at all', async () => {
     const phone = randomPhone()
     for (let i = 0; i < 4; i++)
