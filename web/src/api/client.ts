@@ -31,12 +31,24 @@ function retryAfterOf(response: Response, body: { retryAfter?: unknown }): numbe
 
 /** Calls the hotspot HTTP API: JSON in and out, every error as an ApiError carrying the API's code. */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const prefetched = options.method === undefined && !options.admin ? takePrefetched(path) : undefined
+  const response = (await prefetched) ?? (await send(path, options))
+  return parse<T>(response, options)
+}
+
+/** A GET that index.html started before the app loaded (home page), handed out once. */
+function takePrefetched(path: string): Promise<Response | undefined> | undefined {
+  const started = window.__hotspotPrefetch?.[path]
+  if (started) delete window.__hotspotPrefetch?.[path]
+  return started
+}
+
+async function send(path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' }
   if (options.body !== undefined) headers['content-type'] = 'application/json'
   if (options.admin && adminToken.value) headers.authorization = `Bearer ${adminToken.value}`
-  let response: Response
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method: options.method ?? 'GET',
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -47,6 +59,9 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     if ((error as Error).name === 'AbortError') throw error
     throw new ApiError(0, 'network', 'the server cannot be reached')
   }
+}
+
+async function parse<T>(response: Response, options: RequestOptions): Promise<T> {
   if (response.status === 204) return undefined as T
   const text = await response.text()
   let json: unknown
