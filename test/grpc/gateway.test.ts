@@ -52,13 +52,13 @@ describe('schema.Gateway/Call', () => {
   })
 
   it('stops reading from a client that writes without reading, then answers everything in order', async () => {
-    const total = 100_000
+    const total = 50_000
     const raw = rawStream(app.address, 'schema.Gateway', 'Call')
     raw.stream.pause() // the client reads nothing for now
     const received = () => metricValue(app, 'hotspot_grpc_messages_received_total', { method: METHOD })
     const before = await received()
     // All of it at once: what the server does not take waits in the client's own buffers.
-    const batch = 10_000
+    const batch = 5_000
     for (let start = 0; start < total; start += batch)
       raw.stream.write(Buffer.concat(Array.from({ length: batch }, (_, i) => raw.frame({ num: start + i }))))
     raw.stream.end()
@@ -71,7 +71,7 @@ describe('schema.Gateway/Call', () => {
       readWhilePaused = (await received()) - before
       return readWhilePaused === first && readWhilePaused > 0
     }, 30_000)
-    expect(readWhilePaused).toBeLessThan(total / 4)
+    expect(readWhilePaused).toBeLessThan(total / 2) // about 8 000 here: two 64 KiB HTTP/2 windows of tiny messages
 
     const replies: unknown[] = []
     raw.stream.on('data', (chunk: Buffer) => replies.push(...raw.decode(chunk)))

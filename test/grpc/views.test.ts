@@ -60,7 +60,7 @@ describe('hotspot.v1.Views/Record', () => {
   it('counts exactly under 20 concurrent streams: the total is the sum sent and matches GET /api/items/:id', async () => {
     const items = [await createItem('hot 1'), await createItem('hot 2')]
     const streams = Array.from({ length: 20 }, (_, s) =>
-      Array.from({ length: 250 + s * 10 }, (_, i) => ({
+      Array.from({ length: 100 + s * 5 }, (_, i) => ({
         item_id: items[(s + i) % 2] as string,
         visitor_id: `visitor-${s}`,
       })),
