@@ -1,10 +1,10 @@
 import { Type } from 'typebox'
-import { AppError } from '../errors.ts'
+import { errorCodes } from '../errors.ts'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
 import { retryAfterSeconds } from '../ratelimit/index.ts'
 import type { CheckBuyLimits } from './limits.ts'
-import type { SeckillService } from './service.ts'
+import { REFUSAL_MESSAGES, type SeckillService } from './service.ts'
 
 const Id = Type.Integer({ minimum: 1, maximum: 9_007_199_254_740_991 })
 const Instant = Type.Union([Type.String(), Type.Null()])
@@ -17,6 +17,14 @@ const Product = Type.Object({
   startsAt: Instant,
   endsAt: Instant,
   createdAt: Type.String(),
+})
+/** The error shape of API.md, declared so the hot route's refusals serialize as fast as its 202. */
+const Refusal = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    retryAfter: Type.Optional(Type.Integer()),
+  }),
 })
 const Order = Type.Object({
   id: Type.Integer(),
@@ -72,19 +80,32 @@ export function seckillRoutes(
           { userId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }) },
           { additionalProperties: false },
         ),
-        response: { 202: Type.Object({ taskId: Type.String() }) },
+        response: {
+          202: Type.Object({ taskId: Type.String() }),
+          403: Refusal,
+          404: Refusal,
+          409: Refusal,
+          429: Refusal,
+        },
       },
     },
+    // Refusals are most of a rush's answers: sent as they are, without the cost of an Error and its handler.
     async (request, reply) => {
       const verdict = await limits(request.body.userId, request.ip)
       if (!verdict.allowed) {
         const retryAfter = retryAfterSeconds(verdict.retryAfterMs)
-        reply.header('retry-after', String(retryAfter))
-        throw new AppError('rate_limited', `too many attempts; retry in ${retryAfter} s`, {
-          details: { retryAfter },
-        })
+        const message = `too many attempts; retry in ${retryAfter} s`
+        return reply
+          .status(errorCodes.rate_limited)
+          .header('retry-after', String(retryAfter))
+          .send({ error: { code: 'rate_limited', message, retryAfter } })
       }
-      return reply.status(202).send(await seckill.buy(request.params.productId, request.body.userId))
+      const result = await seckill.buy(request.params.productId, request.body.userId)
+      if (result.admitted) return reply.status(202).send({ taskId: result.taskId })
+      const { refusal } = result
+      return reply
+        .status(errorCodes[refusal])
+        .send({ error: { code: refusal, message: REFUSAL_MESSAGES[refusal] } })
     },
   )
 

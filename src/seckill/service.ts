@@ -30,7 +30,9 @@ export interface NewProduct {
   endsAt?: string
 }
 
-const REFUSAL_MESSAGES: Record<Refusal, string> = {
+export type BuyResult = { admitted: true; taskId: string } | { admitted: false; refusal: Refusal }
+
+export const REFUSAL_MESSAGES: Record<Refusal, string> = {
   product_not_found: 'no such product',
   not_started: 'the sale has not started yet',
   ended: 'the sale has ended',
@@ -91,7 +93,7 @@ export function createSeckillService(options: {
   async function live(id: number): Promise<LiveProduct> {
     let product = await admissions.read(id)
     if (!product && (await rebuiltAfterLoss())) product = await admissions.read(id)
-    if (!product) throw new AppError('product_not_found', `product ${id} does not exist`)
+    if (!product) throw new AppError('product_not_found', REFUSAL_MESSAGES.product_not_found)
     return product
   }
 
@@ -130,14 +132,17 @@ export function createSeckillService(options: {
       return view(id, await live(id))
     },
 
-    /** Admits the buyer and queues the order; resolves with the task id the client polls. */
-    async buy(productId: number, userId: string): Promise<{ taskId: string }> {
+    /**
+     * Admits the buyer and queues the order: the task id the client polls, or why not (a refusal is normal
+     * work in a flash sale, 99 % of the answers: returned, not thrown).
+     */
+    async buy(productId: number, userId: string): Promise<BuyResult> {
       const admissionId = randomUUID()
       let result = await admissions.admit(productId, userId, admissionId)
       if (!result.admitted && result.refusal === 'product_not_found' && (await rebuiltAfterLoss())) {
         result = await admissions.admit(productId, userId, admissionId)
       }
-      if (!result.admitted) throw new AppError(result.refusal, REFUSAL_MESSAGES[result.refusal])
+      if (!result.admitted) return { admitted: false, refusal: result.refusal }
       const kwargs: OrderTaskKwargs = { productId, userId, admissionId, admittedAt: result.admittedAt }
       try {
         await producer.send(ORDER_TASK, [], { ...kwargs }, { taskId: admissionId })
@@ -146,12 +151,12 @@ export function createSeckillService(options: {
         // admission, the broker had the message after all and the order stands. (If Redis fails here too,
         // the admission stays and reconciliation sends its order later: never lost, never leaked.)
         if ((await admissions.release(productId, userId, admissionId)) === 'claimed') {
-          return { taskId: admissionId }
+          return { admitted: true, taskId: admissionId }
         }
         log.warn({ err: error, productId }, 'order task not published, admission undone')
         throw unavailable('the order queue', error)
       }
-      return { taskId: admissionId }
+      return { admitted: true, taskId: admissionId }
     },
 
     async listOrders(query: { productId?: number; limit: number; cursor?: number }) {
