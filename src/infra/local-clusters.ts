@@ -37,7 +37,7 @@ export interface RunningRedisCluster {
   nodes: RedisClusterNode[]
   /** The nodes currently serving slots as masters (asked of a live node). */
   masters(): Promise<RedisClusterNode[]>
-  /** Resolves once every slot is served again and every node agrees (`cluster_state:ok`). */
+  /** Resolves once every slot is served, every live node agrees (`cluster_state:ok`) and replicas are in sync. */
   waitHealthy(timeoutMs?: number): Promise<void>
   stop(): Promise<void>
 }
@@ -82,9 +82,6 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
     'nodes.conf',
     '--cluster-node-timeout',
     String(options.nodeTimeoutMs ?? 2000),
-    // A replica must take over even if it lost the link a while ago (the default refuses after a long outage).
-    '--cluster-replica-validity-factor',
-    '0',
   ]
   const nodes: RedisClusterNode[] = []
   const startNode = async (port: number) => {
@@ -126,12 +123,13 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
     throw error
   }
 
+  /** CLUSTER INFO and INFO replication of one node, as one field map; undefined when it does not answer. */
   async function clusterInfo(port: number): Promise<Record<string, string> | undefined> {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 })
     client.on('error', () => {})
     try {
       await client.connect()
-      const info = String(await client.call('CLUSTER', 'INFO'))
+      const info = `${await client.call('CLUSTER', 'INFO')}\n${await client.info('replication')}`
       return Object.fromEntries(info.split(/\r?\n/).map((l) => l.split(':') as [string, string]))
     } catch {
       return undefined
@@ -175,8 +173,12 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
       for (;;) {
         const infos = await Promise.all(nodes.map((n) => clusterInfo(n.port)))
         const live = infos.filter((i) => i !== undefined)
+        // Replicas count only once their initial sync is done: promoting a half-synced one would lose data.
+        const synced = (i: Record<string, string>) =>
+          i.role !== 'slave' || (i.master_link_status === 'up' && i.master_sync_in_progress === '0')
         const ok =
-          live.length > 0 && live.every((i) => i.cluster_state === 'ok' && i.cluster_slots_ok === '16384')
+          live.length > 0 &&
+          live.every((i) => i.cluster_state === 'ok' && i.cluster_slots_ok === '16384' && synced(i))
         if (ok) return
         if (Date.now() > deadline)
           throw new LocalServerError('the Redis Cluster did not reach cluster_state:ok')
