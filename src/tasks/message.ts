@@ -180,7 +180,11 @@ export function encodeTask(opts: EncodeTaskOptions): EncodedTask {
 function wireSafe(value: unknown): unknown {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value > 127 ? BigInt(value) : value
   if (Array.isArray(value)) return value.map(wireSafe)
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wireSafe(v)]))
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(value)) setOwn(out, key, wireSafe(value[key]))
+    return out
+  }
   return value
 }
 
@@ -327,22 +331,25 @@ function parseBody(body: unknown): unknown {
 
 function readEmbed(embed: unknown): TaskEmbed {
   if (!isPlainObject(embed)) throw new Invalid('invalid_body', 'embed (third body element) must be an object')
-  const list = (key: 'callbacks' | 'errbacks' | 'chain'): Signature[] | null => {
-    const v = embed[key]
-    if (v == null) return null
-    if (!Array.isArray(v) || !v.every(isSignature))
-      throw new Invalid('invalid_body', `embed.${key} must be a list of signatures`)
-    return v
-  }
   const chord = embed.chord
   if (chord != null && !isSignature(chord))
     throw new Invalid('invalid_body', 'embed.chord must be a signature')
   return {
-    callbacks: list('callbacks'),
-    errbacks: list('errbacks'),
-    chain: list('chain'),
+    callbacks: signatureList(embed, 'callbacks'),
+    errbacks: signatureList(embed, 'errbacks'),
+    chain: signatureList(embed, 'chain'),
     chord: chord ?? null,
   }
+}
+
+// Module-level helpers rather than closures in the per-message functions: under tsx every closure created
+// per call also costs a keep-names wrapper (the codec was most of the worker's own CPU per task).
+function signatureList(embed: Record<string, unknown>, key: 'callbacks' | 'errbacks' | 'chain') {
+  const v = embed[key]
+  if (v == null) return null
+  if (!Array.isArray(v) || !v.every(isSignature))
+    throw new Invalid('invalid_body', `embed.${key} must be a list of signatures`)
+  return v as Signature[]
 }
 
 function isSignature(v: unknown): v is Signature {
@@ -379,11 +386,13 @@ function date(fields: Record<string, unknown>, key: string): Date | null {
   return parsed
 }
 
+const isSecondsOrNull = (x: unknown): x is number | null =>
+  x === null || (typeof x === 'number' && Number.isFinite(x) && x >= 0)
+
 function timeLimit(v: unknown): [number | null, number | null] {
   if (v == null) return [null, null]
-  const ok = (x: unknown): x is number | null =>
-    x === null || (typeof x === 'number' && Number.isFinite(x) && x >= 0)
-  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]]
+  if (Array.isArray(v) && v.length === 2 && isSecondsOrNull(v[0]) && isSecondsOrNull(v[1]))
+    return [v[0], v[1]]
   throw new Invalid('invalid_headers', 'timelimit must be [hard, soft], each a number of seconds or null')
 }
 
@@ -416,16 +425,28 @@ export function parseIsoDate(s: string): Date | null {
 }
 
 // Integers may arrive as bigint (AMQP 'l'/'L' through some clients); plain numbers are easier downstream.
+// A plain loop (no entries/fromEntries pairs): this copies the headers of every delivered task.
 function normalize(value: unknown): unknown {
   if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(value)
-      : value
+    return value >= MIN_SAFE_BIGINT && value <= MAX_SAFE_BIGINT ? Number(value) : value
   }
   if (Array.isArray(value)) return value.map(normalize)
-  if (isPlainObject(value))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]))
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(value)) setOwn(out, key, normalize(value[key]))
+    return out
+  }
   return value
+}
+
+const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER)
+
+/** `out[key] = value`, except that a `__proto__` key (a header may have any name) stays a plain property. */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown) {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  else out[key] = value
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -448,7 +469,10 @@ const JSON_SHORT_ESCAPES: Record<string, string> = {
   '\t': '\\t',
 }
 
+const NEEDS_JSON_ESCAPE = /["\\]|[^\x20-\x7e]/
+
 function pyJsonString(s: string): string {
+  if (!NEEDS_JSON_ESCAPE.test(s)) return `"${s}"` // ids, names, states: the common case
   // Per UTF-16 code unit, so astral characters become surrogate-pair escapes as in Python.
   const body = s.replace(
     /["\\]|[^\x20-\x7e]/g,
@@ -459,31 +483,42 @@ function pyJsonString(s: string): string {
 
 /** json.dumps(value) as Python writes it. Throws on values JSON cannot carry (NaN, functions, cycles). */
 export function pyJsonDumps(value: unknown): string {
-  const seen = new Set<object>()
-  const dump = (v: unknown): string => {
-    if (v === null || v === undefined) return 'null'
-    if (typeof v === 'boolean') return v ? 'true' : 'false'
-    if (typeof v === 'string') return pyJsonString(v)
-    if (typeof v === 'bigint') return v.toString()
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new TypeError(`${v} cannot be sent as JSON`)
-      return JSON.stringify(v)
-    }
-    if (typeof v !== 'object') throw new TypeError(`a ${typeof v} cannot be sent as JSON`)
-    const withJson = v as { toJSON?: () => unknown }
-    if (typeof withJson.toJSON === 'function') return dump(withJson.toJSON())
-    if (seen.has(v)) throw new TypeError('cyclic structure cannot be sent as JSON')
-    seen.add(v)
-    const out = Array.isArray(v)
-      ? `[${v.map(dump).join(', ')}]`
-      : `{${Object.entries(v)
-          .filter(([, x]) => x !== undefined && typeof x !== 'function' && typeof x !== 'symbol')
-          .map(([k, x]) => `${pyJsonString(k)}: ${dump(x)}`)
-          .join(', ')}}`
-    seen.delete(v)
-    return out
+  return dumpJson(value, new Set())
+}
+
+// Loops and string concatenation rather than entries/filter/map/join: two result JSONs per task go through here.
+function dumpJson(v: unknown, seen: Set<object>): string {
+  if (v === null || v === undefined) return 'null'
+  if (typeof v === 'boolean') return v ? 'true' : 'false'
+  if (typeof v === 'string') return pyJsonString(v)
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new TypeError(`${v} cannot be sent as JSON`)
+    return JSON.stringify(v)
   }
-  return dump(value)
+  if (typeof v !== 'object') throw new TypeError(`a ${typeof v} cannot be sent as JSON`)
+  const withJson = v as { toJSON?: () => unknown }
+  if (typeof withJson.toJSON === 'function') return dumpJson(withJson.toJSON(), seen)
+  if (seen.has(v)) throw new TypeError('cyclic structure cannot be sent as JSON')
+  seen.add(v)
+  let out: string
+  if (Array.isArray(v)) {
+    out = '['
+    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ', ') + dumpJson(v[i], seen)
+    out += ']'
+  } else {
+    out = '{'
+    let first = true
+    for (const key of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[key]
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue
+      out += `${first ? '' : ', '}${pyJsonString(key)}: ${dumpJson(x, seen)}`
+      first = false
+    }
+    out += '}'
+  }
+  seen.delete(v)
+  return out
 }
 
 // Python's str.isprintable() is false for these categories (space excepted).
@@ -506,6 +541,24 @@ function pyStrRepr(s: string): string {
   return quote + out + quote
 }
 
+// A module-level function, not a closure in pyRepr: every published task runs it twice (argsrepr, kwargsrepr).
+function repr(v: unknown): string {
+  if (v === null || v === undefined) return 'None'
+  if (typeof v === 'boolean') return v ? 'True' : 'False'
+  if (typeof v === 'string') return pyStrRepr(v)
+  if (typeof v === 'number') return pyNumberRepr(v)
+  if (typeof v === 'bigint') return v.toString()
+  if (Array.isArray(v)) return `[${v.map(repr).join(', ')}]`
+  if (typeof v === 'object') {
+    const withJson = v as { toJSON?: () => unknown }
+    if (typeof withJson.toJSON === 'function') return repr(withJson.toJSON())
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pyStrRepr(k)}: ${repr(x)}`)
+      .join(', ')}}`
+  }
+  return pyStrRepr(String(v))
+}
+
 function pyNumberRepr(n: number): string {
   if (Number.isInteger(n)) return BigInt(n).toString()
   if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf'
@@ -516,22 +569,6 @@ function pyNumberRepr(n: number): string {
 
 /** repr() of the JSON value as Python would print it after decoding (lists, dicts, None, True…). */
 export function pyRepr(value: unknown, maxLength = Number.POSITIVE_INFINITY): string {
-  const repr = (v: unknown): string => {
-    if (v === null || v === undefined) return 'None'
-    if (typeof v === 'boolean') return v ? 'True' : 'False'
-    if (typeof v === 'string') return pyStrRepr(v)
-    if (typeof v === 'number') return pyNumberRepr(v)
-    if (typeof v === 'bigint') return v.toString()
-    if (Array.isArray(v)) return `[${v.map(repr).join(', ')}]`
-    if (typeof v === 'object') {
-      const withJson = v as { toJSON?: () => unknown }
-      if (typeof withJson.toJSON === 'function') return repr(withJson.toJSON())
-      return `{${Object.entries(v)
-        .map(([k, x]) => `${pyStrRepr(k)}: ${repr(x)}`)
-        .join(', ')}}`
-    }
-    return pyStrRepr(String(v))
-  }
   const out = repr(value)
   // Informational only; Celery caps it at 1024 characters too (saferepr), more subtly.
   return out.length > maxLength ? `${out.slice(0, maxLength - 3)}...` : out
