@@ -6,6 +6,7 @@
  *   counting loader runs (one SQL query each) from hotspot's /metrics.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {
   type LoadResult,
@@ -25,6 +26,7 @@ const stampede = Number(process.env.BENCH_STAMPEDE ?? 500)
 const connections = 100
 const token = 'bench-admin-token-0123456789'
 
+const loadAtStart = os.loadavg()[0]
 const servers = await privateServers({ rabbitmq: true })
 const env = {
   REDIS_URL: servers.redis.url,
@@ -104,6 +106,8 @@ const lines = [
   `Machine: ${machine()}. wrk, ${connections} connections, ${seconds} s per contender, ${rounds} alternating rounds.`,
   'Contenders run in their own processes; Redis and RabbitMQ are private servers started by the bench; SQLite.',
   `The banner list is the ${list.length} seeded demo banners (${body.length} bytes of JSON).`,
+  `Load average (1 min) at start ${loadAtStart.toFixed(1)}, at end ${os.loadavg()[0].toFixed(1)}: ` +
+    'well above the 2 cores means other work competed and the ratios are noisier than usual.',
   '',
   '## Per round',
   '',
