@@ -164,7 +164,8 @@ function queueList(env: Env, name: string, fallback: string[]): string[] {
 
 /** Hides the password of a URL so it can be logged. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')
+  // Every URL of a comma-separated list (cluster nodes) carries the password.
+  return url.replace(/\/\/([^:/@,]+):([^@,]*)@/g, '//$1:***@')
 }
 
 function verificationSecret(env: Env): string | undefined {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, loadConfig, redactUrl } from '../src/config.ts'
 
 describe('config', () => {
   it('has working defaults for an empty environment', () => {
@@ -48,6 +48,13 @@ describe('config', () => {
     })
     expect(config.redisUrl).toContain(',')
     expect(config.databaseUrl).toBe('postgres://u@h/db')
+  })
+
+  it('hides the password of every URL of a cluster list', () => {
+    expect(redactUrl('amqp://guest:secret@a:5672,amqp://guest:secret@b:5672')).toBe(
+      'amqp://guest:***@a:5672,amqp://guest:***@b:5672',
+    )
+    expect(redactUrl('redis://a:6379,redis://b:6379')).toBe('redis://a:6379,redis://b:6379')
   })
 
   it('stops the process with one line naming the variable', () => {
