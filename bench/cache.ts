@@ -26,7 +26,7 @@ const stampede = Number(process.env.BENCH_STAMPEDE ?? 500)
 const connections = 100
 const token = 'bench-admin-token-0123456789'
 
-const loadAtStart = os.loadavg()[0]
+const [loadAtStart = 0] = os.loadavg()
 const servers = await privateServers({ rabbitmq: true })
 const env = {
   REDIS_URL: servers.redis.url,
@@ -106,7 +106,7 @@ const lines = [
   `Machine: ${machine()}. wrk, ${connections} connections, ${seconds} s per contender, ${rounds} alternating rounds.`,
   'Contenders run in their own processes; Redis and RabbitMQ are private servers started by the bench; SQLite.',
   `The banner list is the ${list.length} seeded demo banners (${body.length} bytes of JSON).`,
-  `Load average (1 min) at start ${loadAtStart.toFixed(1)}, at end ${os.loadavg()[0].toFixed(1)}: ` +
+  `Load average (1 min) at start ${loadAtStart.toFixed(1)}, at end ${(os.loadavg()[0] ?? 0).toFixed(1)}: ` +
     'well above the 2 cores means other work competed and the ratios are noisier than usual.',
   '',
   '## Per round',
