@@ -1,4 +1,5 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { createAdmissionBatcher } from './admission-batch.ts'
 import { productKeys } from './keys.ts'
 
 /**
@@ -8,17 +9,7 @@ import { productKeys } from './keys.ts'
  */
 export type Refusal = 'product_not_found' | 'not_started' | 'ended' | 'already_purchased' | 'sold_out'
 
-export type AdmitResult =
-  | { admitted: true; admittedAt: number; remaining: number }
-  | { admitted: false; refusal: Refusal }
-
-const REFUSALS: Record<number, Refusal> = {
-  [-1]: 'product_not_found',
-  [-2]: 'not_started',
-  [-3]: 'ended',
-  [-4]: 'already_purchased',
-  [-5]: 'sold_out',
-}
+export type AdmitResult = { admitted: true; admittedAt: number } | { admitted: false; refusal: Refusal }
 
 export type ReleaseResult = 'undone' | 'claimed' | 'absent'
 export type ClaimResult = 'claimed' | 'readmitted' | 'cancelled' | 'sold_out' | 'unknown_product'
@@ -80,14 +71,8 @@ export function createAdmissions(redis: RedisClient, prefix: string) {
   }
 
   return {
-    async admit(productId: number, userId: string, admissionId: string): Promise<AdmitResult> {
-      const [code, at = 0, left = 0] = await callScript<number[]>(redis, 'admitBuyer', keysOf(productId), [
-        userId,
-        admissionId,
-      ])
-      if (code === 1) return { admitted: true, admittedAt: at, remaining: left }
-      return { admitted: false, refusal: REFUSALS[code as number] ?? 'product_not_found' }
-    },
+    /** Batched with the other attempts of this event-loop turn (admission-batch.ts). */
+    admit: createAdmissionBatcher(redis, prefix),
 
     async release(productId: number, userId: string, admissionId: string): Promise<ReleaseResult> {
       const code = await callScript<number>(redis, 'releaseAdmission', keysOf(productId), [
