@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
+import path from 'node:path'
 import amqp from 'amqplib'
 import { Redis } from 'ioredis'
 import { machine, median, pct, privateServers, say, writeResult } from './lib.ts'
@@ -51,8 +52,8 @@ process.once('unhandledRejection', (error) => {
 const redis = new Redis(servers.redis.url)
 const broker = await amqp.connect(servers.rabbit?.url as string)
 
-/** Reads the contender's `RESULT {json}` line; its stderr goes through. */
-function collect(child: ChildProcess, name: string): Promise<ContenderReport> {
+/** Waits for a child to exit 0 and returns its `RESULT {json}` line (undefined when it printed none). */
+function collect(child: ChildProcess, name: string): Promise<ContenderReport | undefined> {
   return new Promise((resolve, reject) => {
     let out = ''
     child.stdout?.on('data', (d) => {
@@ -60,10 +61,16 @@ function collect(child: ChildProcess, name: string): Promise<ContenderReport> {
     })
     child.on('exit', (code) => {
       const line = /^RESULT (.*)$/m.exec(out)
-      if (code === 0 && line) resolve(JSON.parse(line[1] as string) as ContenderReport)
+      if (code === 0) resolve(line ? (JSON.parse(line[1] as string) as ContenderReport) : undefined)
       else reject(new Error(`${name} exited with ${code}: ${out.slice(-500)}`))
     })
   })
+}
+
+async function reported(child: ChildProcess, name: string): Promise<ContenderReport> {
+  const result = await collect(child, name)
+  if (!result) throw new Error(`${name} printed no RESULT line`)
+  return result
 }
 
 /** A Node contender from bench/servers/, on a queue of its own. */
@@ -73,16 +80,17 @@ function runNode(script: string, queue: string): Promise<ContenderReport> {
     env: { ...env, TASKS_QUEUE: queue },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  return collect(child, script)
+  return reported(child, script)
 }
 
-/** Celery's prefork worker (waited for until it consumes), then its client; the client's timings count. */
-async function runCelery(queue: string): Promise<ContenderReport> {
-  const pyEnv = {
-    ...env,
-    PYTHONPATH: pythonDir,
-    TASKS_PREFETCH_MULTIPLIER: String(prefetch / celeryConcurrency),
-  }
+const pyEnv = {
+  ...env,
+  PYTHONPATH: pythonDir,
+  TASKS_PREFETCH_MULTIPLIER: String(prefetch / celeryConcurrency),
+}
+
+/** Celery's prefork worker on `queue`, resolved once it consumes. */
+async function startCeleryWorker(queue: string) {
   const worker = spawn(
     PYTHON,
     [
@@ -107,6 +115,14 @@ async function runCelery(queue: string): Promise<ContenderReport> {
     ],
     { cwd: pythonDir, env: pyEnv, stdio: ['ignore', 'pipe', 'inherit'] },
   )
+  const stop = async () => {
+    if (worker.exitCode !== null || worker.signalCode !== null) return
+    const exited = new Promise((r) => worker.once('exit', r))
+    worker.kill('SIGTERM')
+    const timer = setTimeout(() => worker.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       let out = ''
@@ -117,20 +133,44 @@ async function runCelery(queue: string): Promise<ContenderReport> {
       worker.once('exit', (code) => reject(new Error(`celery worker exited with ${code}`)))
       setTimeout(() => reject(new Error('celery worker not ready within 60 s')), 60_000).unref()
     })
-    const client = spawn(PYTHON, ['bench_client.py', String(celeryTasks), queue], {
-      cwd: pythonDir,
-      env: pyEnv,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    return await collect(client, 'celery client')
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { stop }
+}
+
+function celeryClient(queue: string, mode: 'both' | 'send' | 'wait') {
+  const idsFile = path.join(servers.root, `${queue}.ids.json`)
+  const client = spawn(PYTHON, ['bench_client.py', String(celeryTasks), queue, mode, idsFile], {
+    cwd: pythonDir,
+    env: pyEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return collect(client, `celery client (${mode})`)
+}
+
+/** End to end: the worker waits on an empty queue, its client sends and then waits for every result. */
+async function runCelery(queue: string): Promise<ContenderReport> {
+  const worker = await startCeleryWorker(queue)
+  try {
+    return (await celeryClient(queue, 'both')) as ContenderReport
   } finally {
-    if (worker.exitCode === null && worker.signalCode === null) {
-      const exited = new Promise((r) => worker.once('exit', r))
-      worker.kill('SIGTERM')
-      const timer = setTimeout(() => worker.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    }
+    await worker.stop()
+  }
+}
+
+/**
+ * The worker alone: the client fills the queue first, then the worker starts; the rate is the results'
+ * date_done span, so neither the client's sending nor the worker's start-up counts.
+ */
+async function runCeleryDrain(queue: string): Promise<ContenderReport> {
+  await celeryClient(queue, 'send')
+  const worker = await startCeleryWorker(queue)
+  try {
+    return (await celeryClient(queue, 'wait')) as ContenderReport
+  } finally {
+    await worker.stop()
   }
 }
 
@@ -164,16 +204,22 @@ for (let round = 1; round <= rounds; round++) {
   results.push(r)
 }
 let celery: ContenderReport | undefined
+let celeryDrain: ContenderReport | undefined
 if (hasCelery) {
   const queue = `bench-d-${stamp}`
-  say(`(d) Celery prefork -c ${celeryConcurrency}, ${celeryTasks} tasks`)
+  say(`(d) Celery prefork -c ${celeryConcurrency}, ${celeryTasks} tasks, end to end`)
   celery = await runCelery(queue)
   await cleanUp(queue)
   say(`  ${(celery.tasks / celery.seconds).toFixed(0)} tasks/s, found ${celery.found}`)
+  // Celery's client confirms each publish before the next: also measure its worker alone, on a full queue.
+  say(`(d') Celery worker alone on a pre-filled queue, ${celeryTasks} tasks`)
+  celeryDrain = await runCeleryDrain(`${queue}-drain`)
+  await cleanUp(`${queue}-drain`)
+  say(`  ${(celeryDrain.tasks / celeryDrain.seconds).toFixed(0)} tasks/s, found ${celeryDrain.found}`)
 } else say('python3-celery not installed: (d) skipped')
 
 const rate = (r: ContenderReport) => r.tasks / r.seconds
-const ms = (v: number) => v.toFixed(0)
+const ms = (v: number | null) => (v === null ? '—' : v.toFixed(0))
 const row = (name: string, r: ContenderReport) =>
   `| ${name} | ${r.tasks} | ${rate(r).toFixed(0)} | ${(r.tasks / r.publishSeconds).toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.found === r.tasks ? `all ${r.found}` : `**${r.found} of ${r.tasks}**`} |`
 const header = [
@@ -190,7 +236,7 @@ const lines = [
   'Send→start = from the publish call to the handler starting (includes queueing behind the backlog).',
   `${rounds} alternating rounds of (a)(b)(c), then (d) once. Fresh queues and an emptied Redis for every run.`,
   '',
-  '- (a) hotspot: `createApp`, `tasks.producer.send` (Celery protocol v2), its worker (STARTED + SUCCESS in Redis).',
+  '- (a) hotspot: `createApp`, `tasks.producer.send` (Celery protocol v2), its worker (STARTED, then SUCCESS: 2 Redis calls).',
   '- (b) raw amqplib: confirm channel, Celery-shaped message, consumer storing SUCCESS with SETEX + PUBLISH (MULTI).',
   `- (c) BullMQ: \`addBulk\` in chunks of ${inFlight}, Worker concurrency ${concurrency}, completed jobs kept.`,
   `- (d) Celery 5 (Debian python3-celery): prefork worker \`-c ${celeryConcurrency}\`, acks late, prefetch ${prefetch}; its client \`send_task\` with confirm_publish, polling results with MGET.`,
@@ -201,11 +247,26 @@ for (const [i, r] of results.entries()) {
   for (const c of contenders) lines.push(row(`(${c.key}) ${c.name}`, r[c.key]))
   lines.push('')
 }
-if (celery) lines.push('## Celery', '', ...header, row('(d) Celery prefork -c 2', celery), '')
+if (celery && celeryDrain) {
+  const drain = celeryDrain
+  lines.push(
+    '## Celery (once)',
+    '',
+    ...header,
+    row(`(d) Celery prefork -c ${celeryConcurrency}, end to end`, celery),
+    `| (d') Celery worker alone, pre-filled queue | ${drain.tasks} | ${rate(drain).toFixed(0)} | — | — | — | ${drain.found === drain.tasks ? `all ${drain.found}` : `**${drain.found} of ${drain.tasks}**`} |`,
+    '',
+    "(d') is the rate of the results' `date_done` stamps, first to last, with the queue filled before the worker",
+    "started: Celery's worker without its client's one-confirm-at-a-time sending and without its start-up.",
+    '',
+  )
+}
 
 const vsRaw = median(results.map((r) => rate(r.a) / rate(r.b)))
 const vsBull = median(results.map((r) => rate(r.a) / rate(r.c)))
-const vsCelery = celery ? median(results.map((r) => rate(r.a))) / rate(celery) : Number.NaN
+const hotspotRate = median(results.map((r) => rate(r.a)))
+const vsCelery = celery ? hotspotRate / rate(celery) : Number.NaN
+const vsCeleryWorker = celeryDrain ? hotspotRate / rate(celeryDrain) : Number.NaN
 const allFound = results.every((r) => contenders.every((c) => r[c.key].found === r[c.key].tasks))
 lines.push(
   '## Summary (medians of per-round ratios)',
@@ -213,9 +274,9 @@ lines.push(
   `- hotspot / raw amqplib throughput: **${pct(vsRaw)}** (goal ≥ 80 %) → ${vsRaw >= 0.8 ? 'met' : '**missed**'}`,
   `- hotspot / BullMQ throughput: **${vsBull.toFixed(2)}×** (goal > 1×) → ${vsBull > 1 ? 'met' : '**missed**'}`,
   celery
-    ? `- hotspot / Celery prefork -c 2 throughput (tasks/s; median hotspot round): **${vsCelery.toFixed(1)}×** (goal ≥ 3×) → ${vsCelery >= 3 ? 'met' : '**missed**'}`
+    ? `- hotspot (median round) / Celery prefork -c ${celeryConcurrency} end to end, tasks/s: **${vsCelery.toFixed(1)}×** (goal ≥ 3×) → ${vsCelery >= 3 ? 'met' : '**missed**'}; / Celery's worker alone on a full queue: ${vsCeleryWorker.toFixed(1)}×`
     : '- Celery: not run (python3-celery missing)',
-  `- every result stored: ${allFound && (!celery || celery.found === celery.tasks) ? 'yes, in every run' : '**NO** (see tables)'}`,
+  `- every result stored: ${allFound && [celery, celeryDrain].every((c) => !c || c.found === c.tasks) ? 'yes, in every run' : '**NO** (see tables)'}`,
   '',
 )
 writeResult('tasks', lines.join('\n'))
