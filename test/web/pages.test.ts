@@ -95,6 +95,22 @@ describe('web UI in Chromium', () => {
     await page.close()
   })
 
+  it('home: when the event stream is unreachable, the page polls and still shows new counts', async () => {
+    const item = await createItem(app, 'Polled article')
+    const page = await context.newPage()
+    const console = watchConsole(page)
+    await page.route('**/api/events', (route) => route.abort()) // a proxy that drops streams, say
+    await page.goto(`${base}/`)
+    await page.locator('.live-badge[data-state="polling"]').first().waitFor()
+    const views = page.locator(`.item-row[data-item-id="${item.id}"] .live-number`)
+    expect(await views.textContent()).toBe('0')
+    await recordViews(other, item.id, ['m', 'n'])
+    await views.filter({ hasText: /^2$/ }).waitFor({ timeout: 10_000 })
+    // Chromium reports each refused stream attempt; nothing else may show up.
+    expect(console.unexpected([], [/api\/events|net::ERR_FAILED/])).toEqual([])
+    await page.close()
+  })
+
   it('item page: opening it records a view and shows views and unique visitors', async () => {
     const item = await createItem(app, 'Read me')
     await recordViews(app, item.id, ['x', 'y'])

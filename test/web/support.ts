@@ -51,10 +51,12 @@ export function watchConsole(page: Page) {
   })
   page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`))
   return {
-    unexpected(allowedStatuses: number[] = []): string[] {
+    unexpected(allowedStatuses: number[] = [], allowed: RegExp[] = []): string[] {
       return problems.filter((text) => {
         const status = /status of (\d{3})/.exec(text)?.[1]
-        return !(status && /Failed to load resource/.test(text) && allowedStatuses.includes(Number(status)))
+        if (status && /Failed to load resource/.test(text) && allowedStatuses.includes(Number(status)))
+          return false
+        return !allowed.some((pattern) => pattern.test(text))
       })
     },
   }
