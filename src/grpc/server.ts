@@ -11,6 +11,7 @@ import { createGrpcMetrics } from './metrics.ts'
 import { loadProtos, serviceDefinition } from './protos.ts'
 import { tasksHandlers } from './tasks.ts'
 import { viewsHandler } from './views.ts'
+import { writeAhead } from './write-ahead.ts'
 
 export interface GrpcServerDeps {
   counters: CountersService
@@ -26,8 +27,10 @@ export interface GrpcServerDeps {
   healthIntervalMs?: number
 }
 
-/** Bigger messages are refused (RESOURCE_EXHAUSTED): every message of these services is tiny. */
-const MAX_MESSAGE_BYTES = 64 * 1024
+/** Bigger requests are refused (RESOURCE_EXHAUSTED), as HTTP bodies over 64 KiB are (413). */
+const MAX_REQUEST_BYTES = 64 * 1024
+/** Streams one connection may hold open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+const MAX_STREAMS_PER_CONNECTION = 1000
 
 /**
  * The gRPC server: the seed's `schema.Gateway`, `hotspot.v1.Views` and `hotspot.v1.Tasks` over the same
@@ -42,8 +45,9 @@ export function createGrpcServer(deps: GrpcServerDeps) {
 
   function build(): Server {
     const built = new Server({
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+      interceptors: [writeAhead],
     })
     const add = (name: string, implementation: UntypedServiceImplementation) =>
       built.addService(serviceDefinition(name), implementation)

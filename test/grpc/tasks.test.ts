@@ -93,6 +93,9 @@ describe('hotspot.v1.Tasks', () => {
     for (const [request, field] of cases)
       expectError((await send(request)).error, status.INVALID_ARGUMENT, field)
     expectError((await get('')).error, status.INVALID_ARGUMENT, 'task_id')
+    // Over 64 KiB, like an HTTP body over the limit: refused before it is parsed.
+    const huge = JSON.stringify(['x'.repeat(70 * 1024)])
+    expectError((await send({ name: 'hotspot.add', args_json: huge })).error, status.RESOURCE_EXHAUSTED)
     expectError((await get('x'.repeat(201))).error, status.INVALID_ARGUMENT, 'task_id')
   })
 })
