@@ -43,7 +43,7 @@ export interface Limiter {
 const MAX_WEIGHT = 1000
 const SCRIPT = 'slidingWindowTake'
 
-// Reservation ids: unique across processes (random part) and calls (counter), cheaper than a UUID per call.
+// Reservation tokens: unique across processes (random part) and calls (counter), cheaper than a UUID per call.
 const PROCESS_TOKEN = randomBytes(6).toString('base64url')
 let sequence = 0
 
@@ -63,13 +63,8 @@ function checkedRules(options: TakeOptions): Rule[] {
   return rules
 }
 
-/** Units of a reservation, read back from its id (`<token>.<weight>`), so `release` needs nothing else. */
-function unitsOf(id: string): string[] {
-  const weight = Number(id.slice(id.lastIndexOf('.') + 1))
-  if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
-    throw new RangeError('not a reservation id')
-  return Array.from({ length: weight }, (_, i) => `${id}:${i + 1}`)
-}
+/** `<ms>:<token>`, as the script writes units into the log. */
+const RESERVATION_ID = /^\d{13}:[A-Za-z0-9_-]+$/
 
 /**
  * `prefix` namespaces the keys (e.g. `hs:rl`); a subject's log is `<prefix>:{<subject>}`, hash-tagged so the
@@ -92,30 +87,33 @@ export function createLimiter(
       const weight = takeOptions.weight ?? 1
       if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
         throw new RangeError(`weight must be between 1 and ${MAX_WEIGHT}, got ${weight}`)
-      const id = `${PROCESS_TOKEN}${(++sequence).toString(36)}.${weight}`
-      const args: number[] = []
-      for (const rule of rules) args.push(rule.limit, rule.windowMs)
+      const token = `${PROCESS_TOKEN}${(++sequence).toString(36)}`
+      const args: (string | number)[] = [token, weight]
+      // The log keeps as many units as the rule with the longest window allows (older ones count for none).
+      let keep = rules[0] as Rule
+      for (const rule of rules) {
+        args.push(rule.limit, rule.windowMs)
+        if (rule.windowMs > keep.windowMs || (rule.windowMs === keep.windowMs && rule.limit > keep.limit))
+          keep = rule
+      }
+      args.push(keep.limit)
       let reply: number[]
       try {
-        reply = await callScript<number[]>(
-          redis,
-          SCRIPT,
-          [limiterKey(prefix, subject)],
-          [id, weight, ...args],
-        )
+        reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
       } catch (error) {
         throw unavailable('Redis (rate limiter)', error)
       }
       const [admitted, retry = 0, rule = 0] = reply
       decisions?.labels(name, admitted === 1 ? 'allowed' : 'limited').inc()
-      if (admitted === 1) return { allowed: true, id }
+      // Admitted: `retry` holds the time the units were logged at; the id is their value in the log.
+      if (admitted === 1) return { allowed: true, id: `${retry}:${token}` }
       return { allowed: false, retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry, rule }
     },
 
     async release(subject, id) {
-      const units = unitsOf(id)
+      if (!RESERVATION_ID.test(id)) throw new RangeError('not a reservation id')
       try {
-        await redis.zrem(limiterKey(prefix, subject), ...units)
+        await redis.lrem(limiterKey(prefix, subject), 0, id)
       } catch (error) {
         throw unavailable('Redis (rate limiter)', error)
       }

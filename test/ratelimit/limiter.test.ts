@@ -26,7 +26,7 @@ describe('sliding-window limiter (real Redis)', () => {
     const s = subject()
     const decisions = await Promise.all(Array.from({ length: 50 }, () => limiter.take(s, minute)))
     expect(decisions.filter((d) => d.allowed)).toHaveLength(5)
-    expect(await redis.zcard(`${prefix}:{${s}}`)).toBe(5)
+    expect(await redis.llen(`${prefix}:{${s}}`)).toBe(5)
   })
 
   it('holds one limit across separate connections (as separate processes would)', async () => {
@@ -48,7 +48,7 @@ describe('sliding-window limiter (real Redis)', () => {
     for (let i = 0; i < 4; i++) expect((await limiter.take(s, minute)).allowed).toBe(true)
     const two = await limiter.take(s, { ...minute, weight: 2 })
     expect(two.allowed).toBe(false)
-    expect(await redis.zcard(`${prefix}:{${s}}`)).toBe(4) // the refused request left nothing behind
+    expect(await redis.llen(`${prefix}:{${s}}`)).toBe(4) // the refused request left nothing behind
     expect((await limiter.take(s, { ...minute, weight: 1 })).allowed).toBe(true)
     expect((await limiter.take(s, { ...minute, weight: 1 })).allowed).toBe(false)
   })
@@ -132,9 +132,38 @@ describe('sliding-window limiter (real Redis)', () => {
     expect((await limiter.take(s, minute)).allowed).toBe(false)
     await limiter.release(s, first.id)
     await limiter.release(s, first.id)
-    expect(await redis.zcard(`${prefix}:{${s}}`)).toBe(2)
+    expect(await redis.llen(`${prefix}:{${s}}`)).toBe(2)
     expect((await limiter.take(s, { ...minute, weight: 3 })).allowed).toBe(true)
     expect((await limiter.take(s, minute)).allowed).toBe(false)
+  })
+
+  it('keeps no more units than the longest-window rule allows', async () => {
+    const s = subject()
+    // One take every 350 ms under 3 per 600 ms: always admitted, the key does not idle out, old units expire…
+    for (let i = 0; i < 6; i++) {
+      if (i > 0) await sleep(350)
+      expect((await limiter.take(s, { limit: 3, windowMs: 600 })).allowed).toBe(true)
+    }
+    // …and are dropped: the log never holds more than 3 (6 without trimming).
+    const units = await redis.llen(`${prefix}:{${s}}`)
+    expect(units).toBeGreaterThan(0)
+    expect(units).toBeLessThanOrEqual(3)
+  })
+
+  it('a release after older units were dropped still never lets a window exceed its limit', async () => {
+    const s = subject()
+    // The 1-hour rule has the smaller limit: the log keeps 2 units, the 1-second rule needs only its newest.
+    const rules = [
+      { limit: 10, windowMs: 1_000 },
+      { limit: 2, windowMs: 3_600_000 },
+    ]
+    const first = await limiter.take(s, { rules })
+    const second = await limiter.take(s, { rules })
+    if (!first.allowed || !second.allowed) throw new Error('should be admitted')
+    expect((await limiter.take(s, { rules })).allowed).toBe(false)
+    await limiter.release(s, second.id)
+    expect((await limiter.take(s, { rules })).allowed).toBe(true)
+    expect(await limiter.take(s, { rules })).toMatchObject({ allowed: false, rule: 1 })
   })
 
   it('expires an idle subject after its window', async () => {

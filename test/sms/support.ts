@@ -42,7 +42,7 @@ export function outboxRows(app: TestApp, smsId: string) {
   return app.db.selectFrom('sms_outbox').selectAll().where('sms_id', '=', smsId).orderBy('part').execute()
 }
 
-/** Units in a phone's limiter log (E.164 phone). */
+/** Units in a phone's limiter log (E.164 phone), newest first; expired ones may linger until trimmed. */
 export function limiterUnits(app: TestApp, e164: string) {
-  return app.redis.zcard(`${app.prefix}:rl:{sms:${e164}}`)
+  return app.redis.llen(`${app.prefix}:rl:{sms:${e164}}`)
 }
