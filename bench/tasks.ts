@@ -6,7 +6,7 @@
  * (a)(b)(c) run in alternating rounds (this machine is noisy: the summary uses medians of per-round ratios),
  * (d) once. Every round uses fresh queue names and an emptied Redis, so no round sees another's messages.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import amqp from 'amqplib'
@@ -16,7 +16,8 @@ import type { ContenderReport } from './servers/tasks-support.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const tasks = Number(process.env.BENCH_TASKS ?? 20_000)
-const celeryTasks = Number(process.env.BENCH_CELERY_TASKS ?? tasks)
+// Celery's client waits for each publish confirm in turn (~100/s here): 5 000 tasks, compared per second.
+const celeryTasks = Number(process.env.BENCH_CELERY_TASKS ?? Math.min(tasks, 5000))
 const inFlight = 1000
 const concurrency = 100
 const prefetch = 200
@@ -51,6 +52,48 @@ process.once('unhandledRejection', (error) => {
 })
 const redis = new Redis(servers.redis.url)
 const broker = await amqp.connect(servers.rabbit?.url as string)
+
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+
+/** CPU time (user + system, ms) of a process and all its descendants, from /proc (RabbitMQ is a tree). */
+function treeCpuMs(root: number): number {
+  const parent = new Map<number, number>()
+  const ticks = new Map<number, number>()
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // Fields after the command name (which may hold spaces): state ppid … utime(12th) stime(13th).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      parent.set(Number(entry), Number(fields[1]))
+      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]))
+    } catch {
+      // the process ended while we listed /proc
+    }
+  }
+  let total = 0
+  for (const [pid, t] of ticks) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        total += t
+        break
+      }
+    }
+  }
+  return (total / TICKS_PER_SECOND) * 1000
+}
+
+/** CPU the shared servers spent while `run` ran, ms. */
+async function withServerCpu<T>(run: () => Promise<T>): Promise<T & { rabbitMs: number; redisMs: number }> {
+  const rabbitPid = servers.rabbit?.pid as number
+  const before = { rabbit: treeCpuMs(rabbitPid), redis: treeCpuMs(servers.redis.pid) }
+  const result = await run()
+  return {
+    ...result,
+    rabbitMs: treeCpuMs(rabbitPid) - before.rabbit,
+    redisMs: treeCpuMs(servers.redis.pid) - before.redis,
+  }
+}
 
 /** Waits for a child to exit 0 and returns its `RESULT {json}` line (undefined when it printed none). */
 function collect(child: ChildProcess, name: string): Promise<ContenderReport | undefined> {
@@ -137,7 +180,7 @@ async function startCeleryWorker(queue: string) {
     await stop()
     throw error
   }
-  return { stop }
+  return { stop, pid: worker.pid as number }
 }
 
 function celeryClient(queue: string, mode: 'both' | 'send' | 'wait') {
@@ -151,10 +194,12 @@ function celeryClient(queue: string, mode: 'both' | 'send' | 'wait') {
 }
 
 /** End to end: the worker waits on an empty queue, its client sends and then waits for every result. */
-async function runCelery(queue: string): Promise<ContenderReport> {
+async function runCelery(queue: string): Promise<ContenderReport & { workerMs: number }> {
   const worker = await startCeleryWorker(queue)
   try {
-    return (await celeryClient(queue, 'both')) as ContenderReport
+    const before = treeCpuMs(worker.pid)
+    const result = (await celeryClient(queue, 'both')) as ContenderReport
+    return { ...result, workerMs: treeCpuMs(worker.pid) - before }
   } finally {
     await worker.stop()
   }
@@ -188,7 +233,8 @@ const contenders = [
   { key: 'b', name: 'raw amqplib', script: 'bench/servers/tasks-amqplib.ts' },
   { key: 'c', name: 'BullMQ', script: 'bench/servers/tasks-bullmq.ts' },
 ] as const
-type Round = Record<(typeof contenders)[number]['key'], ContenderReport>
+type Run = ContenderReport & { rabbitMs: number; redisMs: number }
+type Round = Record<(typeof contenders)[number]['key'], Run>
 
 const results: Round[] = []
 const stamp = Date.now()
@@ -197,18 +243,18 @@ for (let round = 1; round <= rounds; round++) {
   for (const c of contenders) {
     const queue = `bench-${c.key}-${stamp}-${round}`
     say(`round ${round}/${rounds}: (${c.key}) ${c.name}, ${tasks} tasks`)
-    r[c.key] = await runNode(c.script, queue)
+    r[c.key] = await withServerCpu(() => runNode(c.script, queue))
     await cleanUp(queue)
     say(`  ${(tasks / r[c.key].seconds).toFixed(0)} tasks/s, found ${r[c.key].found}`)
   }
   results.push(r)
 }
-let celery: ContenderReport | undefined
+let celery: (Run & { workerMs: number }) | undefined
 let celeryDrain: ContenderReport | undefined
 if (hasCelery) {
   const queue = `bench-d-${stamp}`
   say(`(d) Celery prefork -c ${celeryConcurrency}, ${celeryTasks} tasks, end to end`)
-  celery = await runCelery(queue)
+  celery = await withServerCpu(() => runCelery(queue))
   await cleanUp(queue)
   say(`  ${(celery.tasks / celery.seconds).toFixed(0)} tasks/s, found ${celery.found}`)
   // Celery's client confirms each publish before the next: also measure its worker alone, on a full queue.
@@ -261,6 +307,37 @@ if (celery && celeryDrain) {
     '',
   )
 }
+
+// Where the machine's CPU went: on 2 cores the broker's share decides as much as the client code's.
+const perK = (cpuMs: number, n: number) => ((cpuMs / n) * 1000).toFixed(0)
+const cpuRow = (name: string, r: Run, own: number) =>
+  `| ${name} | ${perK(own, r.tasks)} | ${perK(r.rabbitMs, r.tasks)} | ${perK(r.redisMs, r.tasks)} | ${perK(own + r.rabbitMs + r.redisMs, r.tasks)} |`
+lines.push(
+  '## CPU per 1 000 tasks (ms, median over rounds for the Node contenders)',
+  '',
+  '| contender | its own process(es) | RabbitMQ | Redis | total |',
+  '|---|---|---|---|---|',
+)
+for (const c of contenders) {
+  const runs = results.map((r) => r[c.key])
+  const mid = (f: (r: Run) => number) => median(runs.map(f))
+  const typical: Run = {
+    ...(runs[0] as Run),
+    tasks: 1,
+    rabbitMs: mid((r) => r.rabbitMs / r.tasks),
+    redisMs: mid((r) => r.redisMs / r.tasks),
+  }
+  lines.push(
+    cpuRow(
+      `(${c.key}) ${c.name}`,
+      typical,
+      mid((r) => (r.cpuMs ?? 0) / r.tasks),
+    ),
+  )
+}
+if (celery)
+  lines.push(cpuRow('(d) Celery: client + prefork worker', celery, (celery.cpuMs ?? 0) + celery.workerMs))
+lines.push('')
 
 const vsRaw = median(results.map((r) => rate(r.a) / rate(r.b)))
 const vsBull = median(results.map((r) => rate(r.a) / rate(r.c)))

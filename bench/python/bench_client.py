@@ -55,6 +55,7 @@ def wait(ids):
     return [m for m in metas if m is not None]
 
 
+cpu_at_start = time.process_time()
 started = time.perf_counter()
 if mode == "wait":
     with open(ids_file) as f:
@@ -82,4 +83,5 @@ print("RESULT " + json.dumps({
     "p50": percentile(latencies, 50) if latencies else None,
     "p99": percentile(latencies, 99) if latencies else None,
     "found": len(done),
+    "cpuMs": (time.process_time() - cpu_at_start) * 1000,
 }), flush=True)

@@ -11,6 +11,7 @@ import {
   celerySucceeded,
   countdown,
   countStored,
+  cpuMsSince,
   percentile,
   publishWindowed,
   report,
@@ -108,6 +109,7 @@ await consumer.consume(queue, (msg) => {
   else waiting.push(msg)
 })
 
+const cpuAtStart = process.cpuUsage()
 const started = performance.now()
 const ids = await publishWindowed(tasks, settings.inFlight, () => publish(Date.now()))
 const published = performance.now()
@@ -126,6 +128,7 @@ report({
   p50: percentile(latencies, 50),
   p99: percentile(latencies, 99),
   found,
+  cpuMs: cpuMsSince(cpuAtStart),
 })
 redis.disconnect()
 await connection.close()

@@ -5,7 +5,7 @@
  */
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { countdown, percentile, report, settings } from './tasks-support.ts'
+import { countdown, cpuMsSince, percentile, report, settings } from './tasks-support.ts'
 
 const { tasks, queue } = settings
 const url = new URL(settings.redisUrl)
@@ -27,6 +27,7 @@ const worker = new Worker(
 worker.on('completed', () => ran.tick())
 await worker.waitUntilReady()
 
+const cpuAtStart = process.cpuUsage()
 const started = performance.now()
 const ids: string[] = []
 for (let start = 0; start < tasks; start += settings.inFlight) {
@@ -56,6 +57,7 @@ report({
   p50: percentile(latencies, 50),
   p99: percentile(latencies, 99),
   found,
+  cpuMs: cpuMsSince(cpuAtStart),
 })
 redis.disconnect()
 await worker.close()

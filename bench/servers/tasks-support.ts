@@ -96,6 +96,14 @@ export interface ContenderReport {
   p99: number
   /** Results found stored with state SUCCESS (or completed, for BullMQ). */
   found: number
+  /** CPU time of the contender's own process over the same span, ms. */
+  cpuMs?: number
+}
+
+/** CPU time (user + system) of this process since `since` (a process.cpuUsage()), in ms. */
+export const cpuMsSince = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since)
+  return (used.user + used.system) / 1000
 }
 
 /** The one line `bench/tasks.ts` reads from a contender's stdout. */
