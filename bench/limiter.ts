@@ -54,12 +54,24 @@ interface DriveResult {
   p50: number
   p99: number
   admitted: number
+  /** CPU time per decision (µs), of this process and of redis-server: steadier than rates on a busy machine. */
+  nodeCpu: number
+  redisCpu: number
+}
+
+const stats = createRedis(servers.redis.url)
+async function redisCpuSeconds(): Promise<number> {
+  const info = (await stats.info('cpu')) as string
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0)
+  return field('used_cpu_user') + field('used_cpu_sys')
 }
 
 /** 100 callers, each deciding for random phones back to back for `limiterSeconds`. */
 async function drive(decide: Decide, phones: number): Promise<DriveResult> {
   const latencies: number[] = []
   let admitted = 0
+  const redisCpu0 = await redisCpuSeconds()
+  const nodeCpu0 = process.cpuUsage()
   const started = performance.now()
   const deadline = started + limiterSeconds * 1000
   await Promise.all(
@@ -73,6 +85,8 @@ async function drive(decide: Decide, phones: number): Promise<DriveResult> {
     }),
   )
   const elapsed = (performance.now() - started) / 1000
+  const nodeCpu = process.cpuUsage(nodeCpu0)
+  const redisCpu = (await redisCpuSeconds()) - redisCpu0
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
   return {
@@ -80,6 +94,8 @@ async function drive(decide: Decide, phones: number): Promise<DriveResult> {
     p50: at(0.5),
     p99: at(0.99),
     admitted: admitted / latencies.length,
+    nodeCpu: (nodeCpu.user + nodeCpu.system) / latencies.length,
+    redisCpu: (redisCpu * 1e6) / latencies.length,
   }
 }
 
@@ -88,6 +104,11 @@ const mixes = [
   { name: 'a thousand hot phones (mostly refused)', phones: 1_000 },
 ]
 const limiterRuns: { mix: string; round: number; hotspot: DriveResult; flexible: DriveResult }[] = []
+say('warming up (JIT, scripts loaded, connections open)')
+for (const [name, decide] of Object.entries(contenders('warm-up', 5, 60_000))) {
+  await drive(decide, 1_000_000)
+  say(`  ${name} warm`)
+}
 for (let round = 1; round <= rounds; round++) {
   for (const mix of mixes) {
     const c = contenders(`r${round}:${mix.phones}`, 5, 60_000)
@@ -199,23 +220,29 @@ for (let round = 1; round <= rounds; round++) {
 
 const f0 = (n: number) => n.toFixed(0)
 const f2 = (n: number) => n.toFixed(2)
+const cpu = (r: DriveResult) => `${r.nodeCpu.toFixed(1)} / ${r.redisCpu.toFixed(1)}`
 const lines = [
   `# Limiter benchmark — ${new Date().toISOString()}`,
   '',
-  `Machine: ${machine()}. Private Redis and RabbitMQ started by the bench.`,
+  `Machine: ${machine()}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} when written (other work shares it).`,
+  'Private Redis and RabbitMQ started by the bench.',
   '',
   '## 1. Decisions per second, in process, same Redis',
   '',
   `${concurrency} concurrent callers, ${limiterSeconds} s per contender, ${rounds} alternating rounds; limit 5 per 60 s per phone;`,
-  'both on an ioredis client with auto-pipelining. hotspot: exact sliding window (one Lua call: ZREMRANGEBYSCORE,',
-  'ZCOUNT per rule, ZADD); rate-limiter-flexible: `RateLimiterRedis.consume` (fixed window: SET NX, INCRBY, PTTL).',
+  'both on an ioredis client with auto-pipelining. hotspot: exact sliding window (one Lua call: TIME, LINDEX per',
+  'rule, and when admitted LPUSH, PEXPIRE); rate-limiter-flexible: `RateLimiterRedis.consume` (fixed window, one Lua',
+  'call: SET NX, INCRBY, PTTL). CPU columns: µs of CPU per decision in this process (node) and in redis-server.',
   '',
-  '| mix | round | hotspot decisions/s | p50 ms | p99 ms | admitted | r-l-f decisions/s | p50 ms | p99 ms | admitted |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| mix | round | hotspot decisions/s | p50 ms | p99 ms | CPU node/redis µs | admitted | r-l-f decisions/s | p50 ms | p99 ms | CPU node/redis µs | admitted |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ]
 for (const r of limiterRuns) {
   lines.push(
-    `| ${r.mix} | ${r.round} | ${f0(r.hotspot.perSecond)} | ${f2(r.hotspot.p50)} | ${f2(r.hotspot.p99)} | ${pct(r.hotspot.admitted)} | ${f0(r.flexible.perSecond)} | ${f2(r.flexible.p50)} | ${f2(r.flexible.p99)} | ${pct(r.flexible.admitted)} |`,
+    `| ${r.mix} | ${r.round} | ${f0(r.hotspot.perSecond)} | ${f2(r.hotspot.p50)} | ${f2(r.hotspot.p99)} | ${cpu(r.hotspot)} | ${pct(r.hotspot.admitted)} | ${f0(r.flexible.perSecond)} | ${f2(r.flexible.p50)} | ${f2(r.flexible.p99)} | ${cpu(r.flexible)} | ${pct(r.flexible.admitted)} |`,
   )
 }
 lines.push('', 'Medians of per-round ratios (hotspot / rate-limiter-flexible):', '')
@@ -223,7 +250,11 @@ for (const mix of mixes) {
   const runs = limiterRuns.filter((r) => r.mix === mix.name)
   const speed = median(runs.map((r) => r.hotspot.perSecond / r.flexible.perSecond))
   const p99 = median(runs.map((r) => r.hotspot.p99 / r.flexible.p99))
-  lines.push(`- ${mix.name}: throughput **${pct(speed)}**, p99 **${f2(p99)}×**`)
+  const total = (r: DriveResult) => r.nodeCpu + r.redisCpu
+  const cpuRatio = median(runs.map((r) => total(r.hotspot) / total(r.flexible)))
+  lines.push(
+    `- ${mix.name}: throughput **${pct(speed)}**, p99 **${f2(p99)}×**, CPU per decision (node + redis) **${pct(cpuRatio)}**`,
+  )
 }
 lines.push(
   '',
@@ -266,6 +297,7 @@ writeResult('limiter', lines.join('\n'))
 
 redis.disconnect()
 redisForFlexible.disconnect()
+stats.disconnect()
 await Promise.all([hello.stop(), hotspot.stop()])
 await servers.stop()
 process.exit(0)
