@@ -71,7 +71,9 @@ export function createGrpcServer(deps: GrpcServerDeps) {
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
       boundPort = await new Promise<number>((resolve, reject) =>
         built.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
-          error ? reject(error) : resolve(bound),
+          error
+            ? reject(new Error(`gRPC cannot listen on ${address} (${error.message}); set GRPC_PORT`))
+            : resolve(bound),
         ),
       )
       server = built
