@@ -30,12 +30,13 @@ const alive = (pid: number) => {
 }
 
 describe.runIf(onCluster)('API processes: one of two killed', () => {
-  const tmp = tempDir('api-workers')
-  let primary: ChildProcess
+  let tmp: ReturnType<typeof tempDir> | undefined
+  let primary: ChildProcess | undefined
   let url: string
   let log = ''
   const readyLines = () => log.split('\n').filter((l) => l.includes('ready on')).length
   beforeAll(async () => {
+    tmp = tempDir('api-workers')
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
     const prefix = `t${randomUUID().slice(0, 8)}`
@@ -61,14 +62,15 @@ describe.runIf(onCluster)('API processes: one of two killed', () => {
     await until('both API workers listening', async () => readyLines() >= 2, 90_000)
   })
   afterAll(async () => {
-    if (primary.exitCode === null) {
+    if (primary && primary.exitCode === null) {
       for (const pid of workersOf(primary.pid as number)) process.kill(pid, 'SIGKILL')
       primary.kill('SIGKILL')
     }
-    tmp.remove()
+    tmp?.remove()
   })
 
   it('the other process keeps answering, a replacement starts, every answered view counts; SIGTERM stops all', async () => {
+    const main = primary as ChildProcess
     const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
     const created = await fetch(`${url}/api/items`, {
       method: 'POST',
@@ -81,7 +83,7 @@ describe.runIf(onCluster)('API processes: one of two killed', () => {
       ((await (await fetch(`${url}/api/items/${id}`)).json()) as { views: number }).views
     const before = await views()
 
-    const workers = workersOf(primary.pid as number)
+    const workers = workersOf(main.pid as number)
     expect(workers).toHaveLength(2)
     let ok = 0
     let failed = 0
@@ -116,7 +118,7 @@ describe.runIf(onCluster)('API processes: one of two killed', () => {
     await until('the survivor answering', async () => okAfterKill >= 100, 30_000)
     await until(
       'a replacement worker',
-      async () => workersOf(primary.pid as number).filter((p) => p !== survivor && p !== victim).length === 1,
+      async () => workersOf(main.pid as number).filter((p) => p !== survivor && p !== victim).length === 1,
       30_000,
     )
     stopped = true
@@ -128,10 +130,10 @@ describe.runIf(onCluster)('API processes: one of two killed', () => {
     expect(counted).toBeGreaterThanOrEqual(ok)
     expect(counted).toBeLessThanOrEqual(ok + failed) // a cut-off request may have been counted before the kill
 
-    const replacement = workersOf(primary.pid as number).find((p) => p !== survivor) as number
+    const replacement = workersOf(main.pid as number).find((p) => p !== survivor) as number
     await until('the replacement listening', async () => readyLines() >= 3, 90_000)
-    const exited = new Promise<number | null>((resolve) => primary.once('exit', (code) => resolve(code)))
-    primary.kill('SIGTERM')
+    const exited = new Promise<number | null>((resolve) => main.once('exit', (code) => resolve(code)))
+    main.kill('SIGTERM')
     expect(await exited).toBe(0)
     await until('workers gone', async () => !alive(survivor) && !alive(replacement), 10_000)
     expect(log).toContain(`API worker ${victim} exited (SIGKILL)`)
