@@ -8,6 +8,7 @@
  * hotspot runs as `hotspot api` would (createApp in its own process) on private Redis and RabbitMQ.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { chromium } from 'playwright-core'
@@ -104,6 +105,7 @@ async function measureLoad(page: import('playwright-core').Page, reload: boolean
 }
 
 say(`measuring ${loads} cold loads and ${loads} warm reloads`)
+const loadBefore = os.loadavg()[0] as number
 // One throwaway load: the server's first answers (file reads, JIT) are not what a visitor sees.
 {
   const context = await browser.newContext()
@@ -124,6 +126,7 @@ const warm: { list: number; dcl: number }[] = []
   for (let i = 0; i < loads; i++) warm.push(await measureLoad(page, true))
   await context.close()
 }
+const loadAfter = os.loadavg()[0] as number
 const version = browser.version()
 await browser.close()
 await hotspot.stop()
@@ -134,7 +137,8 @@ const ms = (values: number[]) =>
 const coldList = median(cold.map((c) => c.list))
 const markdown = `# Web UI benchmark — ${new Date().toISOString()}
 
-Machine: ${machine()}. Chromium ${version} headless (Debian's), playwright-core. hotspot API process
+Machine: ${machine()}; load average ${loadBefore.toFixed(1)} before the loads, ${loadAfter.toFixed(1)} after
+(other work on the machine slows the cold loads most: they download and compile the code). Chromium ${version} headless (Debian's), playwright-core. hotspot API process
 (createApp, as \`hotspot api\`) serving the built UI with pre-compressed files, private Redis and RabbitMQ, 10 items.
 
 ## First page weight (home: what index.html loads before anything is shown)
