@@ -143,8 +143,8 @@ describe('task system faults', () => {
     await new Promise((r) => setTimeout(r, 4500))
     expect([a.tasks.beat.isLeader(), b.tasks.beat.isLeader()].filter(Boolean)).toHaveLength(1)
     const fired = await depth()
-    expect(fired).toBeGreaterThanOrEqual(3)
-    expect(fired).toBeLessThanOrEqual(5) // one per second, not two
+    expect(fired).toBeGreaterThanOrEqual(2) // a loaded machine may delay a tick
+    expect(fired).toBeLessThanOrEqual(6) // one per second (two beats firing would give ~9)
     expect(await firedKeys()).toBe(fired)
 
     const [leader, standby] = a.tasks.beat.isLeader() ? [a, b] : [b, a]
