@@ -23,7 +23,11 @@ export type TakeOptions = (Rule | { rules: Rule[] }) & {
 }
 
 export type Decision =
-  | { allowed: true /** Hand it to `release` to give the units back. */; id: string }
+  | {
+      allowed: true
+      /** Hand it to `release` to give the units back. */
+      id: string
+    }
   | {
       allowed: false
       /** Ms until the request would fit under every rule; Infinity when its weight is above a rule's limit. */
