@@ -70,7 +70,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log })
   const amqp = createAmqp(options.amqpUrl, log)
-  const db = createDb(config.databaseUrl, { onQuery: options.onQuery })
+  const db = createDb(config.databaseUrl, { onQuery: options.onQuery, poolSize: config.databasePoolSize })
   const admin = makeAdminCheck(options.adminToken)
   const tasks = createTaskSystem({
     amqp,

@@ -12,6 +12,8 @@ export interface Config {
   amqpQueueType: 'classic' | 'quorum'
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
   databaseUrl: string
+  /** PostgreSQL connections each process keeps (size the server's max_connections for processes × this). */
+  databasePoolSize: number
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
@@ -191,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     databaseUrl: databaseUrl(env, dataDir),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     adminToken,
     smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox', 'flaky'] as const, 'outbox'),
     dataDir,

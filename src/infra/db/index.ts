@@ -16,14 +16,17 @@ pg.types.setTypeParser(20, (value) => Number(value))
  * `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `sqlite:path`). `onQuery` sees every
  * statement (tests count queries with it: "500 misses cause one SQL query").
  */
-export function createDb(url: string, options: { onQuery?: (sql: string) => void } = {}): Db {
+export function createDb(
+  url: string,
+  options: { onQuery?: (sql: string) => void; poolSize?: number } = {},
+): Db {
   const log = options.onQuery
     ? (event: LogEvent) => {
         if (event.level === 'query') options.onQuery?.(event.query.sql)
       }
     : undefined
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 })
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
     // An idle client whose server went away (restart, fail-over) is reported on the pool; with no listener Node
     // would crash the process. The pool drops that client, and queries report their own errors (→ 503).
     pool.on('error', () => {})
