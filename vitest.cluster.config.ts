@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: [
-      'test/{counters,tasks,sms,ratelimit,verification,cache,banners,seckill,http}/**/*.test.ts',
+      'test/{counters,tasks,sms,ratelimit,verification,cache,banners,seckill,http,db}/**/*.test.ts',
       'test/doctor.test.ts',
       'test/cluster/**/*.test.ts',
     ],

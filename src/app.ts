@@ -70,7 +70,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log })
   const amqp = createAmqp(options.amqpUrl, log)
-  const db = createDb(config.databaseUrl, { onQuery: options.onQuery, poolSize: config.databasePoolSize })
+  const db = createDb(config.databaseUrl, {
+    onQuery: options.onQuery,
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+  })
   const admin = makeAdminCheck(options.adminToken)
   const tasks = createTaskSystem({
     amqp,

@@ -14,6 +14,8 @@ export interface Config {
   databaseUrl: string
   /** PostgreSQL connections each process keeps (size the server's max_connections for processes × this). */
   databasePoolSize: number
+  /** PostgreSQL: the server cancels any statement running longer (0 = no limit). */
+  databaseStatementTimeoutMs: number
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
     adminToken,
     smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox', 'flaky'] as const, 'outbox'),
     dataDir,

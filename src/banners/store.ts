@@ -1,4 +1,4 @@
-import type { Db } from '../infra/db/index.ts'
+import { type Db, transact } from '../infra/db/index.ts'
 
 /** What `GET /api/banners` lists (API.md). */
 export interface PublicBanner {
@@ -120,7 +120,7 @@ export function createBannerStore(db: Db) {
 
     /** Several rows in one transaction (the demo seed). */
     async insertMany(inputs: BannerInput[]): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         const now = new Date().toISOString()
         await trx
           .insertInto('banners')

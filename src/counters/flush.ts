@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import type { Db } from '../infra/db/index.ts'
+import { type Db, transact } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import { callScript, type RedisClient } from '../infra/redis.ts'
 import { BUCKETS, counterKeys } from './keys.ts'
@@ -51,7 +51,8 @@ export function createFlusher(options: {
       total += views
     }
 
-    await db.transaction().execute(async (trx) => {
+    // Retried on a conflict: PostgreSQL run with default_transaction_isolation = serializable may abort it (40001).
+    await transact(db, async (trx) => {
       const done = await trx
         .selectFrom('counter_flushes')
         .select('batch_id')

@@ -8,7 +8,8 @@ export function isUnavailableError(error: unknown): boolean {
   if (typeof code === 'string') {
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY'].includes(code))
       return true
-    if (/^(08|57P)/.test(code)) return true // PostgreSQL connection exceptions and admin shutdown
+    // PostgreSQL connection exceptions, admin shutdown, and a statement cancelled by statement_timeout (57014)
+    if (/^(08|57P)/.test(code) || code === '57014') return true
   }
   if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true
   if (error.name === 'AMQPConnectionError') return true

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { migrations as builtIn } from './migrations/index.ts'
 import type { Database } from './schema.ts'
 
+export { isRetryableConflict, transact } from './transaction.ts'
 export type { Database }
 export type Db = Kysely<Database>
 
@@ -18,7 +19,7 @@ pg.types.setTypeParser(20, (value) => Number(value))
  */
 export function createDb(
   url: string,
-  options: { onQuery?: (sql: string) => void; poolSize?: number } = {},
+  options: { onQuery?: (sql: string) => void; poolSize?: number; statementTimeoutMs?: number } = {},
 ): Db {
   const log = options.onQuery
     ? (event: LogEvent) => {
@@ -26,7 +27,14 @@ export function createDb(
       }
     : undefined
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
+    // statement_timeout is sent at connect time: a runaway query (a lock wait, a bad plan) is cancelled by the server
+    // (error 57014 → 503) instead of holding a pooled connection until every request queues behind it.
+    const timeout = options.statementTimeoutMs ?? 10_000
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      ...(timeout > 0 ? { statement_timeout: timeout } : {}),
+    })
     // An idle client whose server went away (restart, fail-over) is reported on the pool; with no listener Node
     // would crash the process. The pool drops that client, and queries report their own errors (→ 503).
     pool.on('error', () => {})
