@@ -10,6 +10,8 @@ export interface Config {
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
+  /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
+  keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
   databaseUrl: string
   /** PostgreSQL connections each process keeps (size the server's max_connections for processes × this). */
@@ -172,6 +174,14 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@,]+):([^@,]*)@/g, '//$1:***@')
 }
 
+function keyPrefix(env: Env): string {
+  const prefix = read(env, 'HOTSPOT_KEY_PREFIX') ?? 'hs'
+  // No braces: Redis Cluster would take a {…} in the prefix as every key's hash tag (all keys on one slot).
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix))
+    throw new ConfigError('HOTSPOT_KEY_PREFIX', `must be 1 to 64 letters, digits or _ . : -, got "${prefix}"`)
+  return prefix
+}
+
 function verificationSecret(env: Env): string | undefined {
   const secret = read(env, 'VERIFICATION_SECRET')
   if (secret !== undefined && secret.length < 16)
@@ -194,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),

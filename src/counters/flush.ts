@@ -53,12 +53,15 @@ export function createFlusher(options: {
 
     // Retried on a conflict: PostgreSQL run with default_transaction_isolation = serializable may abort it (40001).
     await transact(db, async (trx) => {
-      const done = await trx
-        .selectFrom('counter_flushes')
-        .select('batch_id')
-        .where('batch_id', '=', batchId)
+      // The batch id is recorded first: another API process flushing the same re-offered batch at this moment
+      // waits here on the key, then finds it taken and skips (rather than failing at its end with a duplicate).
+      const recorded = await trx
+        .insertInto('counter_flushes')
+        .values({ batch_id: batchId, applied_at: new Date().toISOString() })
+        .onConflict((oc) => oc.column('batch_id').doNothing())
+        .returning('batch_id')
         .executeTakeFirst()
-      if (done) return
+      if (!recorded) return
       for (const [itemId, views] of perItem) {
         await trx
           .updateTable('items')
@@ -77,10 +80,6 @@ export function createFlusher(options: {
           )
           .execute()
       }
-      await trx
-        .insertInto('counter_flushes')
-        .values({ batch_id: batchId, applied_at: new Date().toISOString() })
-        .execute()
     })
     await hooks?.afterCommit?.(bucket)
     await callScript(redis, 'ackFlush', [keys.flushing, keys.flushingId], [batchId])
