@@ -17,6 +17,7 @@ import { createHttp, type Http, registerDocs } from './infra/http.ts'
 import type { Logger } from './infra/logger.ts'
 import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
+import { createPresence } from './infra/presence.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
@@ -145,6 +146,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     shutdownGraceMs: config.shutdownGraceMs,
   })
 
+  const presence = createPresence({ redis, prefix, log })
   const started = new Set<Role>()
   return {
     config,
@@ -176,8 +178,10 @@ export async function createApp(options: AppOptions): Promise<App> {
         if (role === 'beat') tasks.beat.start()
         if (role === 'grpc') await grpc.start(config.grpcPort, config.host)
       }
+      presence.start(roles)
     },
     async close() {
+      await presence.stop()
       await grpc.stop() // stop accepting calls, let open streams finish for the grace period
       await http.close() // stop accepting, let in-flight requests finish
       await tasks.worker.stop() // finish running handlers (their messages are acked)

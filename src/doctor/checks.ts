@@ -3,6 +3,7 @@ import type { Connection } from 'rabbitmq-client'
 import type { Config } from '../config.ts'
 import type { Db } from '../infra/db/index.ts'
 import { migrations } from '../infra/db/migrations/index.ts'
+import { readPresence } from '../infra/presence.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { taskQueue } from '../tasks/topology.ts'
 
@@ -96,4 +97,55 @@ export async function checkMigrations(db: Db): Promise<CheckResult> {
     ok: pending.length === 0,
     detail: pending.length ? `not applied yet: ${pending.join(', ')} (run hotspot migrate)` : 'all applied',
   }
+}
+
+/** What stops working when no process of a role runs. */
+const ROLE_DUTIES: Record<string, string> = {
+  api: 'nothing answers HTTP and view counts are not written to SQL',
+  worker: 'SMS are not delivered, flash-sale orders are not created, tasks pile up in the queues',
+  beat: 'scheduled work (banner cache refresh, seckill reconciliation) never fires',
+}
+
+/**
+ * Every process of the deployment (from their heartbeats in Redis): each one's clock against Redis, and whether
+ * each role has at least one process running.
+ */
+export async function checkProcesses(redis: RedisClient, prefix: string): Promise<CheckResult[]> {
+  const { processes } = await readPresence(redis, prefix)
+  if (processes.length === 0) {
+    return [
+      {
+        name: 'processes',
+        ok: true,
+        detail: 'no hotspot process has reported to this Redis in the last 30 s',
+      },
+    ]
+  }
+  const out: CheckResult[] = processes.map((p) => {
+    const name = `process ${p.host}:${p.pid} (${p.roles.join(', ') || 'starting'})`
+    const skew = Math.abs(p.clockSkewMs)
+    const direction = p.clockSkewMs > 0 ? 'ahead of' : 'behind'
+    return skew <= MAX_CLOCK_SKEW_MS
+      ? { name, ok: true, detail: `up since ${p.startedAt}, clock within ${skew} ms of Redis` }
+      : {
+          name,
+          ok: false,
+          detail: `its clock is ${skew} ms ${direction} Redis: sync that machine with NTP (the day rankings use its date)`,
+        }
+  })
+  for (const [role, duty] of Object.entries(ROLE_DUTIES)) {
+    const count = processes.filter(
+      (p) => p.roles.includes(role) || (role === 'api' && p.roles.includes('grpc')),
+    ).length
+    out.push(
+      count > 0
+        ? { name: `role ${role}`, ok: true, detail: `${count} process${count > 1 ? 'es' : ''} running` }
+        : {
+            name: `role ${role}`,
+            ok: false,
+            detail: `no process runs it: ${duty} (start \`hotspot ${role}\`)`,
+          },
+    )
+  }
+  return out
 }

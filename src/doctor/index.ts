@@ -9,7 +9,7 @@ import { createDb } from '../infra/db/index.ts'
 import { runningPrivateServers } from '../infra/local-servers.ts'
 import { createLogger } from '../infra/logger.ts'
 import { createRedis } from '../infra/redis.ts'
-import { type CheckResult, checkMigrations, checkQueues, checkRedis } from './checks.ts'
+import { type CheckResult, checkMigrations, checkProcesses, checkQueues, checkRedis } from './checks.ts'
 
 async function attempt(name: string, fn: () => Promise<CheckResult | CheckResult[]>): Promise<CheckResult[]> {
   try {
@@ -20,7 +20,12 @@ async function attempt(name: string, fn: () => Promise<CheckResult | CheckResult
   }
 }
 
-export async function runDoctor(config: Config, write: (line: string) => void): Promise<boolean> {
+export async function runDoctor(
+  config: Config,
+  write: (line: string) => void,
+  /** The Redis key prefix of the deployment's processes (tests run several deployments on one Redis). */
+  options: { keyPrefix?: string } = {},
+): Promise<boolean> {
   const log = createLogger('silent')
   const local = runningPrivateServers(config.dataDir)
   const redisUrl = config.redisUrl ?? local?.redisUrl
@@ -41,6 +46,7 @@ export async function runDoctor(config: Config, write: (line: string) => void): 
         return [
           { name: 'redis', ok: true, detail: `reachable at ${redactUrl(redisUrl)}` },
           ...(await checkRedis(redis, redisUrl.includes(','))),
+          ...(await checkProcesses(redis, options.keyPrefix ?? 'hs')),
         ]
       })),
     )
