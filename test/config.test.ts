@@ -13,6 +13,7 @@ describe('config', () => {
     expect(config.amqpQueueType).toBe('classic')
     expect(config.databaseUrl).toMatch(/\.data\/hotspot\.db$/)
     expect(config.smsProvider).toBe('outbox')
+    expect(config.keyPrefix).toBe('hs')
   })
 
   it.each([
@@ -27,6 +28,7 @@ describe('config', () => {
     [{ HOTSPOT_ADMIN_TOKEN: 'short' }, 'HOTSPOT_ADMIN_TOKEN', 'at least 16'],
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER', 'outbox'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
+    [{ HOTSPOT_KEY_PREFIX: 'a{b}' }, 'HOTSPOT_KEY_PREFIX', 'letters, digits'],
   ])('rejects %o naming the variable', (env, variable, fragment) => {
     let error: unknown
     try {

@@ -131,7 +131,6 @@ describe.runIf(onCluster)('a deployment: two API processes, two workers, two bea
 
   afterAll(async () => {
     await stopAll(procs)
-    if (process.env.DEPLOY_DEBUG) process.stderr.write(`${diagnostics(procs)}\n`)
     process.off('exit', killLeftovers)
     redis?.disconnect()
     await db?.end()

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FlushHooks } from '../../src/counters/flush.ts'
 import { bucketOf, counterKeys } from '../../src/counters/keys.ts'
@@ -94,4 +95,49 @@ describe.each(dbKinds)('write-behind flush on %s', (db) => {
     await app.flusher.flushAll()
     expect(await sqlViews(id)).toBe(400)
   })
+
+  it.runIf(db === 'postgres')(
+    'two processes flushing one bucket at once both succeed and count it once',
+    async () => {
+      const other = await startTestApp({ db, keyPrefix: app.prefix, databaseUrl: app.config.databaseUrl })
+      try {
+        const id = await itemWithViews(23)
+        const bucket = bucketOf(id)
+        // A third transaction holds the item's row, so both flushes get under way with the same (re-offered)
+        // batch and wait inside their transactions at the same time.
+        let release = () => {}
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        let held = () => {}
+        const holding = new Promise<void>((resolve) => {
+          held = resolve
+        })
+        const holder = app.db.transaction().execute(async (trx) => {
+          await trx.updateTable('items').set({ title: 'held' }).where('id', '=', id).execute()
+          held()
+          await released
+        })
+        await holding
+        const flushes = Promise.all([app.flusher.flushBucket(bucket), other.flusher.flushBucket(bucket)])
+        const waiting = async () =>
+          (
+            await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`.execute(other.db)
+          ).rows[0]?.n ?? 0
+        const deadline = Date.now() + 10_000
+        while ((await waiting()) < 2) {
+          if (Date.now() > deadline) throw new Error('the two flushes never waited together')
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        release()
+        await holder
+        await flushes // neither fails on the other's batch
+        expect(await sqlViews(id)).toBe(23)
+        expect(await app.redis.exists(counterKeys(app.prefix, bucket).flushing)).toBe(0)
+      } finally {
+        await other.close()
+      }
+    },
+  )
 })
