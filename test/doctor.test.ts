@@ -20,6 +20,7 @@ describe('hotspot doctor', () => {
       DATABASE_URL: databaseUrl,
       CELERY_DEFAULT_QUEUE: `${prefix}.celery`,
       HOTSPOT_TASK_QUEUE: `${prefix}.hotspot`,
+      HOTSPOT_KEY_PREFIX: prefix, // processes other tests start on this Redis are not this deployment's
     }
     const lines: string[] = []
     expect(await runDoctor(loadConfig(env), (l) => lines.push(l))).toBe(false)
@@ -57,10 +58,11 @@ describe('hotspot doctor: the deployment’s processes', () => {
       DATABASE_URL: databaseUrl,
       CELERY_DEFAULT_QUEUE: `${api.prefix}.celery`,
       HOTSPOT_TASK_QUEUE: `${api.prefix}.hotspot`,
+      HOTSPOT_KEY_PREFIX: api.prefix,
     }
     const doctor = async () => {
       const lines: string[] = []
-      const ok = await runDoctor(loadConfig(env), (l) => lines.push(l), { keyPrefix: api.prefix })
+      const ok = await runDoctor(loadConfig(env), (l) => lines.push(l))
       return { ok, lines }
     }
     const redis = createRedis(inject('redisUrl'), { log: createLogger('silent') })

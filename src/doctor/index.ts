@@ -20,12 +20,7 @@ async function attempt(name: string, fn: () => Promise<CheckResult | CheckResult
   }
 }
 
-export async function runDoctor(
-  config: Config,
-  write: (line: string) => void,
-  /** The Redis key prefix of the deployment's processes (tests run several deployments on one Redis). */
-  options: { keyPrefix?: string } = {},
-): Promise<boolean> {
+export async function runDoctor(config: Config, write: (line: string) => void): Promise<boolean> {
   const log = createLogger('silent')
   const local = runningPrivateServers(config.dataDir)
   const redisUrl = config.redisUrl ?? local?.redisUrl
@@ -46,7 +41,7 @@ export async function runDoctor(
         return [
           { name: 'redis', ok: true, detail: `reachable at ${redactUrl(redisUrl)}` },
           ...(await checkRedis(redis, redisUrl.includes(','))),
-          ...(await checkProcesses(redis, options.keyPrefix ?? 'hs')),
+          ...(await checkProcesses(redis, config.keyPrefix)),
         ]
       })),
     )
