@@ -50,6 +50,7 @@ describe.runIf(onCluster)('API processes: one of two killed', () => {
         CELERY_DEFAULT_QUEUE: `${prefix}.celery`,
         HOTSPOT_TASK_QUEUE: `${prefix}.hotspot`,
         HOTSPOT_ADMIN_TOKEN: ADMIN_TOKEN,
+        HOTSPOT_KEY_PREFIX: prefix,
         HOTSPOT_DATA_DIR: tmp.dir,
         PORT: String(port),
         LOG_LEVEL: 'error',

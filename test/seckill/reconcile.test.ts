@@ -125,8 +125,7 @@ describe('flash sale reconciliation on a schedule and from the command line', ()
   })
 
   it('`hotspot seckill reconcile` prints the report and re-sends a lost order', async () => {
-    // The command works on the default key prefix `hs`: a test app with that prefix shares its data.
-    const app = await startTestApp({ keyPrefix: 'hs' })
+    const app = await startTestApp()
     try {
       await app.start(['worker'])
       const { id, keys } = await productWithOrders(app, 3, ['k'])
@@ -142,6 +141,7 @@ describe('flash sale reconciliation on a schedule and from the command line', ()
             DATABASE_URL: app.config.databaseUrl,
             CELERY_DEFAULT_QUEUE: app.config.tasks.defaultQueue,
             HOTSPOT_TASK_QUEUE: app.config.tasks.ownQueue,
+            HOTSPOT_KEY_PREFIX: app.prefix, // the command reads the test app's Redis data
             SECKILL_RESEND_AFTER_SECONDS: '0',
             LOG_LEVEL: 'warn',
           },
