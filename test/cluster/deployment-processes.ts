@@ -67,7 +67,7 @@ export async function runHotspot(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
-) {
+): Promise<HotspotProcess> {
   const proc = spawnHotspot(name, args, env)
   const code = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -79,7 +79,10 @@ export async function runHotspot(
       resolve(c)
     })
   })
-  if (code !== 0) throw new Error(`${name} exited with ${code}:\n${diagnostics([proc])}`)
+  if (code !== 0) {
+    throw new Error(`${name} exited with ${code}:\n${proc.stdout.slice(-3000)}\n${diagnostics([proc])}`)
+  }
+  return proc
 }
 
 /** SIGTERM to every live process, SIGKILL to any still running after `graceMs`. */

@@ -78,6 +78,7 @@ describe.runIf(onCluster)('a deployment: two API processes, two workers, two bea
   const procs: HotspotProcess[] = []
   let apis: [string, string]
   let beats: HotspotProcess[]
+  let doctorEnv: Record<string, string>
   let redis: RedisClient
   let db: pg.Pool
   const killLeftovers = () => {
@@ -104,6 +105,7 @@ describe.runIf(onCluster)('a deployment: two API processes, two workers, two bea
       BANNERS_REFRESH_SECONDS: '1', // one beat tick a second to watch
       SECKILL_IP_LIMIT: '0', // every test request comes from 127.0.0.1
     }
+    doctorEnv = env
     const own = (name: string, extra: Record<string, string> = {}) => {
       const dir = tempDir(`deploy-${name}`)
       dirs.push(dir)
@@ -139,6 +141,20 @@ describe.runIf(onCluster)('a deployment: two API processes, two workers, two bea
 
   /** Fails with what the processes said, so a red run explains itself. */
   const explain = () => diagnostics(procs)
+
+  it('`hotspot doctor` on this deployment lists all six processes, every role covered, nothing wrong', async () => {
+    // Heartbeats are sent at start: every process has reported by the time it said it was ready.
+    const doctor = await runHotspot('doctor', ['doctor'], { ...doctorEnv, LOG_LEVEL: 'error' }, 60_000)
+    const lines = doctor.stdout.trim().split('\n')
+    const processLines = lines.filter((l) => / process \S+:\d+ \(/.test(l))
+    expect(processLines, doctor.stdout).toHaveLength(6)
+    for (const role of ['api', 'worker', 'beat']) {
+      expect(processLines.filter((l) => l.includes(`(${role})`))).toHaveLength(2)
+      expect(lines.find((l) => l.includes(`role ${role}:`))).toMatch(/^ok .*2 processes running/)
+    }
+    expect(lines.find((l) => l.includes('redis cluster'))).toMatch(/^ok .*all 16384 slots/)
+    expect(lines.at(-1), doctor.stdout).toBe('everything looks fine')
+  })
 
   it('view counts are exact across both APIs, in SQL too, and the rankings agree', async () => {
     const [a, b] = apis
