@@ -148,6 +148,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const presence = createPresence({ redis, prefix, log })
   const started = new Set<Role>()
+  let closing: Promise<void> | undefined
   return {
     config,
     http,
@@ -180,17 +181,21 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       presence.start(roles)
     },
-    async close() {
-      await presence.stop()
-      await grpc.stop() // stop accepting calls, let open streams finish for the grace period
-      await http.close() // stop accepting, let in-flight requests finish
-      await tasks.worker.stop() // finish running handlers (their messages are acked)
-      await tasks.beat.stop()
-      for (const feature of features) await feature.stop?.() // final flushes
-      await tasks.close()
-      await amqp.close()
-      redis.disconnect()
-      await db.destroy()
+    close() {
+      // Once: a second call (a second SIGTERM, a test's cleanup) waits for the first instead of closing twice.
+      closing ??= (async () => {
+        await presence.stop()
+        await grpc.stop() // stop accepting calls, let open streams finish for the grace period
+        await http.close() // stop accepting, let in-flight requests finish
+        await tasks.worker.stop() // finish running handlers (their messages are acked)
+        await tasks.beat.stop()
+        for (const feature of features) await feature.stop?.() // final flushes
+        await tasks.close()
+        await amqp.close()
+        redis.disconnect()
+        await db.destroy()
+      })()
+      return closing
     },
   }
 }

@@ -1,16 +1,35 @@
 /**
  * Every Redis key of the counters feature, built here only. An item lives in one of 16 buckets; every key one
- * view touches carries the bucket's hash tag `{v:b}`, so one script call stays on one Cluster slot while the
- * rankings spread over 16 slots instead of one hot key.
+ * view touches carries the bucket's hash tag, so one script call stays on one Cluster slot while the rankings
+ * spread over 16 slots instead of one hot key.
  */
+import calculateSlot from 'cluster-key-slot'
+
 export const BUCKETS = 16
+
+const SLOTS = 16384
+
+/**
+ * Bucket b's hash tag is `v:<b>:<n>` with the first n whose slot lies in the middle half of the b-th sixteenth of
+ * the slot space. Evenly spaced slots spread the buckets evenly over any cluster whose masters hold equal slot
+ * ranges (3 masters: 5 / 6 / 5 buckets, 4 masters: 4 each); plain `v:<b>` tags fell 3 / 8 / 5 on three masters.
+ */
+export const BUCKET_TAGS: readonly string[] = Array.from({ length: BUCKETS }, (_, bucket) => {
+  const width = SLOTS / BUCKETS
+  const low = bucket * width + width / 4
+  const high = bucket * width + (3 * width) / 4
+  for (let n = 0; ; n++) {
+    const slot = calculateSlot(`v:${bucket}:${n}`)
+    if (slot >= low && slot < high) return `v:${bucket}:${n}`
+  }
+})
 
 export function bucketOf(itemId: number): number {
   return itemId % BUCKETS
 }
 
 export function counterKeys(prefix: string, bucket: number) {
-  const tag = `${prefix}:{v:${bucket}}`
+  const tag = `${prefix}:{${BUCKET_TAGS[bucket]}}`
   return {
     counts: `${tag}:counts`,
     pending: `${tag}:pending`,
@@ -24,6 +43,9 @@ export function counterKeys(prefix: string, bucket: number) {
   }
 }
 
-/** Set once the Redis side has been built from SQL; its absence after a data loss triggers a rebuild. */
-export const readyKey = (prefix: string) => `${prefix}:counters:ready`
+/**
+ * Set once the Redis side has been built from SQL; its absence after a data loss triggers a rebuild. `:2` since the
+ * bucket tags moved: an upgraded deployment rebuilds its counts under the new keys (a clean stop flushed them all).
+ */
+export const readyKey = (prefix: string) => `${prefix}:counters:ready:2`
 export const rebuildLockKey = (prefix: string) => `${prefix}:counters:rebuilding`
