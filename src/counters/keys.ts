@@ -12,7 +12,7 @@ const SLOTS = 16384
 /**
  * Bucket b's hash tag is `v:<b>:<n>` with the first n whose slot lies in the middle half of the b-th sixteenth of
  * the slot space. Evenly spaced slots spread the buckets evenly over any cluster whose masters hold equal slot
- * ranges (3 masters: 5 / 6 / 5 buckets, 4 masters: 4 each); plain `v:<b>` tags fell 3 / 8 / 5 on three masters.
+ * ranges (3 masters: 5 / 5 / 6 buckets, 4 masters: 4 each); plain `v:<b>` tags fell 3 / 8 / 5 on three masters.
  */
 export const BUCKET_TAGS: readonly string[] = Array.from({ length: BUCKETS }, (_, bucket) => {
   const width = SLOTS / BUCKETS
