@@ -3,6 +3,7 @@
  * and stop it cleanly on SIGINT/SIGTERM (HTTP stops accepting, in-flight requests finish, counts are flushed,
  * connections close, then the private servers stop).
  */
+import path from 'node:path'
 import { type App, createApp, type Role } from './app.ts'
 import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
 import { runDoctor } from './doctor/index.ts'
@@ -66,12 +67,16 @@ function workersFlag(args: string[]): number {
   return Number(raw)
 }
 
+/** Where a generated admin token is, never the token itself: start-up output ends up in logs (journald, CI). */
+const adminTokenLine = (config: Config) =>
+  `admin token generated: read it with  cat ${path.join(config.dataDir, 'admin-token')}`
+
 /** The primary of `hotspot api --workers N`: private servers, admin token and migrations once, then N workers. */
 async function runApiPrimary(config: Config, workers: number) {
   const { servers, redisUrl, amqpUrl } = await withServers(config)
   const admin = resolveAdminToken(config.adminToken, config.dataDir)
   await migrate(config) // once, so the workers do not race to apply the same migration
-  if (admin.created) say(`admin token (shown once, kept in ${config.dataDir}/admin-token): ${admin.token}`)
+  if (admin.created) say(adminTokenLine(config))
   runWorkers({
     workers,
     env: { REDIS_URL: redisUrl, AMQP_URL: amqpUrl, HOTSPOT_ADMIN_TOKEN: admin.token },
@@ -139,8 +144,7 @@ async function runServer(config: Config, command: string, args: string[] = []) {
     `  database  ${redactUrl(config.databaseUrl)}`,
     `  data dir  ${config.dataDir}`,
   )
-  if (admin.created)
-    lines.push(`  admin token (shown once, kept in ${config.dataDir}/admin-token): ${admin.token}`)
+  if (admin.created) lines.push(`  ${adminTokenLine(config)}`)
   for (const line of lines) say(line)
 }
 
