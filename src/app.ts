@@ -39,7 +39,7 @@ export interface AppOptions {
   flushHooks?: FlushHooks
   /** Sees every SQL statement (tests count queries with it). */
   onQuery?: (sql: string) => void
-  /** Leader lock lifetime of beat (tests shorten it to see a fail-over quickly). */
+  /** Leader lock lifetime of beat, over config's BEAT_LOCK_TTL_MS (tests shorten it to see a fail-over quickly). */
   beatLockTtlMs?: number
 }
 
@@ -86,7 +86,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     queueType: config.amqpQueueType,
     queues: config.tasks,
     worker: config.worker,
-    beat: { lockTtlMs: options.beatLockTtlMs },
+    beat: { lockTtlMs: options.beatLockTtlMs ?? config.beatLockTtlMs },
   })
 
   const ctx: FeatureContext = {

@@ -30,6 +30,8 @@ export interface Config {
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
   shutdownGraceMs: number
+  /** Lifetime of beat's leader lock: a standby beat takes over within it when the leader dies. */
+  beatLockTtlMs: number
   tasks: {
     /** Where tasks with no queue of their own go, like Celery's task_default_queue (interop: `celery`). */
     defaultQueue: string
@@ -220,6 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
+    beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
     tasks: { defaultQueue, ownQueue },
     banners: {
       refreshSeconds: integer(env, 'BANNERS_REFRESH_SECONDS', 300, 1, 86_400),

@@ -14,6 +14,8 @@ describe('config', () => {
     expect(config.databaseUrl).toMatch(/\.data\/hotspot\.db$/)
     expect(config.smsProvider).toBe('outbox')
     expect(config.keyPrefix).toBe('hs')
+    expect(config.beatLockTtlMs).toBe(5000)
+    expect(config.databaseStatementTimeoutMs).toBe(10_000)
   })
 
   it.each([
@@ -29,6 +31,8 @@ describe('config', () => {
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER', 'outbox'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
     [{ HOTSPOT_KEY_PREFIX: 'a{b}' }, 'HOTSPOT_KEY_PREFIX', 'letters, digits'],
+    [{ BEAT_LOCK_TTL_MS: '100' }, 'BEAT_LOCK_TTL_MS', 'between 1000'],
+    [{ DATABASE_STATEMENT_TIMEOUT_MS: '-5' }, 'DATABASE_STATEMENT_TIMEOUT_MS', 'whole number'],
   ])('rejects %o naming the variable', (env, variable, fragment) => {
     let error: unknown
     try {
