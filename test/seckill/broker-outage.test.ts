@@ -55,7 +55,8 @@ describe('flash sale when RabbitMQ stops during a rush', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotspot-seckill-broker-'))
     broker = await startRabbitMQ({ dir })
     for (const db of dbKinds) {
-      const app = await startTestApp({ db, amqpUrl: broker.url })
+      // No per-address limit: every buyer here comes from one address, and a quiet machine outruns 1 000 / 10 s.
+      const app = await startTestApp({ db, amqpUrl: broker.url, env: { SECKILL_IP_LIMIT: '0' } })
       await app.start(['worker'])
       sales.push({ app, id: await createProduct(app, { stock: STOCK }), answers: [] })
     }
@@ -80,7 +81,7 @@ describe('flash sale when RabbitMQ stops during a rush', () => {
 
     for (const sale of sales) {
       const { app, id } = sale
-      expect(sale.answers.every((a) => a.status === 202 || a.status === 503)).toBe(true)
+      expect(sale.answers.filter((a) => a.status !== 202 && a.status !== 503)).toEqual([])
       const admitted = sale.answers.filter((a) => a.status === 202)
       const refused = sale.answers.filter((a) => a.status === 503)
       expect(refused.length).toBeGreaterThan(0)
