@@ -34,7 +34,7 @@ export interface AppOptions {
   amqpUrl: string
   adminToken: string
   log: Logger
-  /** Prefix of every Redis key hotspot writes (Celery's result keys excepted): lets tests share one Redis. */
+  /** Over config's HOTSPOT_KEY_PREFIX: tests give each app its own, so they share one Redis. */
   keyPrefix?: string
   flushHooks?: FlushHooks
   /** Sees every SQL statement (tests count queries with it). */
@@ -67,7 +67,7 @@ export interface App {
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, log } = options
-  const prefix = options.keyPrefix ?? 'hs'
+  const prefix = options.keyPrefix ?? config.keyPrefix
   const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log })
   const amqp = createAmqp(options.amqpUrl, log)

@@ -120,14 +120,7 @@ async function runServer(config: Config, command: string, args: string[] = []) {
     void shutdown('crash', 1)
   })
 
-  app = await createApp({
-    config,
-    redisUrl,
-    amqpUrl,
-    keyPrefix: config.keyPrefix,
-    adminToken: admin.token,
-    log,
-  })
+  app = await createApp({ config, redisUrl, amqpUrl, adminToken: admin.token, log })
   await app.prepare()
   await app.start(roles)
   const lines: string[] = []
@@ -166,14 +159,7 @@ async function tasksCommand(config: Config, args: string[]) {
   if (sub === 'replay' && !target) fail('usage: hotspot tasks replay <task id|--all>', 2)
   const log = createLogger('warn')
   const { servers, redisUrl, amqpUrl } = await withServers(config)
-  const app = await createApp({
-    config,
-    redisUrl,
-    amqpUrl,
-    keyPrefix: config.keyPrefix,
-    adminToken: 'unused-for-cli-commands',
-    log,
-  })
+  const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
   try {
     await waitForAmqp(app.amqp)
     if (sub === 'dlq') {
@@ -205,14 +191,7 @@ async function seckillCommand(config: Config, args: string[]) {
   // The report is the output (stdout): the reconciler's own "repaired drift" warning would only repeat it.
   const log = createLogger('error')
   const { servers, redisUrl, amqpUrl } = await withServers(config)
-  const app = await createApp({
-    config,
-    redisUrl,
-    amqpUrl,
-    keyPrefix: config.keyPrefix,
-    adminToken: 'unused-for-cli-commands',
-    log,
-  })
+  const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
   try {
     await app.prepare()
     await waitForAmqp(app.amqp)

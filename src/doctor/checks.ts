@@ -3,7 +3,7 @@ import type { Connection } from 'rabbitmq-client'
 import type { Config } from '../config.ts'
 import type { Db } from '../infra/db/index.ts'
 import { migrations } from '../infra/db/migrations/index.ts'
-import { readPresence } from '../infra/presence.ts'
+import { readPresence, skewAgainstRedis } from '../infra/presence.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { taskQueue } from '../tasks/topology.ts'
 
@@ -18,10 +18,7 @@ const MAX_CLOCK_SKEW_MS = 1000
 
 export async function checkRedis(redis: RedisClient, isCluster: boolean): Promise<CheckResult[]> {
   const out: CheckResult[] = []
-  const started = Date.now()
-  const [seconds, micros] = await redis.time()
-  const redisNow = Number(seconds) * 1000 + Number(micros) / 1000
-  const skew = Math.abs(redisNow - (started + Date.now()) / 2)
+  const skew = Math.abs((await skewAgainstRedis(redis)).skew)
   out.push({
     name: 'clock',
     ok: skew <= MAX_CLOCK_SKEW_MS,

@@ -24,7 +24,7 @@ export interface ProcessInfo {
 export const presenceKey = (prefix: string) => `${prefix}:processes`
 
 /** Redis time in ms, and this process's clock minus it (halfway through the round trip). */
-async function skewAgainstRedis(redis: RedisClient): Promise<{ redisNow: number; skew: number }> {
+export async function skewAgainstRedis(redis: RedisClient): Promise<{ redisNow: number; skew: number }> {
   const before = Date.now()
   const [seconds, micros] = await redis.time()
   const after = Date.now()
