@@ -77,7 +77,8 @@ async function startPython(): Promise<{ address: string; child: ChildProcess }> 
 say('starting contenders')
 const python = await startPython()
 const grpcPort = await freePort()
-const hotspot = await spawnServer('bench/servers/hotspot-grpc.ts', {
+const hotspot = await spawnServer('bench/servers/hotspot-api.ts', {
+  BENCH_ROLES: 'api,grpc',
   REDIS_URL: servers.redis.url,
   AMQP_URL: servers.rabbit?.url as string,
   DATABASE_URL: path.join(servers.root, 'bench.db'),

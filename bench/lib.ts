@@ -32,7 +32,7 @@ export interface Contender {
 export async function spawnServer(script: string, env: Record<string, string>): Promise<Contender> {
   const port = await freePort()
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'warn' },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const url = `http://127.0.0.1:${port}`
@@ -57,6 +57,8 @@ export async function spawnServer(script: string, env: Record<string, string>): 
 }
 
 export interface LoadResult {
+  /** Answers received (any status). */
+  requests: number
   requestsPerSecond: number
   p50: number
   p99: number
@@ -74,8 +76,13 @@ export async function measure(options: {
   body?: string
   connections?: number
   seconds?: number
+  /** Each request goes to one of these paths, picked at random (wrk only), instead of the URL's own path. */
+  paths?: string[]
 }): Promise<LoadResult> {
-  if (!fs.existsSync('/usr/bin/wrk')) return load(options)
+  if (!fs.existsSync('/usr/bin/wrk')) {
+    if (options.paths) throw new Error('random request paths need wrk (apt-get install wrk)')
+    return load(options)
+  }
   const script = path.join(os.tmpdir(), `hotspot-wrk-${process.pid}.lua`)
   const body = options.body ?? ''
   fs.writeFileSync(
@@ -84,6 +91,12 @@ export async function measure(options: {
       `wrk.method = "${options.method ?? 'GET'}"`,
       `wrk.body = ${JSON.stringify(body)}`,
       body ? 'wrk.headers["Content-Type"] = "application/json"' : '',
+      ...(options.paths
+        ? [
+            `local paths = {${options.paths.map((p) => JSON.stringify(p)).join(',')}}`,
+            'request = function() return wrk.format(nil, paths[math.random(#paths)]) end',
+          ]
+        : []),
       'done = function(summary, latency, requests)',
       '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.errors.status,',
       '    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,',
@@ -112,6 +125,7 @@ export async function measure(options: {
     .slice(1)
     .map(Number) as number[]
   return {
+    requests: requests as number,
     requestsPerSecond: (requests as number) / ((durationUs as number) / 1e6),
     p50: (p50us as number) / 1000,
     p99: (p99us as number) / 1000,
@@ -139,6 +153,7 @@ export async function load(options: {
     amount: options.amount,
   })
   return {
+    requests: result.requests.total,
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -19,7 +19,7 @@ import { type RunningRedisCluster, startRedisCluster } from '../src/infra/local-
 import { freePort, type RunningServer, startRabbitMQ, startRedis } from '../src/infra/local-servers.ts'
 import { createRedis, type RedisClient } from '../src/infra/redis.ts'
 import { createLimiter } from '../src/ratelimit/index.ts'
-import { machine, median, pct, say, writeResult } from './lib.ts'
+import { machine, measure, median, pct, say, writeResult } from './lib.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -161,40 +161,22 @@ interface Run {
 
 /** wrk, each request a view of a random item (so the views spread over the 16 buckets and every shard). */
 async function measureViews(api: Api, ids: number[], redisPids: number[]): Promise<Run> {
-  const script = path.join(root, `views-${randomUUID()}.lua`)
-  fs.writeFileSync(
-    script,
-    [
-      `local ids = {${ids.join(',')}}`,
-      'wrk.method = "POST"',
-      'wrk.body = "{}"',
-      'wrk.headers["Content-Type"] = "application/json"',
-      'request = function()',
-      '  return wrk.format(nil, "/api/items/" .. ids[math.random(#ids)] .. "/views")',
-      'end',
-      'done = function(summary, latency, requests)',
-      '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.errors.status,',
-      '    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,',
-      '    latency:percentile(50), latency:percentile(99), summary.duration))',
-      'end',
-    ].join('\n'),
-  )
   const cpuBefore = { api: cpuMs(api.pids()), redis: cpuMs(redisPids) }
-  const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, api.url], {
-    encoding: 'utf8',
+  const result = await measure({
+    url: api.url,
+    method: 'POST',
+    body: '{}',
+    paths: ids.map((id) => `/api/items/${id}/views`),
+    connections,
+    seconds,
   })
   const cpu = { api: cpuMs(api.pids()) - cpuBefore.api, redis: cpuMs(redisPids) - cpuBefore.redis }
-  const match = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(output)
-  if (!match) throw new Error(`could not read wrk output: ${output}`)
-  const [requests, statusErrors, socketErrors, p50us, p99us, durationUs] = match
-    .slice(1)
-    .map(Number) as number[]
-  const per1k = (ms: number) => (ms / Math.max(1, requests as number)) * 1000
+  const per1k = (ms: number) => (ms / Math.max(1, result.requests)) * 1000
   return {
-    rps: (requests as number) / ((durationUs as number) / 1e6),
-    p50: (p50us as number) / 1000,
-    p99: (p99us as number) / 1000,
-    errors: (statusErrors as number) + (socketErrors as number),
+    rps: result.requestsPerSecond,
+    p50: result.p50,
+    p99: result.p99,
+    errors: result.errors,
     apiCpuPer1k: per1k(cpu.api),
     redisCpuPer1k: per1k(cpu.redis),
   }
