@@ -3,41 +3,16 @@
  * of its own) fail over to another node, and every task the broker confirmed is run to completion, its effect
  * applied once. A RabbitMQ cluster of its own (3 nodes), so stopping a node never disturbs other test files.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningRabbitCluster, startRabbitMQCluster } from '../../src/infra/local-clusters.ts'
 import { onCluster, startTestApp, type TestApp } from '../support/app.ts'
+import { startWorkerProcess } from '../tasks/support/start-worker-process.ts'
 import { sleep, tempDir, until } from './support.ts'
 
 const TASKS = 10_000
 const IN_FLIGHT = 500
-
-/** test/tasks/support/worker-process.ts: `test.effect` counts runs and sets its effect with HSETNX. */
-function startWorkerProcess(app: TestApp, amqpUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/tasks/support/worker-process.ts'], {
-    env: {
-      ...process.env,
-      KEY_PREFIX: app.prefix,
-      REDIS_URL: inject('redisUrl'),
-      AMQP_URL: amqpUrl,
-      AMQP_QUEUE_TYPE: 'quorum',
-      DATABASE_URL: app.config.databaseUrl,
-      CELERY_DEFAULT_QUEUE: app.config.tasks.defaultQueue,
-      HOTSPOT_TASK_QUEUE: app.config.tasks.ownQueue,
-      WORKER_CONCURRENCY: '50',
-      WORKER_PREFETCH: '200',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(child)
-    })
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)))
-  })
-}
 
 describe.runIf(onCluster)('RabbitMQ cluster: a node stopped under load', () => {
   let tmp: ReturnType<typeof tempDir> | undefined
@@ -51,7 +26,12 @@ describe.runIf(onCluster)('RabbitMQ cluster: a node stopped under load', () => {
     starting = startRabbitMQCluster({ dir: tmp.dir })
     rabbit = await starting
     app = await startTestApp({ amqpUrl: rabbit.url, env: { AMQP_QUEUE_TYPE: 'quorum' } })
-    worker = await startWorkerProcess(app, rabbit.url)
+    worker = await startWorkerProcess(app, rabbit.url, {
+      AMQP_QUEUE_TYPE: 'quorum',
+      WORKER_CONCURRENCY: '50',
+      WORKER_PREFETCH: '200',
+      LOG_LEVEL: 'error',
+    })
   }, 300_000)
   afterAll(async () => {
     worker?.kill('SIGKILL')

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -6,28 +5,7 @@ import { Cluster } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type RunningServer, startRabbitMQ } from '../../src/infra/local-servers.ts'
 import { startTestApp, type TestApp } from '../support/app.ts'
-
-function startWorkerProcess(app: TestApp, amqpUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/tasks/support/worker-process.ts'], {
-    env: {
-      ...process.env,
-      KEY_PREFIX: app.prefix,
-      REDIS_URL: inject('redisUrl'),
-      AMQP_URL: amqpUrl,
-      DATABASE_URL: app.config.databaseUrl,
-      CELERY_DEFAULT_QUEUE: app.config.tasks.defaultQueue,
-      HOTSPOT_TASK_QUEUE: app.config.tasks.ownQueue,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(child)
-    })
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)))
-  })
-}
+import { startWorkerProcess } from './support/start-worker-process.ts'
 
 /** Result states one GET per id: on Redis Cluster the ids' keys hash to different slots (an MGET would be CROSSSLOT). */
 const taskStates = (app: TestApp, ids: string[]) =>
