@@ -6,7 +6,7 @@ import pg from 'pg'
 import { migrations as builtIn } from './migrations/index.ts'
 import type { Database } from './schema.ts'
 
-export { isRetryableConflict, transact } from './transaction.ts'
+export { transact } from './transaction.ts'
 export type { Database }
 export type Db = Kysely<Database>
 

@@ -7,7 +7,7 @@ import type { Database, Db } from './index.ts'
  * concurrent transactions correct (serialization failure 40001, deadlock 40P01), or SQLite found the database
  * locked by another process past its busy timeout.
  */
-export function isRetryableConflict(error: unknown): boolean {
+function isRetryableConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY'
 }
