@@ -1,5 +1,5 @@
 // Celery task message protocol v2 (JSON), encoded and decoded without any I/O.
-// Ground truth: captures of Celery 5.2.6 in shared/fixtures/celery (README §1 and §4).
+// Ground truth: captures of Celery 5.2.6 in test/fixtures/celery (README §1 and §4).
 
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'

@@ -1,5 +1,5 @@
 // The JSON Celery's Redis result backend stores under celery-task-meta-<id> (and PUBLISHes on the same name),
-// built and parsed without I/O. Ground truth: shared/fixtures/celery README §3 (Celery 5.2.6 captures).
+// built and parsed without I/O. Ground truth: test/fixtures/celery README §3 (Celery 5.2.6 captures).
 
 import { parseIsoDate, pyIsoformat, pyJsonDumps } from './message.ts'
 

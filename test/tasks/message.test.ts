@@ -12,8 +12,8 @@ import {
   pyRepr,
 } from '../../src/tasks/message.ts'
 
-// Real Celery 5.2.6 captures (shared/fixtures/celery/README.md).
-const FIXTURES = new URL('../../../shared/fixtures/celery/fixtures/', import.meta.url)
+// Real Celery 5.2.6 captures (test/fixtures/celery/README.md).
+const FIXTURES = new URL('../fixtures/celery/fixtures/', import.meta.url)
 const readText = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8')
 const readJson = <T>(name: string): T => JSON.parse(readText(name)) as T
 

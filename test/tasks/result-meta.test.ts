@@ -11,8 +11,8 @@ import {
   type TaskState,
 } from '../../src/tasks/result-meta.ts'
 
-// Real Celery 5.2.6 captures (shared/fixtures/celery/README.md §3).
-const FIXTURES = new URL('../../../shared/fixtures/celery/fixtures/', import.meta.url)
+// Real Celery 5.2.6 captures (test/fixtures/celery/README.md §3).
+const FIXTURES = new URL('../fixtures/celery/fixtures/', import.meta.url)
 const readJson = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T
 
 interface StoredMeta {

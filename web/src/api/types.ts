@@ -1,4 +1,4 @@
-// Shapes of the public HTTP API (../shared/API.md) the UI reads.
+// Shapes of the public HTTP API (docs/api.md) the UI reads.
 
 export type ItemKind = 'article' | 'video'
 
