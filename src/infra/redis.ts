@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster, Redis } from 'ioredis'
+import { splitUrlList } from '../config.ts'
 import type { Logger } from './logger.ts'
 
 /** A single node or a Cluster: features use only commands both support, and hash-tag every script's keys. */
@@ -23,10 +24,7 @@ export function createRedis(url: string, options: { lazyConnect?: boolean; log?:
 }
 
 function connect(url: string, options: { lazyConnect?: boolean }): RedisClient {
-  const urls = url
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean)
+  const urls = splitUrlList(url)
   const common = {
     // Hot paths issue many tiny commands; auto-pipelining batches those of one event-loop turn (~2.5x req/s).
     enableAutoPipelining: true,
