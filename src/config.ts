@@ -10,6 +10,8 @@ export interface Config {
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
+  /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
+  redisCommandTimeoutMs: number
   /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
   keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
