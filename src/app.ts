@@ -10,7 +10,7 @@ import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
-import { createAmqp } from './infra/amqp.ts'
+import { createAmqp, pingAmqp } from './infra/amqp.ts'
 import { makeAdminCheck } from './infra/auth.ts'
 import { createDb, type Db, migrateToLatest, pingDb } from './infra/db/index.ts'
 import { createHttp, type Http, registerDocs } from './infra/http.ts'
@@ -116,13 +116,18 @@ export async function createApp(options: AppOptions): Promise<App> {
     web.feature,
   ]
 
-  const http = createHttp({ logger: log, bodyLimit: config.bodyLimit, metrics })
+  const http = createHttp({
+    logger: log,
+    bodyLimit: config.bodyLimit,
+    metrics,
+    limits: { handlerTimeoutMs: config.requestTimeoutMs, maxInFlight: config.maxInFlightRequests },
+  })
   await registerDocs(http)
   opsRoutes(http, {
     metrics,
     checks: {
       redis: () => pingRedis(redis),
-      amqp: async () => amqp.ready,
+      amqp: () => pingAmqp(amqp),
       db: () => pingDb(db),
     },
   })
@@ -140,7 +145,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     producer: tasks.producer,
     results: tasks.results,
     isAdmin: admin.isAdmin,
-    checks: { redis: () => pingRedis(redis), amqp: async () => amqp.ready },
+    checks: { redis: () => pingRedis(redis), amqp: () => pingAmqp(amqp) },
     log,
     metrics,
     shutdownGraceMs: config.shutdownGraceMs,

@@ -20,6 +20,10 @@ export interface Config {
   databasePoolSize: number
   /** PostgreSQL: the server cancels any statement running longer (0 = no limit). */
   databaseStatementTimeoutMs: number
+  /** An HTTP request not answered within this gets 503 (a hung backing server never hangs a client). */
+  requestTimeoutMs: number
+  /** HTTP requests in progress at once; past it new ones get 503 at once (load shedding). */
+  maxInFlightRequests: number
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
@@ -246,7 +250,9 @@ export function loadConfig(env: Env = process.env): Config {
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
-    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 0, 3_600_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 9000, 100, 600_000),
+    maxInFlightRequests: integer(env, 'MAX_IN_FLIGHT_REQUESTS', 2000, 1, 1_000_000),
     adminToken,
     smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox', 'flaky'] as const, 'outbox'),
     dataDir,

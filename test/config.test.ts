@@ -15,7 +15,10 @@ describe('config', () => {
     expect(config.smsProvider).toBe('outbox')
     expect(config.keyPrefix).toBe('hs')
     expect(config.beatLockTtlMs).toBe(5000)
-    expect(config.databaseStatementTimeoutMs).toBe(10_000)
+    // Under the 10 s in which every request is answered, even when PostgreSQL hangs (+1 s client-side query timeout).
+    expect(config.databaseStatementTimeoutMs).toBe(5000)
+    expect(config.requestTimeoutMs).toBe(9000)
+    expect(config.redisCommandTimeoutMs).toBe(3000)
   })
 
   it.each([

@@ -20,6 +20,9 @@ export function createAmqp(url: string, log: Logger, name = 'hotspot'): Connecti
     retryLow: 200,
     retryHigh: 5000,
     connectionTimeout: 10_000,
+    // A node that stops answering (hung, SIGSTOPped) keeps its socket open: with a 5 s heartbeat the client
+    // declares it dead after ~10 s (4 missed half-periods), fails what waits on it and reconnects (default: 60 s).
+    heartbeat: 5,
     // While RabbitMQ is unreachable a publish waits this long for a channel, then fails: the API answers 503
     // within seconds instead of hanging, and the failed publish is never sent later behind the caller's back.
     acquireTimeout: 5000,
@@ -75,5 +78,19 @@ export async function waitForAmqp(connection: Connection, timeoutMs = 30_000): P
     if (Date.now() > deadline)
       throw new Error(`RabbitMQ did not accept a connection within ${timeoutMs / 1000} s`)
     await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/**
+ * Readiness of RabbitMQ: connected, and a round trip answered (a passive declare of a built-in exchange). The
+ * connection alone stays "ready" while a hung node keeps the socket open, until the heartbeat gives up.
+ */
+export async function pingAmqp(connection: Connection): Promise<boolean> {
+  if (!connection.ready) return false
+  try {
+    await connection.exchangeDeclare({ exchange: 'amq.direct', passive: true })
+    return true
+  } catch {
+    return false
   }
 }

@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import underPressure from '@fastify/under-pressure'
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -42,8 +43,27 @@ function validationBody(error: FastifyError): ErrorBody {
   return errorBody('validation_failed', message, { field })
 }
 
-export function createHttp(options: { logger: Logger; bodyLimit: number; metrics: Metrics }): Http {
+export interface HttpLimits {
+  /** A handler not done within this answers 503 (a hung backing server must not hang the request). */
+  handlerTimeoutMs: number
+  /** Requests in progress at once; past it new ones get 503 at once instead of piling up in memory. */
+  maxInFlight: number
+}
+
+export const defaultHttpLimits: HttpLimits = { handlerTimeoutMs: 9000, maxInFlight: 2000 }
+
+export function createHttp(options: {
+  logger: Logger
+  bodyLimit: number
+  metrics: Metrics
+  limits?: HttpLimits
+}): Http {
+  const limits = options.limits ?? defaultHttpLimits
   const app = Fastify({
+    // A client must send its whole request within this (slow-loris), and a socket idle this long is closed
+    // (SSE streams send a heartbeat every 15 s).
+    requestTimeout: 10_000,
+    connectionTimeout: 60_000,
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     // Per-request logs at 20k req/s drown the useful ones; the metrics cover traffic.
@@ -58,6 +78,7 @@ export function createHttp(options: { logger: Logger; bodyLimit: number; metrics
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Http
 
   app.register(cookie)
+  shedLoad(app, limits)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
@@ -113,6 +134,47 @@ export function createHttp(options: { logger: Logger; bodyLimit: number; metrics
   })
 
   return app
+}
+
+/**
+ * Load shedding and deadlines: @fastify/under-pressure answers 503 while the event loop lags; it does not count
+ * requests in progress, which is what grows while a backing server hangs, so that cap is counted here, and every
+ * request gets a 503 once it has waited `handlerTimeoutMs` for a backing server.
+ */
+function shedLoad(app: Http, limits: HttpLimits) {
+  app.register(underPressure, {
+    maxEventLoopDelay: 2000,
+    exposeStatusRoute: false,
+    pressureHandler: (_request, reply) => {
+      reply
+        .status(503)
+        .header('retry-after', '2')
+        .send(errorBody('unavailable', 'the server is overloaded, try again shortly'))
+    },
+  })
+  let inFlight = 0
+  app.addHook('onRequest', async (_request, reply) => {
+    if (inFlight >= limits.maxInFlight) {
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send(errorBody('unavailable', 'too many requests in progress, try again shortly'))
+    }
+    inFlight++
+    // A deadline per request. Hand-written because Fastify's own handlerTimeout is cleared by the request's
+    // 'close' event, which Node emits as soon as a body has been read: POSTs were never bounded.
+    const deadline = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return
+      reply
+        .status(503)
+        .send(errorBody('unavailable', 'a backing server did not answer in time, try again shortly'))
+    }, limits.handlerTimeoutMs)
+    // 'close' comes once per response: sent, failed or abandoned by the client.
+    reply.raw.once('close', () => {
+      clearTimeout(deadline)
+      inFlight--
+    })
+  })
 }
 
 /** OpenAPI from the route schemas, at /openapi.json, browsable at /docs. Register before the routes. */

@@ -33,7 +33,11 @@ export function createDb(
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
-      ...(timeout > 0 ? { statement_timeout: timeout } : {}),
+      // A server that hangs (stopped, a dead network path) never answers: give up on connecting or waiting for a
+      // pooled connection after 3 s, and on a query 1 s past the server's own statement timeout (→ 503).
+      connectionTimeoutMillis: 3000,
+      keepAlive: true,
+      ...(timeout > 0 ? { statement_timeout: timeout, query_timeout: timeout + 1000 } : {}),
     })
     // An idle client whose server went away (restart, fail-over) is reported on the pool; with no listener Node
     // would crash the process. The pool drops that client, and queries report their own errors (→ 503).
