@@ -26,6 +26,8 @@ export interface Config {
   smsProvider: 'outbox' | 'flaky'
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Unset: pretty when stdout is a terminal, JSON otherwise (see chooseLogFormat). */
+  logFormat: 'pretty' | 'json' | undefined
   /** How often the write-behind loop moves view counts into SQL. */
   countersFlushMs: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
@@ -118,7 +120,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+/** One of `allowed`; `fallback` when unset (undefined: the caller decides later, e.g. LOG_FORMAT by TTY). */
+function oneOf<T extends string, F extends T | undefined>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: F,
+): T | F {
   const raw = read(env, name)
   if (raw === undefined) return fallback
   if (!(allowed as readonly string[]).includes(raw)) {
@@ -256,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
       'info',
     ),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
