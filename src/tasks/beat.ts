@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Cron } from 'croner'
 import { createLock } from '../infra/lock/index.ts'
 import type { Logger } from '../infra/logger.ts'
-import type { RedisClient } from '../infra/redis.ts'
+import { callScript, type RedisClient } from '../infra/redis.ts'
 import type { Schedule, ScheduleEntry, TaskProducer } from './types.ts'
 
 export interface BeatOptions {
