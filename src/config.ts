@@ -30,6 +30,8 @@ export interface Config {
   smsProvider: 'outbox' | 'flaky'
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Unset: pretty when stdout is a terminal, JSON otherwise (see chooseLogFormat). */
+  logFormat: 'pretty' | 'json' | undefined
   /** How often the write-behind loop moves view counts into SQL. */
   countersFlushMs: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
@@ -81,6 +83,13 @@ export interface Config {
     retryMaxSeconds: number
     /** With SMS_PROVIDER=flaky: attempts of each message that fail before one succeeds. */
     flakyFailures: number
+    /** Segments sent for one client address / for the whole deployment per window (0: no limit). */
+    addressLimit: number
+    addressWindowSeconds: number
+    globalLimit: number
+    globalWindowSeconds: number
+    /** Country calling codes SMS may go to (`86`, `852`); empty: any. */
+    allowedCountries: string[]
   }
   verification: {
     /** Key of the codes' HMAC. Unset: generated on first use and kept in `dataDir/verification-secret`. */
@@ -122,7 +131,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+/** One of `allowed`; `fallback` when unset (undefined: the caller decides later, e.g. LOG_FORMAT by TTY). */
+function oneOf<T extends string, F extends T | undefined>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: F,
+): T | F {
   const raw = read(env, name)
   if (raw === undefined) return fallback
   if (!(allowed as readonly string[]).includes(raw)) {
@@ -224,6 +239,18 @@ function keyPrefix(env: Env): string {
   return prefix
 }
 
+/** `86,852` or `+86,+852`: E.164 country calling codes (1 to 3 digits, not starting with 0). */
+function countryCodes(env: Env, name: string): string[] {
+  const value = read(env, name)
+  if (value === undefined || value.trim() === '') return []
+  return value.split(',').map((part) => {
+    const code = part.trim().replace(/^\+/, '')
+    if (!/^[1-9]\d{0,2}$/.test(code))
+      throw new ConfigError(name, `must be country calling codes like 86,852 (got "${part.trim()}")`)
+    return code
+  })
+}
+
 function verificationSecret(env: Env): string | undefined {
   const secret = read(env, 'VERIFICATION_SECRET')
   if (secret !== undefined && secret.length < 16)
@@ -262,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
       'info',
     ),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
@@ -291,6 +319,11 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: integer(env, 'SMS_RETRY_BASE_MS', 2000, 1, 3_600_000),
       retryMaxSeconds: integer(env, 'SMS_RETRY_MAX_SECONDS', 300, 1, 86_400),
       flakyFailures: integer(env, 'SMS_FLAKY_FAILURES', 2, 0, 1_000),
+      addressLimit: integer(env, 'SMS_ADDRESS_LIMIT', 100, 0, 1_000_000),
+      addressWindowSeconds: integer(env, 'SMS_ADDRESS_WINDOW_SECONDS', 3600, 1, 86_400),
+      globalLimit: integer(env, 'SMS_GLOBAL_LIMIT', 10_000, 0, 1_000_000),
+      globalWindowSeconds: integer(env, 'SMS_GLOBAL_WINDOW_SECONDS', 3600, 1, 86_400),
+      allowedCountries: countryCodes(env, 'SMS_ALLOWED_COUNTRIES'),
     },
     verification: {
       secret: verificationSecret(env),

@@ -33,6 +33,7 @@ describe('config', () => {
     [{ HOTSPOT_ADMIN_TOKEN: 'short' }, 'HOTSPOT_ADMIN_TOKEN', 'at least 16'],
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER', 'outbox'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT', 'pretty, json'],
     [{ HOTSPOT_KEY_PREFIX: 'a{b}' }, 'HOTSPOT_KEY_PREFIX', 'letters, digits'],
     [{ BEAT_LOCK_TTL_MS: '100' }, 'BEAT_LOCK_TTL_MS', 'between 1000'],
     [{ DATABASE_STATEMENT_TIMEOUT_MS: '-5' }, 'DATABASE_STATEMENT_TIMEOUT_MS', 'whole number'],
