@@ -61,6 +61,8 @@ export interface Config {
     concurrency: number
     /** Messages the broker may push ahead of the handlers, per queue. */
     prefetch: number
+    /** A task message failing this many times for a reason other than an outage is dead-lettered. */
+    maxDeliveries: number
   }
   seckill: {
     /** How often beat runs the flash-sale reconciliation. */
@@ -304,6 +306,7 @@ export function loadConfig(env: Env = process.env): Config {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
+      maxDeliveries: integer(env, 'WORKER_MAX_DELIVERIES', 5, 1, 1000),
     },
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),

@@ -26,7 +26,7 @@ export interface TaskSystemOptions {
   prefix: string
   queueType: QueueType
   queues: { defaultQueue: string; ownQueue: string }
-  worker: { queues: string[]; concurrency: number; prefetch: number }
+  worker: { queues: string[]; concurrency: number; prefetch: number; maxDeliveries?: number }
   beat?: { lockTtlMs?: number }
 }
 

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
+import { isUnavailableError } from '../infra/unavailable.ts'
 import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
@@ -31,6 +32,8 @@ export interface WorkerOptions {
   /** Unacked messages the broker may push ahead, per queue. */
   prefetch: number
   queueType: QueueType
+  /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
+  maxDeliveries?: number
 }
 
 const WORKER_NAME = `hotspot-${process.pid}@${hostname()}`
@@ -79,6 +82,7 @@ export function createWorker(options: WorkerOptions) {
   const { amqp, registry, results, producer, declarer, metrics, log } = options
   const consumers: Consumer[] = []
   const once = createOnce(options.redis, options.prefix)
+  const maxDeliveries = options.maxDeliveries ?? 5
 
   async function deadLetter(msg: AsyncMessage, queue: string, reason: string, detail: string) {
     const message = rawMessage(msg, {
@@ -136,6 +140,26 @@ export function createWorker(options: WorkerOptions) {
     )
     metrics.failed.inc({ task: task.name })
     log.warn({ task: task.name, taskId: task.id, error: result.exc_type }, 'task failed')
+  }
+
+  /**
+   * Not an outage, so the message itself fails: a RangeError is one the broker can never take (an eta beyond the
+   * delay levels, a queue name too long for a delayed routing key): at once. Anything else after maxDeliveries
+   * deliveries, counted by quorum queues (x-delivery-count) or in Redis. Never an endless redelivery loop.
+   */
+  async function isPoison(msg: AsyncMessage, error: unknown): Promise<boolean> {
+    if (error instanceof RangeError) return true
+    const counted = msg.headers?.['x-delivery-count']
+    let deliveries: number
+    if (typeof counted === 'number') deliveries = counted + 1
+    else {
+      const id = String(msg.headers?.id ?? msg.correlationId ?? msg.messageId ?? '')
+      if (!id) return false
+      const key = `${options.prefix}:deliveries:{${id}}`
+      deliveries = await options.redis.incr(key)
+      await options.redis.expire(key, 3600)
+    }
+    return deliveries >= maxDeliveries
   }
 
   async function handle(queue: string, msg: AsyncMessage): Promise<ConsumerStatus> {
@@ -223,6 +247,16 @@ export function createWorker(options: WorkerOptions) {
             try {
               return await handle(queue, msg)
             } catch (error) {
+              if (!isUnavailableError(error) && (await isPoison(msg, error))) {
+                await deadLetter(
+                  msg,
+                  queue,
+                  'undeliverable',
+                  error instanceof Error ? error.message : String(error),
+                )
+                log.warn({ err: error, queue }, 'message cannot be handled, dead-lettered')
+                return ConsumerStatus.ACK
+              }
               // Redis or the broker failed while recording the outcome: give the message back (it will be
               // delivered again), after a pause so an outage does not become a hot redelivery loop.
               log.warn({ err: error, queue }, 'could not record a task outcome, message requeued')

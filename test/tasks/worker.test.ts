@@ -151,6 +151,29 @@ describe('task worker (real RabbitMQ and Redis)', () => {
     expect((runs.get(encoded.taskId)?.[0] as number) - sentAt).toBeGreaterThanOrEqual(1900)
   })
 
+  it('dead-letters an eta beyond the delay levels (about 8.5 years) instead of redelivering it forever', async () => {
+    const encoded = encodeTask({ name: 'test.when', eta: new Date(Date.now() + 10 * 365 * 86_400_000) })
+    const publisher = app.amqp.createPublisher({ confirm: true })
+    await publisher.send(
+      { exchange: '', routingKey: `${app.prefix}.hotspot`, ...encoded.properties },
+      encoded.body,
+    )
+    await publisher.close()
+    const deadline = Date.now() + 15_000
+    let dead: Awaited<ReturnType<typeof listDeadLetters>> = []
+    while (Date.now() < deadline) {
+      dead = (await listDeadLetters(app.amqp)).filter((d) => d.taskId === encoded.taskId)
+      if (dead.length) break
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(dead).toEqual([expect.objectContaining({ taskId: encoded.taskId, reason: 'undeliverable' })])
+    expect(dead[0]?.error).toMatch(/delay must be at most/)
+    expect(runs.get(encoded.taskId)).toBeUndefined()
+    // The worker goes on with the next task.
+    const next = await app.tasks.producer.send('test.when')
+    expect(await app.tasks.results.wait(next, 10_000)).toMatchObject({ status: 'SUCCESS' })
+  })
+
   it('revokes an expired task instead of running it', async () => {
     const taskId = await app.tasks.producer.send(
       'test.when',
