@@ -181,8 +181,37 @@ export function callScript<T>(client: RedisClient, name: string, keys: string[],
 
 export async function pingRedis(client: RedisClient): Promise<boolean> {
   try {
+    if (client instanceof Cluster) return await clusterServesEverySlot(client)
     return (await client.ping()) === 'PONG'
   } catch {
     return false
   }
+}
+
+const SLOTS = 16_384
+
+/**
+ * A PING to any node says nothing about a Cluster with a dead master. Ready only while every slot has a master
+ * this client is connected to, each of those masters answers, and the cluster itself says `cluster_state:ok`.
+ */
+async function clusterServesEverySlot(cluster: Cluster): Promise<boolean> {
+  const masters = new Map(
+    cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+  )
+  if (masters.size === 0) return false
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const owner = cluster.slots[slot]?.[0]
+    if (owner === undefined || !masters.has(owner)) {
+      // ioredis reloads the slot map only on a MOVED: ask for it, so readiness returns once a replica took over.
+      cluster.refreshSlotsCache()
+      return false
+    }
+  }
+  const answers = await Promise.all(
+    [...masters.values()].map(async (node) => {
+      const [pong, info] = await Promise.all([node.ping(), node.cluster('INFO') as Promise<string>])
+      return pong === 'PONG' && /cluster_state:ok/.test(info)
+    }),
+  )
+  return answers.every(Boolean)
 }
