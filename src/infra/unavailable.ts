@@ -15,7 +15,7 @@ export function isUnavailableError(error: unknown): boolean {
   if (isAmqpUnavailable(error, code)) return true
   // Redis Cluster mid-fail-over: no master for a slot yet (CLUSTERDOWN), or ioredis gave up following MOVEDs.
   if (/CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections/.test(error.message)) return true
-  return /Connection is closed|Command aborted due to connection close|RabbitMQ failed to connect in time|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(
+  return /Connection is closed|Command aborted due to connection close|RabbitMQ failed to connect in time|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Command timed out|Cluster isn't ready/i.test(
     error.message,
   )
 }
