@@ -5,6 +5,8 @@
 export const errorCodes = {
   not_found: 404,
   invalid_json: 400,
+  bad_url: 400,
+  bad_request: 400,
   validation_failed: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,

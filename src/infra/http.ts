@@ -6,6 +6,7 @@ import underPressure from '@fastify/under-pressure'
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   LogController,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
@@ -43,6 +44,24 @@ function validationBody(error: FastifyError): ErrorBody {
   return errorBody('validation_failed', message, { field })
 }
 
+/** C0 controls and DEL; body strings may hold tabs and line breaks (SMS text, item bodies). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL_IN_PARAM = /[\u0000-\u001f\u007f]/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL_IN_BODY = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
+
+/** The path ("body.kwargs.x") of the first string holding a control character, walking arrays and objects. */
+function controlCharField(value: unknown, field: string, pattern: RegExp, depth = 0): string | undefined {
+  if (typeof value === 'string') return pattern.test(value) ? field : undefined
+  if (typeof value !== 'object' || value === null || depth > 32) return undefined
+  for (const [key, inner] of Object.entries(value)) {
+    if (pattern.test(key)) return `${field}.${key}`
+    const found = controlCharField(inner, `${field}.${key}`, pattern, depth + 1)
+    if (found) return found
+  }
+  return undefined
+}
+
 export interface HttpLimits {
   /** A handler not done within this answers 503 (a hung backing server must not hang the request). */
   handlerTimeoutMs: number
@@ -74,11 +93,30 @@ export function createHttp(options: {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: false,
+    // Fastify answers a malformed URL itself: in the contract's shape instead of its own.
+    frameworkErrors: (_error, _request, reply) => {
+      ;(reply as FastifyReply)
+        .status(400)
+        .send(errorBody('bad_url', 'the URL is malformed (a bad %-escape?)'))
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Http
 
   app.register(cookie)
   shedLoad(app, limits)
+
+  // NUL and other control characters never reach a handler (PostgreSQL refuses NUL in text: a 500 otherwise).
+  app.addHook('preValidation', async (request) => {
+    const field =
+      controlCharField(request.params, 'params', CONTROL_IN_PARAM) ??
+      controlCharField(request.query, 'querystring', CONTROL_IN_PARAM) ??
+      controlCharField(request.body, 'body', CONTROL_IN_BODY)
+    if (field) {
+      throw new AppError('validation_failed', `${field} must not contain control characters`, {
+        details: { field },
+      })
+    }
+  })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
@@ -109,6 +147,7 @@ export function createHttp(options: {
         .send(errorBody('unavailable', 'a backing server is unavailable, try again shortly'))
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own 4xx (bad content-length, …): its message names the problem, never a body fragment.
       return reply.status(error.statusCode).send(errorBody('bad_request', error.message))
     }
     // A bug: log everything, tell the client nothing it could misuse.

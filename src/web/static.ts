@@ -24,6 +24,8 @@ builds it), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
  * an API/ops path, so client-side routes (/sms, /flash-sale, …) survive a reload. Pre-compressed .br/.gz files
  * written by the build are sent to browsers that accept them.
  */
+const acceptsHtml = (accept: string | undefined) => accept !== undefined && /\btext\/html\b/i.test(accept)
+
 export function staticRoutes(app: Http, options: { root: string; ready?: () => Promise<unknown> }) {
   const { root } = options
 
@@ -48,15 +50,16 @@ export function staticRoutes(app: Http, options: { root: string; ready?: () => P
       return reply.callNotFound() // malformed %-escape: no such file, no such page
     }
     if (SERVER_PATHS.test(pathname)) return reply.callNotFound()
+    const last = pathname.slice(pathname.lastIndexOf('/') + 1)
+    const namesFile = last.includes('.') && last !== 'index.html'
+    // A page only for a browser asking for one: a script or curl probing an unknown path gets the JSON 404.
+    if (!namesFile && !acceptsHtml(request.headers.accept)) return reply.callNotFound()
     await options.ready?.() // a build started by this process finishes before the first page is served
     if (!fs.existsSync(path.join(root, 'index.html'))) {
       return reply.status(503).header('cache-control', 'no-store').type('text/html').send(NOT_BUILT_PAGE)
     }
-    const last = pathname.slice(pathname.lastIndexOf('/') + 1)
     // A path that names a file is that file or a 404; anything else is a client-side route.
-    if (last.includes('.') && last !== 'index.html') {
-      return send(reply, pathname, HASHED_ASSET.test(pathname) ? IMMUTABLE : SHORT)
-    }
+    if (namesFile) return send(reply, pathname, HASHED_ASSET.test(pathname) ? IMMUTABLE : SHORT)
     return send(reply, 'index.html', REVALIDATE)
   })
 }

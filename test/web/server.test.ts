@@ -62,13 +62,13 @@ describe('web UI serving, live events and admin task routes', () => {
 
   it('serves index.html for client routes with no-cache, and hashed assets for a year', async () => {
     for (const url of ['/', '/flash-sale', '/items/12', '/admin/queues']) {
-      const res = await app.http.inject({ method: 'GET', url })
+      const res = await app.http.inject({ method: 'GET', url, headers: { accept: 'text/html,*/*;q=0.8' } })
       expect(res.statusCode, url).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/html/)
       expect(res.headers['cache-control']).toBe('no-cache')
       expect(res.body).toContain('<div id="app"></div>')
     }
-    const html = (await app.http.inject({ method: 'GET', url: '/' })).body
+    const html = (await app.http.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } })).body
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
     expect(script).toBeDefined()
     const asset = await app.http.inject({ method: 'GET', url: script as string })
