@@ -13,6 +13,7 @@ export function isUnavailableError(error: unknown): boolean {
   }
   if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true
   if (error.name === 'AMQPConnectionError') return true
+  if (error.name === 'BatchQueueFullError') return true // too much already waits for a hung server
   // Redis Cluster mid-fail-over: no master for a slot yet (CLUSTERDOWN), or ioredis gave up following MOVEDs.
   if (/CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections/.test(error.message)) return true
   return /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(

@@ -1,6 +1,6 @@
 import type { Db } from '../infra/db/index.ts'
 import type { SmsStatus } from '../infra/db/schema.ts'
-import { createBatcher } from './batcher.ts'
+import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { SmsEncoding } from './segment.ts'
 
 export interface SmsRow {
@@ -22,28 +22,36 @@ export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'seg
 const now = () => new Date().toISOString()
 /** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_BATCH = 500
+/** Messages waiting for the database in this process, past which a new one is refused (503). */
+const MAX_PENDING_INSERTS = 20_000
 
 /**
  * SQL of the SMS feature. Delivery moves a message through conditional UPDATEs (queued → sending → sent |
  * failed), so two deliveries of one task can never both own it: only the one whose UPDATE matched goes on.
  */
 export function createSmsStore(db: Db) {
-  const inserts = createBatcher<NewSms>(async (rows) => {
-    const created_at = now()
-    await db
-      .insertInto('sms_messages')
-      .values(
-        rows.map((row) => ({
-          ...row,
-          status: 'queued' as const,
-          attempts: 0,
-          error: null,
-          lease_until: null,
-          created_at,
-        })),
-      )
-      .execute()
-  }, INSERT_BATCH)
+  // Group commit: the messages of one event-loop turn share one multi-row INSERT (about 15x cheaper per row).
+  const inserts = createTurnBatcher<'sms', NewSms, void>({
+    maxBatch: INSERT_BATCH,
+    maxPending: MAX_PENDING_INSERTS,
+    async send(_, rows) {
+      const created_at = now()
+      await db
+        .insertInto('sms_messages')
+        .values(
+          rows.map((row) => ({
+            ...row,
+            status: 'queued' as const,
+            attempts: 0,
+            error: null,
+            lease_until: null,
+            created_at,
+          })),
+        )
+        .execute()
+      return rows.map(() => undefined)
+    },
+  })
 
   const get = (id: string): Promise<SmsRow | undefined> =>
     db.selectFrom('sms_messages').selectAll().where('id', '=', id).executeTakeFirst()
@@ -51,9 +59,9 @@ export function createSmsStore(db: Db) {
   return {
     get,
 
-    /** Stores a new `queued` message; concurrent requests share one INSERT (see batcher.ts). */
+    /** Stores a new `queued` message; concurrent requests share one INSERT. */
     insert(row: NewSms): Promise<void> {
-      return inserts.add(row)
+      return inserts.add('sms', row)
     },
 
     /**
