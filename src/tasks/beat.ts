@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Cron } from 'croner'
 import { createLock } from '../infra/lock/index.ts'
 import type { Logger } from '../infra/logger.ts'
-import type { RedisClient } from '../infra/redis.ts'
+import { callScript, type RedisClient } from '../infra/redis.ts'
 import type { Schedule, ScheduleEntry, TaskProducer } from './types.ts'
 
 export interface BeatOptions {
@@ -66,7 +66,15 @@ export function createBeat(options: BeatOptions): Schedule & {
   async function fire(p: Planned, slot: number) {
     const claim = `${prefix}:beat:fired:${p.entry.name}:${slot}`
     if ((await redis.set(claim, token, 'EX', 86_400, 'NX')) !== 'OK') return
-    const taskId = await producer.send(p.entry.task, p.entry.args, p.entry.kwargs, { queue: p.entry.queue })
+    let taskId: string
+    try {
+      taskId = await producer.send(p.entry.task, p.entry.args, p.entry.kwargs, { queue: p.entry.queue })
+    } catch (error) {
+      // The tick was claimed but not sent: release the claim (if still ours) so this tick is fired again, by
+      // us on the next tick or by whichever beat leads then, instead of being lost.
+      await callScript(redis, 'releaseLock', [claim], [token]).catch(() => 0)
+      throw error
+    }
     log.info({ entry: p.entry.name, task: p.entry.task, taskId }, 'beat fired')
   }
 
@@ -76,8 +84,13 @@ export function createBeat(options: BeatOptions): Schedule & {
     for (const p of planned) {
       if (p.nextAt > now) continue
       const slot = p.nextAt
-      p.nextAt = nextAfter(p, now)
-      await fire(p, slot)
+      try {
+        await fire(p, slot)
+        p.nextAt = nextAfter(p, now)
+      } catch (error) {
+        // Retried on the next tick (the slot stays due); one failing entry does not hold back the others.
+        log.warn({ err: error, entry: p.entry.name }, 'beat could not fire, retrying on the next tick')
+      }
     }
   }
 
