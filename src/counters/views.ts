@@ -1,4 +1,5 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import { BUCKETS, bucketOf, counterKeys } from './keys.ts'
 import { DAY_RANKING_TTL_S, dayIndex, WEEK_RANKING_TTL_S, weekIndex } from './periods.ts'
 
@@ -7,18 +8,18 @@ export interface ViewResult {
   uniqueVisitors: number
 }
 
-interface Waiter {
-  resolve(result: ViewResult | null): void
-  reject(error: unknown): void
+interface View {
+  itemId: number
+  visitorId: string
 }
 
-interface PendingItem {
-  visitors: Set<string>
-  waiters: Waiter[]
-}
-
-/** Views per script call: keeps one call short (Redis is single-threaded) and well under Lua's unpack limit. */
-const MAX_VIEWS_PER_CALL = 500
+/**
+ * Views per script call: keeps one call short (Redis is single-threaded) and well under Lua's unpack limit
+ * (a view adds at most 2 arguments).
+ */
+const MAX_VIEWS_PER_CALL = 250
+/** Views waiting for Redis in this process, past which a view is refused (503) rather than queued. */
+const MAX_PENDING_VIEWS = 50_000
 
 /**
  * Group commit for views. Every view that arrives in the same event-loop turn is sent with the others of its
@@ -27,60 +28,38 @@ const MAX_VIEWS_PER_CALL = 500
  * gets close to it while never answering before Redis has the view.
  */
 export class ViewRecorder {
-  private queue = new Map<number, Map<number, PendingItem>>()
-  private scheduled = false
+  private readonly batcher
 
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
-
-  /** Resolves with the item's count including this view, or null when the item does not exist. */
-  record(itemId: number, visitorId: string): Promise<ViewResult | null> {
-    return new Promise((resolve, reject) => {
-      const bucket = bucketOf(itemId)
-      let items = this.queue.get(bucket)
-      if (!items) {
-        items = new Map()
-        this.queue.set(bucket, items)
-      }
-      let item = items.get(itemId)
-      if (!item) {
-        item = { visitors: new Set(), waiters: [] }
-        items.set(itemId, item)
-      }
-      item.visitors.add(visitorId)
-      item.waiters.push({ resolve, reject })
-      if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(() => this.drain())
-      }
+  ) {
+    this.batcher = createTurnBatcher<number, View, ViewResult | null>({
+      send: (bucket, views) => this.send(bucket, views),
+      maxBatch: MAX_VIEWS_PER_CALL,
+      maxPending: MAX_PENDING_VIEWS,
     })
   }
 
-  private drain(): void {
-    this.scheduled = false
-    const queue = this.queue
-    this.queue = new Map()
-    const day = dayIndex()
-    for (const [bucket, items] of queue) {
-      let chunk: [number, PendingItem][] = []
-      let size = 0
-      for (const entry of items) {
-        chunk.push(entry)
-        size += entry[1].waiters.length + entry[1].visitors.size
-        if (size >= MAX_VIEWS_PER_CALL) {
-          void this.send(bucket, day, chunk)
-          chunk = []
-          size = 0
-        }
-      }
-      if (chunk.length > 0) void this.send(bucket, day, chunk)
-    }
+  /** Resolves with the item's count including this view, or null when the item does not exist. */
+  record(itemId: number, visitorId: string): Promise<ViewResult | null> {
+    return this.batcher.add(bucketOf(itemId), { itemId, visitorId })
   }
 
-  private async send(bucket: number, day: number, items: [number, PendingItem][]): Promise<void> {
+  private async send(bucket: number, views: View[]): Promise<(ViewResult | null)[]> {
+    const day = dayIndex()
+    const items = new Map<number, { views: number; visitors: Set<string> }>()
+    for (const view of views) {
+      let item = items.get(view.itemId)
+      if (!item) {
+        item = { views: 0, visitors: new Set() }
+        items.set(view.itemId, item)
+      }
+      item.views++
+      item.visitors.add(view.visitorId)
+    }
     const keys = counterKeys(this.prefix, bucket)
+    const ids = [...items.keys()]
     const scriptKeys = [
       keys.counts,
       keys.pending,
@@ -88,28 +67,26 @@ export class ViewRecorder {
       keys.rankAll,
       keys.rankDay(day),
       keys.rankWeek(weekIndex(day)),
-      ...items.map(([id]) => keys.visitors(id)),
+      ...ids.map((id) => keys.visitors(id)),
     ]
     const args: (string | number)[] = [day, DAY_RANKING_TTL_S, WEEK_RANKING_TTL_S]
-    for (const [id, item] of items) args.push(id, item.waiters.length, item.visitors.size, ...item.visitors)
-    try {
-      const results = await callScript<[number, number][]>(
-        this.redis,
-        'recordViews',
-        [],
-        [scriptKeys.length, ...scriptKeys, ...args],
-      )
-      for (const [i, [, item]] of items.entries()) {
-        const [count, unique] = results[i] ?? [-1, 0]
-        const n = item.waiters.length
-        // The script added n at once; the k-th waiter's own view made the count `count - n + k + 1`.
-        for (const [k, waiter] of item.waiters.entries()) {
-          waiter.resolve(count < 0 ? null : { views: count - n + k + 1, uniqueVisitors: unique })
-        }
-      }
-    } catch (error) {
-      for (const [, item] of items) for (const w of item.waiters) w.reject(error)
-    }
+    for (const [id, item] of items) args.push(id, item.views, item.visitors.size, ...item.visitors)
+    const results = await callScript<[number, number][]>(
+      this.redis,
+      'recordViews',
+      [],
+      [scriptKeys.length, ...scriptKeys, ...args],
+    )
+    const counts = new Map(ids.map((id, i) => [id, results[i] ?? [-1, 0]]))
+    // The script added n at once; the k-th view of an item (in arrival order) made its count `count - n + k`.
+    const seen = new Map<number, number>()
+    return views.map(({ itemId }) => {
+      const [count, unique] = counts.get(itemId) as [number, number]
+      const k = (seen.get(itemId) ?? 0) + 1
+      seen.set(itemId, k)
+      const n = items.get(itemId)?.views ?? 0
+      return count < 0 ? null : { views: count - n + k, uniqueVisitors: unique }
+    })
   }
 }
 

@@ -1,4 +1,5 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { AdmitResult, Refusal } from './admission.ts'
 import { productKeys } from './keys.ts'
 
@@ -12,12 +13,12 @@ const REFUSALS: Record<number, Refusal> = {
 
 /** Attempts per script call: keeps one call short (Redis is single-threaded) and well under Lua's limits. */
 const MAX_ATTEMPTS_PER_CALL = 500
+/** Attempts waiting for Redis in this process, past which an attempt is refused (503) rather than queued. */
+const MAX_PENDING_ATTEMPTS = 50_000
 
 interface Attempt {
   userId: string
   admissionId: string
-  resolve(result: AdmitResult): void
-  reject(error: unknown): void
 }
 
 /**
@@ -27,54 +28,23 @@ interface Attempt {
  * costs there bounds the whole sale: a batch pays the script's fixed cost once.
  */
 export function createAdmissionBatcher(redis: RedisClient, prefix: string) {
-  let queue = new Map<number, Attempt[]>()
-  let scheduled = false
-
-  async function send(productId: number, attempts: Attempt[]) {
-    const keys = productKeys(prefix, productId)
-    const args: string[] = []
-    for (const a of attempts) args.push(a.userId, a.admissionId)
-    let reply: number[]
-    try {
-      reply = await callScript<number[]>(redis, 'admitBuyers', [keys.product, keys.buyers], args)
-    } catch (error) {
-      for (const a of attempts) a.reject(error)
-      return
-    }
-    const admittedAt = reply[0] as number
-    for (const [i, a] of attempts.entries()) {
-      const code = reply[i + 1]
-      a.resolve(
-        code === 1
+  const batcher = createTurnBatcher<number, Attempt, AdmitResult>({
+    maxBatch: MAX_ATTEMPTS_PER_CALL,
+    maxPending: MAX_PENDING_ATTEMPTS,
+    async send(productId, attempts) {
+      const keys = productKeys(prefix, productId)
+      const args: string[] = []
+      for (const a of attempts) args.push(a.userId, a.admissionId)
+      const reply = await callScript<number[]>(redis, 'admitBuyers', [keys.product, keys.buyers], args)
+      const admittedAt = reply[0] as number
+      return attempts.map((_, i): AdmitResult => {
+        const code = reply[i + 1]
+        return code === 1
           ? { admitted: true, admittedAt }
-          : { admitted: false, refusal: REFUSALS[code as number] ?? 'product_not_found' },
-      )
-    }
-  }
-
-  function drain() {
-    scheduled = false
-    const batches = queue
-    queue = new Map()
-    for (const [productId, attempts] of batches) {
-      for (let i = 0; i < attempts.length; i += MAX_ATTEMPTS_PER_CALL) {
-        void send(productId, attempts.slice(i, i + MAX_ATTEMPTS_PER_CALL))
-      }
-    }
-  }
-
-  return function admit(productId: number, userId: string, admissionId: string): Promise<AdmitResult> {
-    return new Promise((resolve, reject) => {
-      let attempts = queue.get(productId)
-      if (!attempts) {
-        attempts = []
-        queue.set(productId, attempts)
-      }
-      attempts.push({ userId, admissionId, resolve, reject })
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(drain)
-      }
-    })
-  }
+          : { admitted: false, refusal: REFUSALS[code as number] ?? 'product_not_found' }
+      })
+    },
+  })
+  return (productId: number, userId: string, admissionId: string): Promise<AdmitResult> =>
+    batcher.add(productId, { userId, admissionId })
 }
