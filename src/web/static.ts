@@ -16,15 +16,15 @@ const REVALIDATE = 'no-cache'
 const SHORT = 'public, max-age=3600'
 
 const NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>hotspot</title>
-<p>The web UI is not built yet. Run <code>npm run build</code> (or start with <code>npm start</code>, which
-builds it), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
+<p>The web UI is not built. Run <code>npm run build</code> (in a checkout, <code>npm start</code> builds it
+too), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
 
 /**
  * Serves the built UI at `/` with @fastify/static: files by path, and index.html for every other GET that is not
  * an API/ops path, so client-side routes (/sms, /flash-sale, …) survive a reload. Pre-compressed .br/.gz files
  * written by the build are sent to browsers that accept them.
  */
-export function staticRoutes(app: Http, options: { root: string; ready?: () => Promise<unknown> }) {
+export function staticRoutes(app: Http, options: { root: string }) {
   const { root } = options
 
   app.register(fastifyStatic, {
@@ -48,7 +48,6 @@ export function staticRoutes(app: Http, options: { root: string; ready?: () => P
       return reply.callNotFound() // malformed %-escape: no such file, no such page
     }
     if (SERVER_PATHS.test(pathname)) return reply.callNotFound()
-    await options.ready?.() // a build started by this process finishes before the first page is served
     if (!fs.existsSync(path.join(root, 'index.html'))) {
       return reply.status(503).header('cache-control', 'no-store').type('text/html').send(NOT_BUILT_PAGE)
     }
