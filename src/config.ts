@@ -10,6 +10,8 @@ export interface Config {
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
+  /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
+  redisCommandTimeoutMs: number
   /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
   keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
@@ -77,6 +79,13 @@ export interface Config {
     retryMaxSeconds: number
     /** With SMS_PROVIDER=flaky: attempts of each message that fail before one succeeds. */
     flakyFailures: number
+    /** Segments sent for one client address / for the whole deployment per window (0: no limit). */
+    addressLimit: number
+    addressWindowSeconds: number
+    globalLimit: number
+    globalWindowSeconds: number
+    /** Country calling codes SMS may go to (`86`, `852`); empty: any. */
+    allowedCountries: string[]
   }
   verification: {
     /** Key of the codes' HMAC. Unset: generated on first use and kept in `dataDir/verification-secret`. */
@@ -136,12 +145,12 @@ function oneOf<T extends string, F extends T | undefined>(
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
-  for (const part of raw.split(',')) {
+  for (const part of splitUrlList(raw)) {
     let url: URL
     try {
-      url = new URL(part.trim())
+      url = new URL(part)
     } catch {
-      throw new ConfigError(name, `"${redactUrl(part.trim())}" is not a URL`)
+      throw new ConfigError(name, `"${redactUrl(part)}" is not a URL`)
     }
     if (!schemes.includes(url.protocol)) {
       throw new ConfigError(name, `must start with ${schemes.join(' or ')}, got "${url.protocol}"`)
@@ -178,10 +187,44 @@ function queueList(env: Env, name: string, fallback: string[]): string[] {
   return queues
 }
 
-/** Hides the password of a URL so it can be logged. */
-export function redactUrl(url: string): string {
-  // Every URL of a comma-separated list (cluster nodes) carries the password.
-  return url.replace(/\/\/([^:/@,]+):([^@,]*)@/g, '//$1:***@')
+/**
+ * Splits a comma-separated URL list (cluster nodes) only where the next URL starts (`,scheme://`), so a raw
+ * `,` inside a password does not cut a URL in two.
+ */
+export function splitUrlList(raw: string): string[] {
+  return raw
+    .split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i)
+    .map((u) => u.trim())
+    .filter(Boolean)
+}
+
+/** Query parameters that carry secrets (`?password=`, `sslpassword`, `token`, `api_key`, …). */
+const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential|signature/i
+const MASK = '***'
+
+/** Hides every password and secret-looking query parameter of a URL or URL list, so it can be logged. */
+export function redactUrl(value: string): string {
+  return splitUrlList(value).map(redactOneUrl).join(',')
+}
+
+function redactOneUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    // Not parseable (a file path, a typo): mask everything between `scheme://` and the last `@`, and every
+    // secret-looking `name=value`, rather than guess where a password ends.
+    return raw
+      .replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i, `$1${MASK}@`)
+      .replace(/([?&;][^=&;#]*=)([^&;#]*)/g, (all, name: string) =>
+        SECRET_PARAM.test(name) ? `${name}${MASK}` : all,
+      )
+  }
+  if (url.password) url.password = MASK
+  for (const name of [...new Set(url.searchParams.keys())]) {
+    if (SECRET_PARAM.test(name)) url.searchParams.set(name, MASK)
+  }
+  return url.href
 }
 
 function keyPrefix(env: Env): string {
@@ -190,6 +233,18 @@ function keyPrefix(env: Env): string {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix))
     throw new ConfigError('HOTSPOT_KEY_PREFIX', `must be 1 to 64 letters, digits or _ . : -, got "${prefix}"`)
   return prefix
+}
+
+/** `86,852` or `+86,+852`: E.164 country calling codes (1 to 3 digits, not starting with 0). */
+function countryCodes(env: Env, name: string): string[] {
+  const value = read(env, name)
+  if (value === undefined || value.trim() === '') return []
+  return value.split(',').map((part) => {
+    const code = part.trim().replace(/^\+/, '')
+    if (!/^[1-9]\d{0,2}$/.test(code))
+      throw new ConfigError(name, `must be country calling codes like 86,852 (got "${part.trim()}")`)
+    return code
+  })
 }
 
 function verificationSecret(env: Env): string | undefined {
@@ -214,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
@@ -257,6 +313,11 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: integer(env, 'SMS_RETRY_BASE_MS', 2000, 1, 3_600_000),
       retryMaxSeconds: integer(env, 'SMS_RETRY_MAX_SECONDS', 300, 1, 86_400),
       flakyFailures: integer(env, 'SMS_FLAKY_FAILURES', 2, 0, 1_000),
+      addressLimit: integer(env, 'SMS_ADDRESS_LIMIT', 100, 0, 1_000_000),
+      addressWindowSeconds: integer(env, 'SMS_ADDRESS_WINDOW_SECONDS', 3600, 1, 86_400),
+      globalLimit: integer(env, 'SMS_GLOBAL_LIMIT', 10_000, 0, 1_000_000),
+      globalWindowSeconds: integer(env, 'SMS_GLOBAL_WINDOW_SECONDS', 3600, 1, 86_400),
+      allowedCountries: countryCodes(env, 'SMS_ALLOWED_COUNTRIES'),
     },
     verification: {
       secret: verificationSecret(env),

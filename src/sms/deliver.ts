@@ -2,6 +2,7 @@ import type { Logger } from '../infra/logger.ts'
 import { PermanentTaskError, RetryTask, type TaskContext, type TaskRegistry } from '../tasks/types.ts'
 import { maskPhone } from './phone.ts'
 import type { SmsProvider } from './providers/index.ts'
+import type { Sealer } from './sealed.ts'
 import { segment } from './segment.ts'
 import { DELIVER_TASK } from './service.ts'
 import type { SmsStore } from './store.ts'
@@ -16,6 +17,7 @@ const SPARE_RETRIES = 3
 export interface DeliveryOptions {
   store: SmsStore
   provider: SmsProvider
+  sealer: Sealer
   log: Logger
   /** Delivery attempts per message, the first one included. */
   maxAttempts: number
@@ -39,7 +41,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * the message is `failed`.
  */
 export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOptions) {
-  const { store, provider, log, maxAttempts } = options
+  const { store, provider, sealer, log, maxAttempts } = options
   const maxRetries = maxAttempts - 1 + SPARE_RETRIES
 
   async function deliver(args: unknown[], _kwargs: Record<string, unknown>, context: TaskContext) {
@@ -56,11 +58,20 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
       throw new RetryTask('another delivery is sending this SMS', wait)
     }
 
-    const parts = segment(sms.content).parts
+    // A sealed text is opened only here, for the provider; `content` then holds its masked form.
+    const text = sms.sealed === null ? sms.content : sealer.open(id, sms.sealed)
+    const parts = segment(text).parts
+    const maskedParts = sms.sealed === null ? undefined : segment(sms.content).parts
     try {
       await context.once('provider-send', () =>
         withTimeout(
-          provider.send({ smsId: id, phone: sms.phone, parts, attempt: sms.attempts }),
+          provider.send({
+            smsId: id,
+            phone: sms.phone,
+            parts,
+            attempt: sms.attempts,
+            ...(maskedParts ? { maskedParts } : {}),
+          }),
           PROVIDER_TIMEOUT_MS,
         ),
       )

@@ -1,9 +1,11 @@
 import type { Feature, FeatureContext } from '../feature.ts'
 import { createLimiter } from '../ratelimit/index.ts'
+import { secretResolver } from '../verification/secret.ts'
 import { registerDeliveryTask } from './deliver.ts'
 import { limiterPrefix } from './keys.ts'
 import { createProvider } from './providers/index.ts'
 import { smsRoutes } from './routes.ts'
+import { createSealer } from './sealed.ts'
 import { createSmsService } from './service.ts'
 import { createSmsStore } from './store.ts'
 
@@ -11,6 +13,8 @@ import { createSmsStore } from './store.ts'
 export function createSmsFeature(ctx: FeatureContext) {
   const { config } = ctx
   const store = createSmsStore(ctx.db)
+  // Sealed texts use a key derived from the verification secret (they are verification codes).
+  const sealer = createSealer(secretResolver(config.verification.secret, config.dataDir))
   const limiter = createLimiter(ctx.redis, limiterPrefix(ctx.prefix), { name: 'sms', metrics: ctx.metrics })
   const service = createSmsService({
     db: ctx.db,
@@ -18,11 +22,18 @@ export function createSmsFeature(ctx: FeatureContext) {
     limiter,
     producer: ctx.tasks.producer,
     log: ctx.log,
-    limit: { segments: config.sms.limitSegments, windowMs: config.sms.limitWindowSeconds * 1000 },
+    budgets: {
+      perPhone: { limit: config.sms.limitSegments, windowMs: config.sms.limitWindowSeconds * 1000 },
+      perAddress: { limit: config.sms.addressLimit, windowMs: config.sms.addressWindowSeconds * 1000 },
+      global: { limit: config.sms.globalLimit, windowMs: config.sms.globalWindowSeconds * 1000 },
+      allowedCountries: config.sms.allowedCountries,
+    },
+    sealer,
   })
   registerDeliveryTask(ctx.tasks.registry, {
     store,
-    provider: createProvider(config, ctx.db),
+    provider: createProvider(config, ctx.db, sealer),
+    sealer,
     log: ctx.log,
     maxAttempts: config.sms.maxAttempts,
     retryBaseMs: config.sms.retryBaseMs,

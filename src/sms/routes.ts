@@ -19,6 +19,12 @@ const RateLimited = Type.Object({
   }),
 })
 
+export const quotaMessage = {
+  phone: 'this phone has used its SMS quota',
+  address: 'this client address has used its SMS quota',
+  global: 'the SMS budget of this service is used up for now',
+} as const
+
 /** SMS over HTTP: parse, call the service, answer. */
 export function smsRoutes(app: Http, deps: { sms: SmsService; admin: AdminCheck }) {
   const { sms, admin } = deps
@@ -46,8 +52,8 @@ export function smsRoutes(app: Http, deps: { sms: SmsService; admin: AdminCheck 
       },
     },
     async (request, reply) => {
-      const result = await sms.send(request.body.phone, request.body.content)
-      if (!result.accepted) throw rateLimited(reply, result.retryAfterMs, 'this phone has used its SMS quota')
+      const result = await sms.send(request.body.phone, request.body.content, { address: request.ip })
+      if (!result.accepted) throw rateLimited(reply, result.retryAfterMs, quotaMessage[result.which])
       return reply.status(202).send(result.sms)
     },
   )

@@ -5,9 +5,10 @@ import type { SmsStatus } from '../infra/db/schema.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { Limiter } from '../ratelimit/index.ts'
 import type { TaskProducer } from '../tasks/types.ts'
-import { phoneSubject } from './keys.ts'
+import { checkCountry, createBudgetTaker, type SmsBudgets } from './budgets.ts'
 import { maskPhone, normalizePhone } from './phone.ts'
 import { listOutbox } from './providers/outbox.ts'
+import type { Sealer } from './sealed.ts'
 import { type SmsEncoding, segment } from './segment.ts'
 import type { SmsStore } from './store.ts'
 
@@ -25,7 +26,20 @@ export interface AcceptedSms {
 }
 
 /** A refusal is part of normal work: returned, not thrown. */
-export type SendResult = { accepted: true; sms: AcceptedSms } | { accepted: false; retryAfterMs: number }
+export type SendResult =
+  | { accepted: true; sms: AcceptedSms }
+  | { accepted: false; retryAfterMs: number; which: 'phone' | 'address' | 'global' }
+
+export interface SendOptions {
+  /** The client's address, for the per-address budget. */
+  address?: string
+  /**
+   * What may be stored and shown instead of `content`: the same text with digits replaced by `*` (they cost
+   * alike in GSM-7 and UCS-2, so its parts line up with the real ones). The real text is then kept sealed until
+   * delivered, then erased.
+   */
+  masked?: string
+}
 
 export interface SmsView {
   id: string
@@ -48,7 +62,20 @@ export interface SmsServiceOptions {
   limiter: Limiter
   producer: TaskProducer
   log: Logger
-  limit: { segments: number; windowMs: number }
+  budgets: SmsBudgets
+  sealer: Sealer
+}
+
+// C0 controls but \t \n \f \r, and DEL (a loop, not a regex: Biome refuses control characters in one).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const ALLOWED_CONTROLS = new Set([0x09, 0x0a, 0x0c, 0x0d])
+function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if ((c < 0x20 && !ALLOWED_CONTROLS.has(c)) || c === 0x7f) return true
+  }
+  // A lone surrogate cannot be encoded as UTF-8 for SQL.
+  return LONE_SURROGATE.test(text)
 }
 
 /** Phone to E.164, or 400 invalid_phone. */
@@ -65,11 +92,17 @@ export function parsePhone(input: string): string {
 
 /** Sending SMS within the per-phone limit, and reading their state. Knows nothing of HTTP. */
 export function createSmsService(options: SmsServiceOptions) {
-  const { db, store, limiter, producer, log, limit } = options
+  const { db, store, limiter, producer, log, budgets, sealer } = options
+  const limit = { segments: budgets.perPhone.limit, windowMs: budgets.perPhone.windowMs }
+  const takeBudgets = createBudgetTaker(limiter, budgets)
 
   function parseContent(content: string) {
     const segmented = segment(content)
     if (content.trim() === '') throw new AppError('invalid_content', 'content must not be empty')
+    // Validated before it joins a batched INSERT (PostgreSQL refuses NUL in text: one such row would fail the
+    // whole batch). Tab, newline, carriage return and form feed are SMS characters; other controls are not.
+    if (hasControlCharacters(content))
+      throw new AppError('invalid_content', 'content must not contain control characters')
     if (segmented.segments > MAX_SEGMENTS) {
       throw new AppError(
         'invalid_content',
@@ -92,34 +125,40 @@ export function createSmsService(options: SmsServiceOptions) {
     parsePhone,
 
     /**
-     * Validates, takes the segments from the phone's window (all or nothing), stores the message (`queued`)
+     * Validates, takes the segments from the phone's, the address's and the global budget (all or nothing),
+     * stores the message (`queued`)
      * and publishes its delivery task, confirmed. If storing or publishing fails, the segments are given back
      * and the caller gets 503: nothing was sent, nothing was charged.
      */
-    async send(phoneInput: string, content: string): Promise<SendResult> {
+    async send(phoneInput: string, content: string, options: SendOptions = {}): Promise<SendResult> {
       const phone = parsePhone(phoneInput)
+      checkCountry(budgets, phone)
       const { encoding, segments } = parseContent(content)
-      const subject = phoneSubject(phone)
-      const decision = await limiter.take(subject, {
-        limit: limit.segments,
-        windowMs: limit.windowMs,
-        weight: segments,
-      })
-      if (!decision.allowed) return { accepted: false, retryAfterMs: decision.retryAfterMs }
+      const { masked } = options
+      const decision = await takeBudgets(phone, options.address, segments)
+      if (!decision.allowed)
+        return { accepted: false, retryAfterMs: decision.retryAfterMs, which: decision.which }
 
       const id = randomUUID()
       try {
-        await store.insert({ id, phone, content, encoding, segments })
+        await store.insert({
+          id,
+          phone,
+          content: masked ?? content,
+          sealed: masked === undefined ? null : sealer.seal(id, content),
+          encoding,
+          segments,
+        })
       } catch (error) {
-        await limiter.release(subject, decision.id)
-        throw unavailable('The database', error)
+        await decision.release()
+        throw error instanceof AppError ? error : unavailable('The database', error)
       }
       try {
         await producer.send(DELIVER_TASK, [id])
       } catch (error) {
         // A worker that already took it means the publish did land (only its confirm was lost): it is queued.
         if (await store.cancelQueued(id, 'could not be queued (task broker unavailable)').catch(() => true)) {
-          await limiter.release(subject, decision.id)
+          await decision.release()
           log.warn({ sms: id, phone: maskPhone(phone), err: error }, 'SMS not queued, limit given back')
           throw unavailable('The task broker', error)
         }

@@ -15,9 +15,17 @@ export interface SmsRow {
   lease_until: number | null
   created_at: string
   sent_at: string | null
+  /** The text to deliver, sealed, when `content` is masked; null once delivered or failed. */
+  sealed: string | null
 }
 
-export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments'>
+export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments' | 'sealed'>
+
+/** A row waiting for its batch, with the outcome of its own INSERT when the batch had to go row by row. */
+interface PendingInsert {
+  row: NewSms
+  error?: unknown
+}
 
 const now = () => new Date().toISOString()
 /** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
@@ -28,7 +36,7 @@ const INSERT_BATCH = 500
  * failed), so two deliveries of one task can never both own it: only the one whose UPDATE matched goes on.
  */
 export function createSmsStore(db: Db) {
-  const inserts = createBatcher<NewSms>(async (rows) => {
+  const insertRows = async (rows: NewSms[]) => {
     const created_at = now()
     await db
       .insertInto('sms_messages')
@@ -43,6 +51,24 @@ export function createSmsStore(db: Db) {
         })),
       )
       .execute()
+  }
+  // One bad row must not fail the requests it shares a statement with (issue 15 item 12): a failed batch is
+  // retried row by row and each row gets its own outcome. The batch statement is atomic, so nothing of it stayed.
+  const inserts = createBatcher<PendingInsert>(async (pending) => {
+    try {
+      await insertRows(pending.map((p) => p.row))
+    } catch (error) {
+      if (pending.length === 1) throw error
+      await Promise.all(
+        pending.map(async (p) => {
+          try {
+            await insertRows([p.row])
+          } catch (rowError) {
+            p.error = rowError
+          }
+        }),
+      )
+    }
   }, INSERT_BATCH)
 
   const get = (id: string): Promise<SmsRow | undefined> =>
@@ -52,8 +78,10 @@ export function createSmsStore(db: Db) {
     get,
 
     /** Stores a new `queued` message; concurrent requests share one INSERT (see batcher.ts). */
-    insert(row: NewSms): Promise<void> {
-      return inserts.add(row)
+    async insert(row: NewSms): Promise<void> {
+      const pending: PendingInsert = { row }
+      await inserts.add(pending)
+      if (pending.error !== undefined) throw pending.error
     },
 
     /**
@@ -79,7 +107,7 @@ export function createSmsStore(db: Db) {
     async markSent(id: string): Promise<void> {
       await db
         .updateTable('sms_messages')
-        .set({ status: 'sent', sent_at: now(), error: null, lease_until: null })
+        .set({ status: 'sent', sent_at: now(), error: null, lease_until: null, sealed: null })
         .where('id', '=', id)
         .where('status', '=', 'sending')
         .execute()
@@ -98,7 +126,7 @@ export function createSmsStore(db: Db) {
     async markFailed(id: string, error: string): Promise<void> {
       await db
         .updateTable('sms_messages')
-        .set({ status: 'failed', error, lease_until: null })
+        .set({ status: 'failed', error, lease_until: null, sealed: null })
         .where('id', '=', id)
         .where('status', 'in', ['queued', 'sending'])
         .execute()
@@ -108,7 +136,7 @@ export function createSmsStore(db: Db) {
     async cancelQueued(id: string, error: string): Promise<boolean> {
       const result = await db
         .updateTable('sms_messages')
-        .set({ status: 'failed', error })
+        .set({ status: 'failed', error, sealed: null })
         .where('id', '=', id)
         .where('status', '=', 'queued')
         .where('attempts', '=', 0)

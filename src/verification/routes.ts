@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import type { Http } from '../infra/http.ts'
 import { rateLimited } from '../sms/rate-limited.ts'
+import { quotaMessage } from '../sms/routes.ts'
 import type { VerificationService } from './service.ts'
 
 /** Verification codes over HTTP: parse, call the service, answer. */
@@ -23,9 +24,11 @@ export function verificationRoutes(app: Http, deps: { verification: Verification
       },
     },
     async (request, reply) => {
-      const result = await verification.request(request.body.phone)
+      const result = await verification.request(request.body.phone, request.ip)
       if (!result.accepted) {
-        throw rateLimited(reply, result.retryAfterMs, 'this phone cannot get another code yet')
+        const message =
+          result.which === 'code' ? 'this phone cannot get another code yet' : quotaMessage[result.which]
+        throw rateLimited(reply, result.retryAfterMs, message)
       }
       const { smsId, expiresIn, resendAfter } = result
       return reply.status(202).send({ smsId, expiresIn, resendAfter })

@@ -24,7 +24,12 @@ describe.runIf(onCluster)('Redis Cluster: a master killed under load', () => {
     app = await startTestApp({
       db: 'postgres',
       redisUrl: cluster.url,
-      env: { SMS_LIMIT_SEGMENTS: String(SMS_LIMIT), SMS_LIMIT_WINDOW_SECONDS: '3600' },
+      // Every texter sends from 127.0.0.1: only the per-phone limit is under test here.
+      env: {
+        SMS_LIMIT_SEGMENTS: String(SMS_LIMIT),
+        SMS_LIMIT_WINDOW_SECONDS: '3600',
+        SMS_ADDRESS_LIMIT: '0',
+      },
     })
     await app.start(['worker'])
   })

@@ -85,6 +85,8 @@ export interface SmsMessagesTable {
   lease_until: number | null
   created_at: ColumnType<string, string, never>
   sent_at: string | null
+  /** The text to deliver when `content` is masked (a verification code), sealed; null once delivered. */
+  sealed: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 /** What the `outbox` provider delivered: one row per part, UNIQUE(sms_id, part). */
@@ -93,6 +95,9 @@ export interface SmsOutboxTable {
   sms_id: string
   part: number
   phone: string
+  /** Masked when the SMS was sealed. */
   body: string
   delivered_at: string
+  /** The delivered text of a sealed SMS, sealed (the outbox stands in for the phone). */
+  sealed: ColumnType<string | null, string | null | undefined, string | null>
 }

@@ -1,8 +1,12 @@
 import type { Db } from '../../infra/db/index.ts'
+import type { Sealer } from '../sealed.ts'
 import type { SmsProvider } from './types.ts'
 
-/** "Delivers" into SQL (table sms_outbox, readable by admins): the default, and what tests read codes from. */
-export function createOutboxProvider(db: Db): SmsProvider {
+/**
+ * "Delivers" into SQL (table sms_outbox, readable by admins): the default. A secret SMS (verification code) is
+ * kept masked in `body` and, standing in for the phone, sealed in `sealed` (what tests read codes from).
+ */
+export function createOutboxProvider(db: Db, sealer: Sealer): SmsProvider {
   return {
     name: 'outbox',
     async send(sms) {
@@ -14,7 +18,8 @@ export function createOutboxProvider(db: Db): SmsProvider {
             sms_id: sms.smsId,
             part: i + 1,
             phone: sms.phone,
-            body,
+            body: sms.maskedParts?.[i] ?? body,
+            sealed: sms.maskedParts ? sealer.seal(sms.smsId, body) : null,
             delivered_at: deliveredAt,
           })),
         )
@@ -35,7 +40,11 @@ export interface OutboxPart {
 
 /** The latest delivered parts, newest first, optionally for one phone (E.164). */
 export async function listOutbox(db: Db, query: { phone?: string; limit: number }): Promise<OutboxPart[]> {
-  let select = db.selectFrom('sms_outbox').selectAll().orderBy('id', 'desc').limit(query.limit)
+  let select = db
+    .selectFrom('sms_outbox')
+    .select(['sms_id', 'part', 'phone', 'body', 'delivered_at'])
+    .orderBy('id', 'desc')
+    .limit(query.limit)
   if (query.phone !== undefined) select = select.where('phone', '=', query.phone)
   const rows = await select.execute()
   return rows.map((r) => ({

@@ -4,6 +4,11 @@ export interface OutgoingSms {
   /** E.164. */
   phone: string
   parts: string[]
+  /**
+   * Set when the text is secret (a verification code): each part as it may be shown or stored by anything that
+   * keeps messages (the code masked). A gateway sends `parts`; it never logs or stores them.
+   */
+  maskedParts?: string[]
   /** 1 for the first delivery attempt of this SMS, 2 for the first retry, … */
   attempt: number
 }

@@ -3,6 +3,7 @@ import * as m0001 from './0001_items.ts'
 import * as m0002 from './0002_sms.ts'
 import * as m0003 from './0003_banners.ts'
 import * as m0004 from './0004_seckill.ts'
+import * as m0005 from './0005_sms_sealed.ts'
 
 /** Every migration, in order. Listed by hand so the same list works from src/ (tsx) and dist/ (node). */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002_sms': m0002,
   '0003_banners': m0003,
   '0004_seckill': m0004,
+  '0005_sms_sealed': m0005,
 }

@@ -1,0 +1,43 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+
+/**
+ * Text that must not sit in clear at rest (a verification code's SMS): AES-256-GCM with a key derived by HKDF
+ * from VERIFICATION_SECRET, bound to the SMS id (additional data), so a sealed text moved to another row does
+ * not open. Stored as `v1.<iv>.<ciphertext>.<tag>` (base64url).
+ */
+export interface Sealer {
+  seal(smsId: string, text: string): string
+  open(smsId: string, sealed: string): string
+}
+
+const INFO = 'hotspot sms sealed text v1'
+
+export function createSealer(secret: () => string): Sealer {
+  let key: Buffer | undefined
+  // Derived on first use: processes that never seal or open anything never resolve (or create) the secret.
+  const keyOf = () => {
+    key ??= Buffer.from(hkdfSync('sha256', secret(), 'hotspot', INFO, 32))
+    return key
+  }
+  return {
+    seal(smsId, text) {
+      const iv = randomBytes(12)
+      const cipher = createCipheriv('aes-256-gcm', keyOf(), iv).setAAD(Buffer.from(smsId))
+      const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
+      return ['v1', iv, body, cipher.getAuthTag()]
+        .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+        .join('.')
+    },
+    open(smsId, sealed) {
+      const [version, iv, body, tag] = sealed.split('.')
+      if (version !== 'v1' || iv === undefined || body === undefined || tag === undefined)
+        throw new Error('not a sealed SMS text')
+      const decipher = createDecipheriv('aes-256-gcm', keyOf(), Buffer.from(iv, 'base64url'))
+        .setAAD(Buffer.from(smsId))
+        .setAuthTag(Buffer.from(tag, 'base64url'))
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      )
+    },
+  }
+}
