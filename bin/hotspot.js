@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx in a checkout; a published package ships the compiled dist/ instead.
+// Runs the compiled dist/. In a checkout (src/ present) it first compiles, once, when dist/ is missing or older
+// than the sources; a package from npm ships dist/ and web/dist/ built.
 import { existsSync } from 'node:fs'
 
-const source = new URL('../src/cli.ts', import.meta.url)
-if (existsSync(source)) {
-  const { register } = await import('tsx/esm/api')
-  register()
-  await import(source.href)
-} else {
-  await import(new URL('../dist/cli.js', import.meta.url).href)
+if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
+  const { ensureBuilt } = await import('../scripts/build.js')
+  try {
+    await ensureBuilt()
+  } catch (error) {
+    process.stderr.write(
+      `\nhotspot: could not build: ${error instanceof Error ? error.message : String(error)}\n`,
+    )
+    process.exit(1)
+  }
 }
+await import('../dist/cli.js')

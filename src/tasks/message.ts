@@ -342,8 +342,8 @@ function readEmbed(embed: unknown): TaskEmbed {
   }
 }
 
-// Module-level helpers rather than closures in the per-message functions: under tsx every closure created
-// per call also costs a keep-names wrapper (the codec was most of the worker's own CPU per task).
+// Module-level helpers rather than closures in the per-message functions: the codec runs for every task, and
+// a closure per call is an allocation per call.
 function signatureList(embed: Record<string, unknown>, key: 'callbacks' | 'errbacks' | 'chain') {
   const v = embed[key]
   if (v == null) return null

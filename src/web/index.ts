@@ -1,37 +1,37 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Feature, FeatureContext } from '../feature.ts'
 import type { SeckillService } from '../seckill/service.ts'
-import { cancelWebBuild, DIST_DIR, ensureWebBuild } from './build.ts'
 import { createEventStream } from './events-route.ts'
 import { productsRoute } from './products-route.ts'
 import { staticRoutes } from './static.ts'
 
+/** The UI `npm run build` writes (web/dist at the package root: two levels up from src/web/ and dist/web/). */
+export const DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url))
+
 /**
- * The web UI: the built Vue app at `/` (built at start when missing or stale), the live-counts event stream,
- * and the product list the flash-sale page needs. The UI itself talks to the public HTTP API only.
+ * The web UI: the built Vue app at `/`, the live-counts event stream, and the product list the flash-sale page
+ * needs. The UI itself talks to the public HTTP API only. This process never builds it (`npm run build` does).
  */
 export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillService }) {
   const stream = createEventStream(ctx.events, ctx.prefix)
-  let build: Promise<unknown> | undefined
-  let building = false
   const feature: Feature = {
     name: 'web',
     routes: (http) => {
       stream.routes(http)
       productsRoute(http, deps)
-      staticRoutes(http, { root: DIST_DIR, ready: () => build ?? Promise.resolve() })
+      staticRoutes(http, { root: DIST_DIR })
     },
-    // Only processes that serve HTTP (the `api` role) build; a worker never needs the UI.
     start: () => {
-      if (build) return
-      building = true
-      build = ensureWebBuild(ctx.log).finally(() => {
-        building = false
-      })
+      if (!fs.existsSync(path.join(DIST_DIR, 'index.html')))
+        ctx.log.warn(
+          { dir: DIST_DIR },
+          'the web UI is not built (%s has no index.html): run `npm run build`; / answers 503 until then',
+          DIST_DIR,
+        )
     },
-    stop: async () => {
-      if (building) cancelWebBuild() // ours, still running: the previous build stays served
-      stream.close()
-    },
+    stop: async () => stream.close(),
   }
   return { feature }
 }

@@ -16,8 +16,8 @@ const REVALIDATE = 'no-cache'
 const SHORT = 'public, max-age=3600'
 
 const NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>hotspot</title>
-<p>The web UI is not built yet. Run <code>npm run build</code> (or start with <code>npm start</code>, which
-builds it), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
+<p>The web UI is not built. Run <code>npm run build</code> (in a checkout, <code>npm start</code> builds it
+too), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
 
 /**
  * Serves the built UI at `/` with @fastify/static: files by path, and index.html for every other GET that is not
@@ -26,7 +26,7 @@ builds it), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
  */
 const acceptsHtml = (accept: string | undefined) => accept !== undefined && /\btext\/html\b/i.test(accept)
 
-export function staticRoutes(app: Http, options: { root: string; ready?: () => Promise<unknown> }) {
+export function staticRoutes(app: Http, options: { root: string }) {
   const { root } = options
 
   app.register(fastifyStatic, {
@@ -54,7 +54,6 @@ export function staticRoutes(app: Http, options: { root: string; ready?: () => P
     const namesFile = last.includes('.') && last !== 'index.html'
     // A page only for a browser asking for one: a script or curl probing an unknown path gets the JSON 404.
     if (!namesFile && !acceptsHtml(request.headers.accept)) return reply.callNotFound()
-    await options.ready?.() // a build started by this process finishes before the first page is served
     if (!fs.existsSync(path.join(root, 'index.html'))) {
       return reply.status(503).header('cache-control', 'no-store').type('text/html').send(NOT_BUILT_PAGE)
     }

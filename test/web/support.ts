@@ -1,13 +1,14 @@
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { buildWeb, webBuildState } from '../../src/web/build.ts'
 import type { TestApp } from '../support/app.ts'
 
-/** Builds web/dist once when it is missing or older than web/ (a no-op when fresh). */
+/** Builds dist/ and web/dist once when missing or older than the sources (a no-op when fresh), as `hotspot` does. */
 export async function ensureBuilt(): Promise<void> {
-  if (webBuildState() !== 'fresh') await buildWeb({ onlyIfStale: true })
+  await promisify(execFile)(process.execPath, ['scripts/build.js', '--if-stale'], { timeout: 300_000 })
 }
 
 /**
