@@ -4,6 +4,7 @@ import { secretResolver } from '../verification/secret.ts'
 import { registerDeliveryTask } from './deliver.ts'
 import { limiterPrefix } from './keys.ts'
 import { createProvider } from './providers/index.ts'
+import { receiptRoutes } from './receipt-routes.ts'
 import { smsRoutes } from './routes.ts'
 import { createSealer } from './sealed.ts'
 import { createSmsService } from './service.ts'
@@ -32,7 +33,7 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   registerDeliveryTask(ctx.tasks.registry, {
     store,
-    provider: createProvider(config, ctx.db, sealer),
+    provider: createProvider(config, ctx.db, sealer, ctx.metrics),
     sealer,
     log: ctx.log,
     maxAttempts: config.sms.maxAttempts,
@@ -41,7 +42,10 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   const feature: Feature = {
     name: 'sms',
-    routes: (http) => smsRoutes(http, { sms: service, admin: ctx.admin }),
+    routes: (http) => {
+      smsRoutes(http, { sms: service, admin: ctx.admin })
+      receiptRoutes(http, { sms: service, config })
+    },
   }
   return { feature, service, limiter }
 }

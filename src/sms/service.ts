@@ -206,6 +206,9 @@ export function createSmsService(options: SmsServiceOptions) {
       }
     },
 
+    /** A gateway's delivery receipt; the SMS id it belongs to, or undefined when no part has that id. */
+    applyReceipt: store.applyReceipt,
+
     /** What the outbox provider delivered (admin), newest first; phones masked. */
     async outbox(query: { phone?: string; limit: number }) {
       const phone = query.phone === undefined ? undefined : parsePhone(query.phone)

@@ -85,15 +85,16 @@ export function createSmsStore(db: Db) {
   const get = (id: string): Promise<SmsRow | undefined> =>
     db.selectFrom('sms_messages').selectAll().where('id', '=', id).executeTakeFirst()
 
-  /** A sent SMS becomes `undelivered` when any part is, `delivered` when every part is. */
+  /**
+   * A sent SMS becomes `undelivered` when any part is, `delivered` when every part the gateways took is (a
+   * gateway that splits texts itself takes the whole text as one). Only once `sent`: every part is recorded then.
+   */
   async function settleReceipts(id: string): Promise<void> {
     const parts = await db.selectFrom('sms_gateway_parts').select('status').where('sms_id', '=', id).execute()
     if (parts.length === 0) return
-    const sms = await db.selectFrom('sms_messages').select('segments').where('id', '=', id).executeTakeFirst()
     let status: SmsStatus | undefined
     if (parts.some((p) => p.status === 'undelivered')) status = 'undelivered'
-    else if (parts.length === sms?.segments && parts.every((p) => p.status === 'delivered'))
-      status = 'delivered'
+    else if (parts.every((p) => p.status === 'delivered')) status = 'delivered'
     if (!status) return
     await db
       .updateTable('sms_messages')
