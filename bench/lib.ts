@@ -23,8 +23,61 @@ export async function privateServers(want: { rabbitmq?: boolean } = {}) {
   }
 }
 
+export const BENCH_TOKEN = 'bench-admin-token-0123456789'
+
+/**
+ * What every HTTP bench starts with: private servers, the environment its contenders run in (SQLite in the
+ * bench's temp dir, the admin token), contender processes, and a clean-up that runs whatever ends the run.
+ */
+export async function benchSetup(want: { rabbitmq?: boolean } = {}) {
+  const servers = await privateServers(want)
+  const env: Record<string, string> = {
+    REDIS_URL: servers.redis.url,
+    ...(servers.rabbit ? { AMQP_URL: servers.rabbit.url } : {}),
+    DATABASE_URL: path.join(servers.root, 'bench.db'),
+    HOTSPOT_ADMIN_TOKEN: BENCH_TOKEN,
+  }
+  const contenders: Contender[] = []
+  const stop = async () => {
+    await Promise.all(contenders.map((c) => c.stop().catch(() => {})))
+    await servers.stop()
+  }
+  // Never leave the private servers or contenders running, whatever ends the run.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => stop().finally(() => process.exit(130)))
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const)
+    process.once(event, (error) => {
+      say(`failed: ${(error as Error)?.stack ?? error}`)
+      stop().finally(() => process.exit(1))
+    })
+  return {
+    servers,
+    env,
+    shared: { redisPid: servers.redis.pid, brokerPid: servers.rabbit?.pid },
+    /** Starts a contender server (bench/servers/*.ts) in its own process, on the bench's servers. */
+    async spawn(script: string, extra: Record<string, string> = {}): Promise<Contender> {
+      const contender = await spawnServer(script, { ...env, ...extra })
+      contenders.push(contender)
+      return contender
+    },
+    /** An admin call to a hotspot contender (creating items, products), failing loudly on an error. */
+    async admin<T>(contender: Contender, method: string, route: string, body: unknown): Promise<T> {
+      const res = await fetch(`${contender.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`)
+      return (await res.json()) as T
+    },
+    stop,
+  }
+}
+
 export interface Contender {
   url: string
+  /** The server's process (its CPU is measured per request). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -48,6 +101,7 @@ export async function spawnServer(script: string, env: Record<string, string>): 
   }
   return {
     url,
+    pid: child.pid as number,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve())
@@ -78,9 +132,15 @@ export async function measure(options: {
   seconds?: number
   /** Each request goes to one of these paths, picked at random (wrk only), instead of the URL's own path. */
   paths?: string[]
+  /**
+   * A body of its own for every request (wrk only): a Lua expression, `n` is the request's number, e.g.
+   * `'{"userId":"u-' .. n .. '"}'` (wrk runs one thread, so `n` is unique).
+   */
+  bodyLua?: string
 }): Promise<LoadResult> {
   if (!fs.existsSync('/usr/bin/wrk')) {
-    if (options.paths) throw new Error('random request paths need wrk (apt-get install wrk)')
+    if (options.paths || options.bodyLua)
+      throw new Error('random paths and bodies need wrk (apt-get install wrk)')
     return load(options)
   }
   const script = path.join(os.tmpdir(), `hotspot-wrk-${process.pid}.lua`)
@@ -90,13 +150,17 @@ export async function measure(options: {
     [
       `wrk.method = "${options.method ?? 'GET'}"`,
       `wrk.body = ${JSON.stringify(body)}`,
-      body ? 'wrk.headers["Content-Type"] = "application/json"' : '',
-      ...(options.paths
+      body || options.bodyLua ? 'wrk.headers["Content-Type"] = "application/json"' : '',
+      options.paths ? `local paths = {${options.paths.map((p) => JSON.stringify(p)).join(',')}}` : '',
+      'local n = 0',
+      options.paths || options.bodyLua
         ? [
-            `local paths = {${options.paths.map((p) => JSON.stringify(p)).join(',')}}`,
-            'request = function() return wrk.format(nil, paths[math.random(#paths)]) end',
-          ]
-        : []),
+            'request = function()',
+            '  n = n + 1',
+            `  return wrk.format(nil, ${options.paths ? 'paths[math.random(#paths)]' : 'nil'}, nil, ${options.bodyLua ?? 'nil'})`,
+            'end',
+          ].join('\n')
+        : '',
       'done = function(summary, latency, requests)',
       '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.errors.status,',
       '    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,',

@@ -7,14 +7,19 @@
  *  2. What "exact" buys: the same burst pattern through both (limit 5 per 2 s).
  *  3. POST /api/sms (validate, limit, SQL insert, confirmed publish) vs Fastify hello-world, wrk, random phones.
  */
-import { spawn } from 'node:child_process'
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { createRedis } from '../src/infra/redis.ts'
 import { createLimiter } from '../src/ratelimit/index.ts'
-import { machine, median, pct, privateServers, say, spawnServer, writeResult } from './lib.ts'
+import { benchSetup, machine, median, pct, say, writeResult } from './lib.ts'
+import {
+  alternatingRounds,
+  cpuBudgetTable,
+  loadLine,
+  ratioSpread,
+  roundsTable,
+  throughputRatio,
+} from './lib-rounds.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -22,7 +27,9 @@ const limiterSeconds = Number(process.env.BENCH_LIMITER_SECONDS ?? 5)
 const concurrency = 100
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const servers = await privateServers({ rabbitmq: true })
+const loadAtStart = os.loadavg()[0] ?? 0
+const bench = await benchSetup({ rabbitmq: true })
+const servers = bench.servers
 const redis = createRedis(servers.redis.url)
 const redisForFlexible = createRedis(servers.redis.url) // same client options (auto-pipelining), own connection
 
@@ -149,75 +156,33 @@ const exactness = await Promise.all(
 
 // --- HTTP: POST /api/sms vs hello-world -------------------------------------------------------------------
 
-const token = 'bench-admin-token-0123456789'
-const env = {
-  REDIS_URL: servers.redis.url,
-  AMQP_URL: servers.rabbit?.url as string,
-  DATABASE_URL: path.join(servers.root, 'bench.db'),
-  HOTSPOT_ADMIN_TOKEN: token,
-  // wrk sends from one address: the per-address and global budgets would refuse almost all of it.
+say('starting contenders')
+const hello = await bench.spawn('bench/servers/hello.ts')
+// wrk sends from one address: the per-address and global SMS budgets would refuse almost all of it.
+const hotspot = await bench.spawn('bench/servers/hotspot-api.ts', {
   SMS_ADDRESS_LIMIT: '0',
   SMS_GLOBAL_LIMIT: '0',
-}
-say('starting contenders')
-const hello = await spawnServer('bench/servers/hello.ts', env)
-const hotspot = await spawnServer('bench/servers/hotspot-api.ts', env)
-
-interface WrkResult {
-  perSecond: number
-  p50: number
-  p99: number
-  statuses: string
-}
-
-/** wrk with a random China mobile number in every request body (so the per-phone limit rarely refuses). */
-async function wrkSms(url: string): Promise<WrkResult> {
-  const script = path.join(os.tmpdir(), `hotspot-wrk-sms-${process.pid}.lua`)
-  fs.writeFileSync(
-    script,
-    [
-      'wrk.method = "POST"',
-      'wrk.headers["Content-Type"] = "application/json"',
-      'local statuses = {}',
-      'request = function()',
-      '  local body = string.format(\'{"phone":"139%08d","content":"Your code is 123456"}\', math.random(0, 99999999))',
-      '  return wrk.format(nil, nil, nil, body)',
-      'end',
-      'done = function(summary, latency, requests)',
-      '  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.errors.status,',
-      '    latency:percentile(50), latency:percentile(99), summary.duration))',
-      'end',
-    ].join('\n'),
-  )
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '-s', script, url])
-    let out = ''
-    child.stdout?.on('data', (d) => {
-      out += d
-    })
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))))
-  })
-  const match = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(output)
-  if (!match) throw new Error(`could not read wrk output: ${output}`)
-  const [requests = 0, non2xx = 0, p50 = 0, p99 = 0, duration = 1] = match.slice(1).map(Number)
-  return {
-    perSecond: requests / (duration / 1e6),
-    p50: p50 / 1000,
-    p99: p99 / 1000,
-    statuses: `${non2xx} non-2xx`,
-  }
-}
-
-if (!fs.existsSync('/usr/bin/wrk')) throw new Error('this bench needs wrk (apt-get install wrk)')
-const httpRuns: { hello: WrkResult; sms: WrkResult }[] = []
-for (let round = 1; round <= rounds; round++) {
-  say(`HTTP round ${round}/${rounds}: hello-world`)
-  const a = await wrkSms(`${hello.url}/`)
-  say(`HTTP round ${round}/${rounds}: POST /api/sms`)
-  const b = await wrkSms(`${hotspot.url}/api/sms`)
-  httpRuns.push({ hello: a, sms: b })
-  say(`  hello ${a.perSecond.toFixed(0)}  sms ${b.perSecond.toFixed(0)} req/s`)
-}
+})
+const HELLO = '(a) Fastify hello-world'
+const SMS = '(b) hotspot POST /api/sms'
+// A random China mobile number in every body, so the per-phone limit rarely refuses; hello-world parses the same.
+const smsBody = `string.format('{"phone":"139%08d","content":"Your code is 123456"}', math.random(0, 99999999))`
+const httpRuns = await alternatingRounds({
+  rounds,
+  seconds,
+  connections: concurrency,
+  servers: bench.shared,
+  runs: [
+    { name: HELLO, server: hello, path: '/', method: 'POST', bodyLua: smsBody },
+    {
+      name: SMS,
+      server: hotspot,
+      path: '/api/sms',
+      method: 'POST',
+      bodyLua: smsBody,
+    },
+  ],
+})
 
 // --- report -----------------------------------------------------------------------------------------------
 
@@ -227,10 +192,8 @@ const cpu = (r: DriveResult) => `${r.nodeCpu.toFixed(1)} / ${r.redisCpu.toFixed(
 const lines = [
   `# Limiter benchmark — ${new Date().toISOString()}`,
   '',
-  `Machine: ${machine()}, load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ')} when written (other work shares it).`,
+  `Machine: ${machine()}.`,
+  loadLine(loadAtStart),
   'Private Redis and RabbitMQ started by the bench.',
   '',
   '## 1. Decisions per second, in process, same Redis',
@@ -282,18 +245,11 @@ lines.push(
   "POST /api/sms validates, segments, takes from the phone's window (Lua), inserts the SQL row (SQLite) and",
   'publishes the delivery task with a publisher confirm, then answers 202 (no worker runs during the bench).',
   '',
-  '| round | hello-world req/s | p50 ms | p99 ms | POST /api/sms req/s | p50 ms | p99 ms | non-2xx |',
-  '|---|---|---|---|---|---|---|---|',
-)
-for (const [i, r] of httpRuns.entries()) {
-  lines.push(
-    `| ${i + 1} | ${f0(r.hello.perSecond)} | ${f2(r.hello.p50)} | ${f2(r.hello.p99)} | ${f0(r.sms.perSecond)} | ${f2(r.sms.p50)} | ${f2(r.sms.p99)} | ${r.sms.statuses} |`,
-  )
-}
-const httpRatio = median(httpRuns.map((r) => r.sms.perSecond / r.hello.perSecond))
-lines.push(
+  ...cpuBudgetTable(httpRuns),
   '',
-  `POST /api/sms / hello-world throughput (median of per-round ratios): **${pct(httpRatio)}**`,
+  ...roundsTable(httpRuns),
+  '',
+  `POST /api/sms / hello-world throughput (median and spread of per-round ratios): **${ratioSpread(httpRuns, throughputRatio(SMS, HELLO))}**`,
   '',
 )
 writeResult('limiter', lines.join('\n'))
@@ -301,6 +257,5 @@ writeResult('limiter', lines.join('\n'))
 redis.disconnect()
 redisForFlexible.disconnect()
 stats.disconnect()
-await Promise.all([hello.stop(), hotspot.stop()])
-await servers.stop()
+await bench.stop()
 process.exit(0)

@@ -7,7 +7,7 @@
  * machine is noisy): the summary uses medians of per-round ratios. CPU time per 1 000 requests of the API
  * processes and of Redis says where the time goes; per-master command counts show how the load spreads.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -20,6 +20,7 @@ import { freePort, type RunningServer, startRabbitMQ, startRedis } from '../src/
 import { createRedis, type RedisClient } from '../src/infra/redis.ts'
 import { createLimiter } from '../src/ratelimit/index.ts'
 import { machine, measure, median, pct, say, writeResult } from './lib.ts'
+import { cpuMs } from './lib-cpu.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -119,22 +120,6 @@ function childrenOf(pid: number): number[] {
   } catch {
     return []
   }
-}
-
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
-/** CPU time (user + system, ms) of some processes, from /proc. */
-function cpuMs(pids: number[]): number {
-  let ticks = 0
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(fields[11]) + Number(fields[12])
-    } catch {
-      // gone
-    }
-  }
-  return (ticks / TICKS_PER_SECOND) * 1000
 }
 
 async function createItems(api: Api): Promise<number[]> {

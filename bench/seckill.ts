@@ -7,37 +7,37 @@
  * (exactly 100 orders, 100 distinct users, remaining 0). A wrk run per contender adds the sustained rate,
  * which autocannon (itself near its ceiling on 2 cores) can hide.
  */
-import { spawn } from 'node:child_process'
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import autocannon from 'autocannon'
 import SQLite from 'better-sqlite3'
-import { machine, measure, median, pct, privateServers, say, spawnServer, writeResult } from './lib.ts'
+import { benchSetup, machine, median, pct, say, writeResult } from './lib.ts'
+import {
+  alternatingRounds,
+  cpuBudgetTable,
+  loadLine,
+  ratioSpread,
+  roundsTable,
+  throughputRatio,
+} from './lib-rounds.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const attempts = Number(process.env.BENCH_REQUESTS ?? 10_000)
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
 const connections = 500
 const stock = 100
-const token = 'bench-admin-token-0123456789'
 
 // The machine is shared: its load says how much the absolute figures can be trusted (ratios fare better).
 const loadAtStart = os.loadavg()[0] ?? 0
-const servers = await privateServers({ rabbitmq: true })
-const dbFile = path.join(servers.root, 'bench.db')
+const bench = await benchSetup({ rabbitmq: true })
+const dbFile = bench.env.DATABASE_URL as string
 const env = {
-  REDIS_URL: servers.redis.url,
-  AMQP_URL: servers.rabbit?.url as string,
-  DATABASE_URL: dbFile,
-  HOTSPOT_ADMIN_TOKEN: token,
   // Every attempt comes from the load generator's one address: the per-address limit is off (a real rush
   // comes from many addresses); the per-user limit runs at its default, one limiter call per attempt.
   SECKILL_IP_LIMIT: '0',
 }
 say('starting contenders')
-const hello = await spawnServer('bench/servers/hello.ts', env)
-const hotspot = await spawnServer('bench/servers/hotspot-api.ts', {
+const hello = await bench.spawn('bench/servers/hello.ts', env)
+const hotspot = await bench.spawn('bench/servers/hotspot-api.ts', {
   ...env,
   BENCH_ROLES: 'api,worker', // as `hotspot start` runs them: the orders are created in the same process
   // `error`: wrk ends a run by closing connections with requests in flight, and each of those aborted bodies
@@ -49,15 +49,8 @@ const countOrders = sqlite.prepare(
   'SELECT count(*) AS n, count(DISTINCT user_id) AS users FROM orders WHERE product_id = ?',
 )
 
-async function newProduct(name: string): Promise<number> {
-  const res = await fetch(`${hotspot.url}/api/products`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name, stock }),
-  })
-  if (res.status !== 201) throw new Error(`creating a product: ${res.status} ${await res.text()}`)
-  return ((await res.json()) as { id: number }).id
-}
+const newProduct = async (name: string) =>
+  (await bench.admin<{ id: number }>(hotspot, 'POST', '/api/products', { name, stock })).id
 
 interface Run {
   rps: number
@@ -100,38 +93,6 @@ async function cannon(options: { url: string; buy?: boolean }): Promise<Run> {
   }
 }
 
-/** wrk with a distinct userId per request (one thread, so a plain counter is unique). */
-async function wrkBuy(url: string): Promise<{ rps: number; p99: number }> {
-  const script = path.join(os.tmpdir(), `hotspot-wrk-seckill-${process.pid}.lua`)
-  fs.writeFileSync(
-    script,
-    [
-      'wrk.method = "POST"',
-      'wrk.headers["Content-Type"] = "application/json"',
-      'local n = 0',
-      'request = function()',
-      '  n = n + 1',
-      '  return wrk.format(nil, nil, nil, \'{"userId":"wrk-\' .. n .. \'"}\')',
-      'end',
-      'done = function(summary, latency, requests)',
-      '  io.write(string.format("RESULT %d %d %d\\n", summary.requests, latency:percentile(99), summary.duration))',
-      'end',
-    ].join('\n'),
-  )
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, url])
-    let out = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))))
-  })
-  const match = /RESULT (\d+) (\d+) (\d+)/.exec(output)
-  if (!match) throw new Error(`could not read wrk output: ${output}`)
-  const [requests, p99us, durationUs] = match.slice(1).map(Number) as [number, number, number]
-  return { rps: requests / (durationUs / 1e6), p99: p99us / 1000 }
-}
-
 interface Round {
   hello: Run
   seckill: Run
@@ -139,8 +100,6 @@ interface Round {
   orders: number
   users: number
   remaining: number
-  wrkHello: { rps: number; p99: number }
-  wrkSeckill: { rps: number; p99: number }
 }
 
 const results: Round[] = []
@@ -170,9 +129,6 @@ for (let round = 1; round <= rounds; round++) {
   await watcher
   const { n, users } = countOrders.get(id) as { n: number; users: number }
   const product = (await (await fetch(`${hotspot.url}/api/products/${id}`)).json()) as { remaining: number }
-  say(`round ${round}/${rounds}: wrk, ${seconds} s each (sustained rate)`)
-  const wrkHello = await measure({ url: `${hello.url}/`, connections, seconds })
-  const wrkSeckill = await wrkBuy(`${hotspot.url}/api/seckill/${await newProduct(`wrk ${round}`)}`)
   results.push({
     hello: helloRun,
     seckill: seckillRun,
@@ -180,13 +136,33 @@ for (let round = 1; round <= rounds; round++) {
     orders: n,
     users,
     remaining: product.remaining,
-    wrkHello: { rps: wrkHello.requestsPerSecond, p99: wrkHello.p99 },
-    wrkSeckill,
   })
   say(
     `  hello ${helloRun.rps.toFixed(0)} req/s p99 ${helloRun.p99} ms | seckill ${seckillRun.rps.toFixed(0)} req/s p99 ${seckillRun.p99} ms, ${n} orders, last after ${lastOrderMs.toFixed(0)} ms`,
   )
 }
+
+say(`sustained rate: wrk, ${seconds} s per contender, ${rounds} alternating rounds`)
+const HELLO = '(a) Fastify hello-world'
+const SECKILL = '(b) hotspot POST /api/seckill/:id, mostly sold out'
+const sustained = await alternatingRounds({
+  rounds,
+  seconds,
+  connections,
+  servers: bench.shared,
+  runs: [
+    { name: HELLO, server: hello, path: '/' },
+    {
+      name: SECKILL,
+      server: hotspot,
+      path: '/',
+      method: 'POST',
+      // A user of its own per attempt: the per-user limit never refuses, the stock does.
+      bodyLua: `'{"userId":"wrk-' .. n .. '"}'`,
+      prepare: async (round) => `/api/seckill/${await newProduct(`wrk ${round}`)}`,
+    },
+  ],
+})
 
 const exact = results.every(
   (r) => r.orders === stock && r.users === stock && r.remaining === 0 && r.seckill.statuses['202'] === stock,
@@ -194,7 +170,6 @@ const exact = results.every(
 const ratio = median(results.map((r) => r.seckill.rps / r.hello.rps))
 const p99 = median(results.map((r) => r.seckill.p99))
 const helloP99 = median(results.map((r) => r.hello.p99))
-const wrkRatio = median(results.map((r) => r.wrkSeckill.rps / r.wrkHello.rps))
 const statusText = (s: Record<string, number>) =>
   Object.entries(s)
     .map(([code, count]) => `${count}×${code}`)
@@ -207,28 +182,34 @@ const lines = [
   `stock ${stock} against hotspot (API + worker in one process, SQLite, private Redis and RabbitMQ); then wrk for`,
   `${seconds} s at ${connections} connections on each (sustained rate; wrk drives harder than autocannon on 2 cores).`,
   'The per-address limit is off (every attempt comes from the one load generator); the per-user limit is on.',
-  `Load average of the machine (1 min): ${loadAtStart.toFixed(1)} at the start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end.`,
+  loadLine(loadAtStart),
   '',
-  '| round | hello req/s | hello p99 ms | seckill req/s | seckill p99 ms | seckill answers | last order in SQL after | orders / users / remaining | wrk hello req/s | wrk seckill req/s | wrk seckill p99 ms |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| round | hello req/s | hello p99 ms | seckill req/s | seckill p99 ms | seckill answers | last order in SQL after | orders / users / remaining |',
+  '|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r, i) =>
-      `| ${i + 1} | ${r.hello.rps.toFixed(0)} | ${r.hello.p99} | ${r.seckill.rps.toFixed(0)} | ${r.seckill.p99} | ${statusText(r.seckill.statuses)}${r.seckill.errors ? `, ${r.seckill.errors} errors` : ''} | ${r.lastOrderMs.toFixed(0)} ms | ${r.orders} / ${r.users} / ${r.remaining} | ${r.wrkHello.rps.toFixed(0)} | ${r.wrkSeckill.rps.toFixed(0)} | ${r.wrkSeckill.p99} |`,
+      `| ${i + 1} | ${r.hello.rps.toFixed(0)} | ${r.hello.p99} | ${r.seckill.rps.toFixed(0)} | ${r.seckill.p99} | ${statusText(r.seckill.statuses)}${r.seckill.errors ? `, ${r.seckill.errors} errors` : ''} | ${r.lastOrderMs.toFixed(0)} ms | ${r.orders} / ${r.users} / ${r.remaining} |`,
   ),
   '',
   '## Summary (medians over the rounds)',
   '',
   `- admission req/s / hello-world req/s (autocannon, same amount): **${pct(ratio)}** (goal ≥ 70 %)`,
   `- admission p99: **${p99} ms** (goal ≤ 20 ms); hello-world p99 at the same load: ${helloP99} ms`,
-  `- sustained (wrk): admission / hello-world **${pct(wrkRatio)}**`,
+  `- sustained (wrk): admission / hello-world **${ratioSpread(sustained, throughputRatio(SECKILL, HELLO))}** (median and spread over rounds)`,
   `- time from the first attempt until the 100th order is in SQL: ${results.map((r) => `${r.lastOrderMs.toFixed(0)} ms`).join(', ')}`,
   `- exact count: ${exact ? `**exactly ${stock} orders by ${stock} distinct users, ${stock} × 202, remaining 0, in every round**` : '**MISMATCH**'}`,
   '',
 ]
+lines.push(
+  '## Sustained rate and CPU budget per request (wrk, median and spread over rounds)',
+  '',
+  ...cpuBudgetTable(sustained),
+  '',
+  ...roundsTable(sustained),
+  '',
+)
 writeResult('seckill', lines.join('\n'))
 
 sqlite.close()
-await Promise.all([hello.stop(), hotspot.stop()])
-await servers.stop()
-fs.rmSync(servers.root, { recursive: true, force: true })
+await bench.stop()
 process.exit(exact ? 0 : 1)

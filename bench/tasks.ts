@@ -6,12 +6,13 @@
  * (a)(b)(c) run in alternating rounds (this machine is noisy: the summary uses medians of per-round ratios),
  * (d) once. Every round uses fresh queue names and an emptied Redis, so no round sees another's messages.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import amqp from 'amqplib'
 import { Redis } from 'ioredis'
 import { machine, median, pct, privateServers, say, writeResult } from './lib.ts'
+import { treeCpuMs } from './lib-cpu.ts'
 import type { ContenderReport } from './servers/tasks-support.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -52,36 +53,6 @@ process.once('unhandledRejection', (error) => {
 })
 const redis = new Redis(servers.redis.url)
 const broker = await amqp.connect(servers.rabbit?.url as string)
-
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
-
-/** CPU time (user + system, ms) of a process and all its descendants, from /proc (RabbitMQ is a tree). */
-function treeCpuMs(root: number): number {
-  const parent = new Map<number, number>()
-  const ticks = new Map<number, number>()
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-      // Fields after the command name (which may hold spaces): state ppid … utime(12th) stime(13th).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      parent.set(Number(entry), Number(fields[1]))
-      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]))
-    } catch {
-      // the process ended while we listed /proc
-    }
-  }
-  let total = 0
-  for (const [pid, t] of ticks) {
-    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
-      if (p === root) {
-        total += t
-        break
-      }
-    }
-  }
-  return (total / TICKS_PER_SECOND) * 1000
-}
 
 /** CPU the shared servers spent while `run` ran, ms. */
 async function withServerCpu<T>(run: () => Promise<T>): Promise<T & { rabbitMs: number; redisMs: number }> {

@@ -69,7 +69,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { config, log } = options
   const prefix = options.keyPrefix ?? config.keyPrefix
   const metrics = createMetrics()
-  const redis = createRedis(options.redisUrl, { log })
+  const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
   const amqp = createAmqp(options.amqpUrl, log)
   const db = createDb(config.databaseUrl, {
     onQuery: options.onQuery,

@@ -12,7 +12,7 @@ import { waitForAmqp } from './infra/amqp.ts'
 import { isClusterWorker, runWorkers } from './infra/cluster-workers.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
 import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
-import { createLogger } from './infra/logger.ts'
+import { chooseLogFormat, createLogger } from './infra/logger.ts'
 import { createReconciler } from './seckill/reconcile.ts'
 import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 
@@ -90,7 +90,11 @@ async function runServer(config: Config, command: string, args: string[] = []) {
   const workers = command === 'api' ? workersFlag(args) : 1
   if (workers > 1 && !isClusterWorker()) return runApiPrimary(config, workers)
   const roles = ROLES[command] ?? []
-  const log = createLogger(config.logLevel)
+  const log = createLogger(
+    config.logLevel,
+    'hotspot',
+    chooseLogFormat(config.logFormat, process.stdout.isTTY === true),
+  )
   const { servers, redisUrl, amqpUrl } = await withServers(config)
   const admin = resolveAdminToken(config.adminToken, config.dataDir)
   let app: App | undefined

@@ -10,6 +10,8 @@ export interface Config {
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
+  /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
+  redisCommandTimeoutMs: number
   /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
   keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
@@ -33,6 +35,8 @@ export interface Config {
   }
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Unset: pretty when stdout is a terminal, JSON otherwise (see chooseLogFormat). */
+  logFormat: 'pretty' | 'json' | undefined
   /** How often the write-behind loop moves view counts into SQL. */
   countersFlushMs: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
@@ -132,7 +136,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+/** One of `allowed`; `fallback` when unset (undefined: the caller decides later, e.g. LOG_FORMAT by TTY). */
+function oneOf<T extends string, F extends T | undefined>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: F,
+): T | F {
   const raw = read(env, name)
   if (raw === undefined) return fallback
   if (!(allowed as readonly string[]).includes(raw)) {
@@ -144,12 +154,12 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
-  for (const part of raw.split(',')) {
+  for (const part of splitUrlList(raw)) {
     let url: URL
     try {
-      url = new URL(part.trim())
+      url = new URL(part)
     } catch {
-      throw new ConfigError(name, `"${redactUrl(part.trim())}" is not a URL`)
+      throw new ConfigError(name, `"${redactUrl(part)}" is not a URL`)
     }
     if (!schemes.includes(url.protocol)) {
       throw new ConfigError(name, `must start with ${schemes.join(' or ')}, got "${url.protocol}"`)
@@ -186,10 +196,44 @@ function queueList(env: Env, name: string, fallback: string[]): string[] {
   return queues
 }
 
-/** Hides the password of a URL so it can be logged. */
-export function redactUrl(url: string): string {
-  // Every URL of a comma-separated list (cluster nodes) carries the password.
-  return url.replace(/\/\/([^:/@,]+):([^@,]*)@/g, '//$1:***@')
+/**
+ * Splits a comma-separated URL list (cluster nodes) only where the next URL starts (`,scheme://`), so a raw
+ * `,` inside a password does not cut a URL in two.
+ */
+export function splitUrlList(raw: string): string[] {
+  return raw
+    .split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i)
+    .map((u) => u.trim())
+    .filter(Boolean)
+}
+
+/** Query parameters that carry secrets (`?password=`, `sslpassword`, `token`, `api_key`, …). */
+const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential|signature/i
+const MASK = '***'
+
+/** Hides every password and secret-looking query parameter of a URL or URL list, so it can be logged. */
+export function redactUrl(value: string): string {
+  return splitUrlList(value).map(redactOneUrl).join(',')
+}
+
+function redactOneUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    // Not parseable (a file path, a typo): mask everything between `scheme://` and the last `@`, and every
+    // secret-looking `name=value`, rather than guess where a password ends.
+    return raw
+      .replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i, `$1${MASK}@`)
+      .replace(/([?&;][^=&;#]*=)([^&;#]*)/g, (all, name: string) =>
+        SECRET_PARAM.test(name) ? `${name}${MASK}` : all,
+      )
+  }
+  if (url.password) url.password = MASK
+  for (const name of [...new Set(url.searchParams.keys())]) {
+    if (SECRET_PARAM.test(name)) url.searchParams.set(name, MASK)
+  }
+  return url.href
 }
 
 function keyPrefix(env: Env): string {
@@ -265,6 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
@@ -290,6 +335,7 @@ export function loadConfig(env: Env = process.env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
       'info',
     ),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),

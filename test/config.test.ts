@@ -30,6 +30,7 @@ describe('config', () => {
     [{ HOTSPOT_ADMIN_TOKEN: 'short' }, 'HOTSPOT_ADMIN_TOKEN', 'at least 16'],
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER', 'outbox'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT', 'pretty, json'],
     [{ HOTSPOT_KEY_PREFIX: 'a{b}' }, 'HOTSPOT_KEY_PREFIX', 'letters, digits'],
     [{ BEAT_LOCK_TTL_MS: '100' }, 'BEAT_LOCK_TTL_MS', 'between 1000'],
     [{ DATABASE_STATEMENT_TIMEOUT_MS: '-5' }, 'DATABASE_STATEMENT_TIMEOUT_MS', 'whole number'],
@@ -61,6 +62,33 @@ describe('config', () => {
       'amqp://guest:***@a:5672,amqp://guest:***@b:5672',
     )
     expect(redactUrl('redis://a:6379,redis://b:6379')).toBe('redis://a:6379,redis://b:6379')
+  })
+
+  it.each([
+    ['redis://:s3cret@h:6379', 'redis://:***@h:6379'],
+    ['redis://default:s3cret@h:6379/2', 'redis://default:***@h:6379/2'],
+    ['rediss://:s3cret@h:6380', 'rediss://:***@h:6380'],
+    ['redis://:p@ss@w0rd@h:6379', 'redis://:***@h:6379'],
+    ['redis://:pa,ss@a:1,redis://:pa,ss@b:2', 'redis://:***@a:1,redis://:***@b:2'],
+    ['redis://:a@b,c@x:1, redis://:d,e@f@y:2', 'redis://:***@x:1,redis://:***@y:2'],
+    ['redis://h:6379?password=s3cret&db=1', 'redis://h:6379?password=***&db=1'],
+    ['postgres://u:s3cret@h/db?sslmode=require', 'postgres://u:***@h/db?sslmode=require'],
+    ['postgresql://u@h/db?password=s3cret', 'postgresql://u@h/db?password=***'],
+    [
+      'postgres://h/db?sslpassword=s3cret&PWD=s3cret&api_key=s3cret',
+      'postgres://h/db?sslpassword=***&PWD=***&api_key=***',
+    ],
+    ['amqps://u:s%40cret@h:5671/%2f?auth_mechanism=x', 'amqps://u:***@h:5671/%2f?auth_mechanism=***'],
+    ['amqp://u:s3cret@h:5672?token=s3cret&heartbeat=10', 'amqp://u:***@h:5672?token=***&heartbeat=10'],
+    ['redis://:s3cret/x@h:port', 'redis://***@h:port'],
+    ['not a url ?secret=s3cret', 'not a url ?secret=***'],
+    ['/var/lib/hotspot/hotspot.db', '/var/lib/hotspot/hotspot.db'],
+    ['sqlite:data/hotspot.db', 'sqlite:data/hotspot.db'],
+    ['redis://h:6379', 'redis://h:6379'],
+  ])('redacts %s', (url, expected) => {
+    const redacted = redactUrl(url)
+    expect(redacted).toBe(expected)
+    expect(redacted).not.toMatch(/s3cret|p@ss|pa,ss|s%40cret|w0rd/)
   })
 
   it('stops the process with one line naming the variable', () => {

@@ -47,6 +47,24 @@ describe('hotspot doctor', () => {
   })
 })
 
+describe('hotspot doctor: passwords', () => {
+  it('never prints the password of a URL (the README form redis://:password@host among them)', async () => {
+    const redis = new URL(inject('redisUrl'))
+    redis.password = 's3cret' // this Redis needs none: ioredis warns and goes on, so the check passes
+    const lines: string[] = []
+    await runDoctor(
+      loadConfig({
+        REDIS_URL: redis.href,
+        AMQP_URL: inject('amqpUrl'),
+        DATABASE_URL: await freshDatabaseUrl('sqlite'),
+      }),
+      (l) => lines.push(l),
+    )
+    expect(lines.find((l) => l.includes('redis:'))).toMatch(/^ok .*reachable at redis:\/\/:\*\*\*@/)
+    expect(lines.join('\n')).not.toContain('s3cret')
+  })
+})
+
 describe('hotspot doctor: the deployment’s processes', () => {
   it('lists every running process with its clock, names a skewed clock and a role nobody runs', async () => {
     const databaseUrl = await freshDatabaseUrl('sqlite')

@@ -1,3 +1,4 @@
+import { withLock } from '../infra/lock/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { seedLockKey } from './keys.ts'
@@ -28,15 +29,12 @@ export async function seedDemoBanners(deps: {
 }): Promise<number> {
   const { banners, redis, prefix, log } = deps
   if ((await banners.store.count()) > 0) return 0
-  const lock = seedLockKey(prefix)
-  if ((await redis.set(lock, '1', 'PX', 30_000, 'NX')) !== 'OK') return 0
-  try {
+  const seeded = await withLock(redis, seedLockKey(prefix), { ttlMs: 30_000 }, async () => {
     if ((await banners.store.count()) > 0) return 0
     // Through the cache like any write: a list cached from an earlier database under this prefix is retired.
     await banners.createMany(DEMO_BANNERS)
     log.info({ banners: DEMO_BANNERS.length }, 'demo banners seeded')
     return DEMO_BANNERS.length
-  } finally {
-    await redis.del(lock)
-  }
+  })
+  return seeded.acquired ? seeded.value : 0
 }

@@ -1,3 +1,4 @@
+import { createLock } from '../infra/lock/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import type { ItemStore } from './items.ts'
@@ -17,8 +18,8 @@ export async function rebuildCounters(options: {
 }): Promise<boolean> {
   const { redis, prefix, items, log } = options
   if ((await redis.exists(readyKey(prefix))) === 1) return false
-  const lock = await redis.set(rebuildLockKey(prefix), String(process.pid), 'PX', 60_000, 'NX')
-  if (lock !== 'OK') {
+  const lock = createLock(redis, rebuildLockKey(prefix), { ttlMs: 60_000 })
+  if (!(await lock.tryAcquire())) {
     // Another process is rebuilding: wait for it rather than doing the same work twice.
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline && (await redis.exists(readyKey(prefix))) === 0) {
@@ -77,7 +78,7 @@ export async function rebuildCounters(options: {
     log.info({ items: count, ms: Date.now() - started }, 'view counters rebuilt in Redis from SQL')
     return true
   } finally {
-    await redis.del(rebuildLockKey(prefix))
+    await lock.release()
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { Connection } from 'rabbitmq-client'
-import { redactUrl } from '../config.ts'
+import { redactUrl, splitUrlList } from '../config.ts'
 import type { Logger } from './logger.ts'
 
 export type { Connection as AmqpConnection }
@@ -11,10 +11,7 @@ export type { Connection as AmqpConnection }
  * (there that is hand-written code). A comma-separated AMQP_URL lists cluster nodes: connect to any, fail over.
  */
 export function createAmqp(url: string, log: Logger, name = 'hotspot'): Connection {
-  const urls = url
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean)
+  const urls = splitUrlList(url)
   const first = new URL(urls[0] as string)
   const connection = new Connection({
     url: urls[0],

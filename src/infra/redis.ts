@@ -1,13 +1,22 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import type { ConnectionOptions } from 'node:tls'
 import { fileURLToPath } from 'node:url'
-import { Cluster, Redis } from 'ioredis'
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { splitUrlList } from '../config.ts'
 import type { Logger } from './logger.ts'
 
 /** A single node or a Cluster: features use only commands both support, and hash-tag every script's keys. */
 export type RedisClient = Redis | Cluster
 
-export function createRedis(url: string, options: { lazyConnect?: boolean; log?: Logger } = {}): RedisClient {
+export interface RedisConnectOptions {
+  lazyConnect?: boolean
+  log?: Logger
+  /** A command with no answer within this fails (→ 503): a hung (SIGSTOPped) server never hangs a request. */
+  commandTimeoutMs?: number
+}
+
+export function createRedis(url: string, options: RedisConnectOptions = {}): RedisClient {
   const client = connect(url, options)
   // Without a listener ioredis prints every failed reconnect; log an outage once and its end once.
   let down = false
@@ -22,32 +31,109 @@ export function createRedis(url: string, options: { lazyConnect?: boolean; log?:
   return client
 }
 
-function connect(url: string, options: { lazyConnect?: boolean }): RedisClient {
-  const urls = url
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean)
+function connect(url: string, options: RedisConnectOptions): RedisClient {
+  const urls = splitUrlList(url)
+  const built = redisOptions(urls, options)
+  if ('nodes' in built) {
+    const cluster = new Cluster(built.nodes, built.options)
+    boundClusterQueue(cluster, built.options.redisOptions?.commandTimeout)
+    return cluster
+  }
+  return new Redis(urls[0] as string, built.options)
+}
+
+/**
+ * ioredis' options for one URL (`Redis`) or a list of cluster nodes (`Cluster`). The credentials and TLS of the
+ * URLs go into `redisOptions`, which ioredis uses for every node, the ones it discovers included. Kept pure so
+ * the building is unit-tested.
+ */
+export function redisOptions(
+  urls: string[],
+  options: Pick<RedisConnectOptions, 'lazyConnect' | 'commandTimeoutMs'> = {},
+): { options: RedisOptions } | { nodes: ClusterNode[]; options: ClusterOptions } {
+  const first = new URL(urls[0] as string)
+  const tls = tlsOptions(first)
+  const perConnection: RedisOptions = {
+    commandTimeout: options.commandTimeoutMs ?? 3000,
+    // Fail fast while disconnected so a request gets a 503 instead of waiting in the offline queue.
+    maxRetriesPerRequest: 1,
+    ...(tls ? { tls } : {}),
+  }
   const common = {
     // Hot paths issue many tiny commands; auto-pipelining batches those of one event-loop turn (~2.5x req/s).
     enableAutoPipelining: true,
     lazyConnect: options.lazyConnect ?? false,
   }
-  if (urls.length > 1) {
-    const nodes = urls.map((u) => {
-      const parsed = new URL(u)
-      return { host: parsed.hostname, port: Number(parsed.port || 6379) }
-    })
-    const first = new URL(urls[0] as string)
-    return new Cluster(nodes, {
-      ...common,
-      redisOptions: { password: first.password || undefined, username: first.username || undefined },
-    })
+  if (urls.length === 1) {
+    return {
+      options: {
+        ...common,
+        ...perConnection,
+        retryStrategy: (times) => Math.min(times * 100, 2000),
+      },
+    }
   }
-  return new Redis(urls[0] as string, {
-    ...common,
-    // Fail fast while disconnected so a request gets a 503 instead of hanging in the offline queue.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
+  const nodes = urls.map((u) => {
+    const parsed = new URL(u)
+    if ((parsed.protocol === 'rediss:') !== Boolean(tls))
+      throw new Error(
+        'REDIS_URL: every node of a cluster list needs the same scheme (all redis:// or all rediss://)',
+      )
+    return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }
+  })
+  return {
+    nodes,
+    options: {
+      ...common,
+      redisOptions: {
+        ...perConnection,
+        username: decodeURIComponent(first.username) || undefined,
+        password: decodeURIComponent(first.password) || undefined,
+      },
+      // With TLS connect to the names as given: resolving them to addresses first breaks the certificate's
+      // host name check (ioredis' advice for TLS clusters).
+      ...(tls
+        ? { dnsLookup: (address: string, callback: (e: null, a: string) => void) => callback(null, address) }
+        : {}),
+    },
+  }
+}
+
+/**
+ * TLS for `rediss://`, with the options a node URL's query may carry (the same for one node and for a cluster):
+ * `servername`, `ca` / `cert` / `key` (PEM file paths) and `rejectUnauthorized=false` (testing only).
+ */
+export function tlsOptions(url: URL): ConnectionOptions | undefined {
+  if (url.protocol !== 'rediss:') return undefined
+  const query = url.searchParams
+  const file = (name: string) => {
+    const value = query.get(name)
+    return value ? fs.readFileSync(value) : undefined
+  }
+  const tls: ConnectionOptions = {}
+  const servername = query.get('servername')
+  if (servername) tls.servername = servername
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    const content = file(name)
+    if (content) tls[name] = content
+  }
+  if (query.get('rejectUnauthorized') === 'false') tls.rejectUnauthorized = false
+  return tls
+}
+
+/**
+ * Redis Cluster queues commands while it is not connected and never times them out there (commandTimeout starts
+ * only once a node has the command); arming the command's own timeout on entry bounds that wait too. After the
+ * first connection the queue is switched off: during an outage commands fail at once (→ 503) instead of piling up.
+ */
+function boundClusterQueue(cluster: Cluster, timeoutMs: number | undefined) {
+  const send = cluster.sendCommand.bind(cluster)
+  cluster.sendCommand = ((command: Parameters<Cluster['sendCommand']>[0], ...rest: unknown[]) => {
+    if (timeoutMs) command.setTimeout(timeoutMs)
+    return (send as (...a: unknown[]) => unknown)(command, ...rest)
+  }) as Cluster['sendCommand']
+  cluster.once('ready', () => {
+    cluster.options.enableOfflineQueue = false
   })
 }
 

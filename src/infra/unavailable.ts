@@ -12,10 +12,34 @@ export function isUnavailableError(error: unknown): boolean {
     if (/^(08|57P)/.test(code) || code === '57014') return true
   }
   if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true
-  if (error.name === 'AMQPConnectionError') return true
+  if (isAmqpUnavailable(error, code)) return true
   // Redis Cluster mid-fail-over: no master for a slot yet (CLUSTERDOWN), or ioredis gave up following MOVEDs.
   if (/CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections/.test(error.message)) return true
-  return /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(
+  return /Connection is closed|Command aborted due to connection close|RabbitMQ failed to connect in time|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Command timed out|Cluster isn't ready/i.test(
     error.message,
   )
+}
+
+/**
+ * rabbitmq-client's codes for "the broker is not there (yet)": no channel within acquireTimeout while it
+ * reconnects, a channel or connection closed under a publish, a publish nacked (e.g. a quorum queue without a
+ * majority). Its channel errors with an AMQP reply code (NOT_FOUND, PRECONDITION_FAILED …) are bugs: 500.
+ */
+const AMQP_UNAVAILABLE = new Set([
+  'TIMEOUT',
+  'CH_CLOSE',
+  'CLOSED',
+  'CLOSING',
+  'CONN_CLOSE',
+  'CONNECTION_TIMEOUT',
+  'SOCKET_TIMEOUT',
+  'READ_END',
+  'NACK',
+  'CONNECTION_FORCED',
+])
+
+function isAmqpUnavailable(error: Error, code: unknown): boolean {
+  if (error.name === 'AMQPConnectionError') return true
+  if (error.name !== 'AMQPError' && error.name !== 'AMQPChannelError') return false
+  return typeof code === 'string' && AMQP_UNAVAILABLE.has(code)
 }

@@ -1,3 +1,4 @@
+import { createLock } from '../infra/lock/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import type { AdmissionRecord, Admissions, ProductFields } from './admission.ts'
@@ -46,7 +47,8 @@ export async function rebuildSeckill(deps: {
 }): Promise<boolean> {
   const { redis, prefix, log } = deps
   if ((await redis.exists(readyKey(prefix))) === 1) return false
-  if ((await redis.set(rebuildLockKey(prefix), String(process.pid), 'PX', 60_000, 'NX')) !== 'OK') {
+  const lock = createLock(redis, rebuildLockKey(prefix), { ttlMs: 60_000 })
+  if (!(await lock.tryAcquire())) {
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline && (await redis.exists(readyKey(prefix))) === 0) {
       await new Promise((r) => setTimeout(r, 100))
@@ -69,6 +71,6 @@ export async function rebuildSeckill(deps: {
       log.info({ restored, ms: Date.now() - started }, 'flash-sale products restored in Redis')
     return true
   } finally {
-    await redis.del(rebuildLockKey(prefix))
+    await lock.release()
   }
 }

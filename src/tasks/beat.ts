@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Cron } from 'croner'
+import { createLock } from '../infra/lock/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import { callScript, type RedisClient } from '../infra/redis.ts'
 import type { Schedule, ScheduleEntry, TaskProducer } from './types.ts'
@@ -34,10 +35,14 @@ export function createBeat(options: BeatOptions): Schedule & {
   const { redis, producer, log, prefix } = options
   const lockTtlMs = options.lockTtlMs ?? 5000
   const tickMs = options.tickMs ?? Math.min(1000, lockTtlMs / 4)
-  const lockKey = `${prefix}:beat:leader`
+  // Renewed in the background; `held()` turns false once a renewal is refused or overdue.
+  const lock = createLock(redis, `${prefix}:beat:leader`, {
+    ttlMs: lockTtlMs,
+    renewEveryMs: tickMs,
+    onLost: () => log.warn('beat lost its leader lock'),
+  })
   const token = randomUUID()
   const planned: Planned[] = []
-  let leader = false
   let timer: NodeJS.Timeout | undefined
   let ticking: Promise<void> | undefined
 
@@ -48,24 +53,28 @@ export function createBeat(options: BeatOptions): Schedule & {
   }
 
   async function holdLock(): Promise<boolean> {
-    if (leader) {
-      leader = (await callScript<number>(redis, 'renewLock', [lockKey], [token, lockTtlMs])) === 1
-      if (!leader) log.warn('beat lost its leader lock')
-    } else {
-      leader = (await redis.set(lockKey, token, 'PX', lockTtlMs, 'NX')) === 'OK'
-      if (leader) {
-        log.info('beat is the leader')
-        // Plan from now on: ticks missed while nobody led are skipped, not fired late in a burst.
-        for (const p of planned) p.nextAt = nextAfter(p, Date.now())
-      }
+    if (lock.held()) return true
+    const won = await lock.tryAcquire()
+    if (won) {
+      log.info('beat is the leader')
+      // Plan from now on: ticks missed while nobody led are skipped, not fired late in a burst.
+      for (const p of planned) p.nextAt = nextAfter(p, Date.now())
     }
-    return leader
+    return won
   }
 
   async function fire(p: Planned, slot: number) {
     const claim = `${prefix}:beat:fired:${p.entry.name}:${slot}`
     if ((await redis.set(claim, token, 'EX', 86_400, 'NX')) !== 'OK') return
-    const taskId = await producer.send(p.entry.task, p.entry.args, p.entry.kwargs, { queue: p.entry.queue })
+    let taskId: string
+    try {
+      taskId = await producer.send(p.entry.task, p.entry.args, p.entry.kwargs, { queue: p.entry.queue })
+    } catch (error) {
+      // The tick was claimed but not sent: release the claim (if still ours) so this tick is fired again, by
+      // us on the next tick or by whichever beat leads then, instead of being lost.
+      await callScript(redis, 'releaseLock', [claim], [token]).catch(() => 0)
+      throw error
+    }
     log.info({ entry: p.entry.name, task: p.entry.task, taskId }, 'beat fired')
   }
 
@@ -75,8 +84,13 @@ export function createBeat(options: BeatOptions): Schedule & {
     for (const p of planned) {
       if (p.nextAt > now) continue
       const slot = p.nextAt
-      p.nextAt = nextAfter(p, now)
-      await fire(p, slot)
+      try {
+        await fire(p, slot)
+        p.nextAt = nextAfter(p, now)
+      } catch (error) {
+        // Retried on the next tick (the slot stays due); one failing entry does not hold back the others.
+        log.warn({ err: error, entry: p.entry.name }, 'beat could not fire, retrying on the next tick')
+      }
     }
   }
 
@@ -92,7 +106,7 @@ export function createBeat(options: BeatOptions): Schedule & {
       planned.push(p)
     },
     entries: () => planned.map((p) => p.entry),
-    isLeader: () => leader,
+    isLeader: () => lock.held(),
     start() {
       if (timer) return
       timer = setInterval(() => {
@@ -108,8 +122,7 @@ export function createBeat(options: BeatOptions): Schedule & {
       clearInterval(timer)
       timer = undefined
       await ticking
-      if (leader) await callScript(redis, 'releaseLock', [lockKey], [token]).catch(() => 0)
-      leader = false
+      await lock.release()
     },
   }
 }

@@ -13,7 +13,9 @@ const exchange = { exchange: EVENTS_EXCHANGE, type: 'fanout', durable: true, aut
 export function createEventBus(
   amqp: Connection,
   log: Logger,
+  options: { startTimeoutMs?: number } = {},
 ): EventBus & { start(): Promise<void>; stop(): Promise<void> } {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000
   const listeners = new Map<string, Set<(payload: unknown) => void>>()
   const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1, exchanges: [exchange] })
   const queue = `hotspot.events.${randomUUID()}`
@@ -62,7 +64,24 @@ export function createEventBus(
       consumer.on('error', (error) =>
         log.warn({ err: error }, 'events consumer error (it recovers by itself)'),
       )
-      await new Promise<void>((resolve) => consumer?.once('ready', () => resolve()))
+      const subscribing = consumer
+      // Bounded: at start-up an unreachable or refusing broker would otherwise hang the process silently.
+      let timer: NodeJS.Timeout | undefined
+      const ready = await Promise.race([
+        new Promise<boolean>((resolve) => subscribing.once('ready', () => resolve(true))),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), startTimeoutMs)
+        }),
+      ])
+      clearTimeout(timer)
+      if (!ready) {
+        consumer = undefined
+        await subscribing.close().catch(() => {})
+        throw new Error(
+          `RabbitMQ did not accept hotspot's event subscription within ${startTimeoutMs / 1000} s: ` +
+            'check that AMQP_URL points to a running node and that its user may declare queues',
+        )
+      }
     },
 
     async stop() {

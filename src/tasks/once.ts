@@ -1,3 +1,4 @@
+import { createLock } from '../infra/lock/index.ts'
 import type { RedisClient } from '../infra/redis.ts'
 
 /** Remembered effects expire after a week: far longer than any redelivery or retry schedule. */
@@ -11,20 +12,25 @@ const REMEMBER_SECONDS = 7 * 86_400
 export function createOnce(redis: RedisClient, prefix: string) {
   return async function once<T>(taskId: string, key: string, effect: () => Promise<T>): Promise<T> {
     const doneKey = `${prefix}:{task-once:${taskId}}:${key}`
-    const lockKey = `${doneKey}:lock`
-    for (let attempt = 0; ; attempt++) {
+    const remembered = async () => {
       const done = await redis.get(doneKey)
-      if (done !== null) return JSON.parse(done) as T
-      if ((await redis.set(lockKey, '1', 'PX', 30_000, 'NX')) === 'OK') break
-      if (attempt > 300) throw new Error(`effect ${key} of task ${taskId} is locked by another run`)
-      await new Promise((r) => setTimeout(r, 100))
+      return done === null ? undefined : { value: JSON.parse(done) as T }
     }
+    const before = await remembered()
+    if (before) return before.value
+    // Renewed while the effect runs, so a slow effect is never run a second time beside it.
+    const lock = createLock(redis, `${doneKey}:lock`, { ttlMs: 30_000 })
+    if (!(await lock.acquire(30_000)))
+      throw new Error(`effect ${key} of task ${taskId} is locked by another run`)
     try {
+      // The run that held the lock before us may have done it.
+      const after = await remembered()
+      if (after) return after.value
       const value = await effect()
       await redis.set(doneKey, JSON.stringify(value ?? null), 'EX', REMEMBER_SECONDS)
       return value
     } finally {
-      await redis.del(lockKey)
+      await lock.release()
     }
   }
 }
