@@ -28,6 +28,7 @@ export interface Config {
   smsProviders: SmsProviderName[]
   gateways: {
     ihuyi: { account?: string; password?: string; url: string; receiptSecret?: string }
+    smpp: { url?: string; sourceAddr?: string; enquireLinkMs: number }
     timeoutMs: number
     /** Circuit breaker per gateway: consecutive failures that open it, and how long it stays open. */
     breakerFailures: number
@@ -259,12 +260,14 @@ function smsProviders(env: Env): SmsProviderName[] {
       )
   }
   const gateways = ['ihuyi', 'aliyun', 'twilio', 'smpp']
-  const pending = names.filter((n) => ['aliyun', 'twilio', 'smpp'].includes(n))
+  const pending = names.filter((n) => ['aliyun', 'twilio'].includes(n))
   if (pending.length > 0)
     throw new ConfigError(
       'SMS_PROVIDER',
-      `${pending.join(', ')} is not available in this build yet (ihuyi is)`,
+      `${pending.join(', ')} is not available in this build yet (ihuyi and smpp are)`,
     )
+  if (names.includes('smpp') && !/^smpps?:\/\/[^:@/]+:[^@/]+@[^/]+$/.test(read(env, 'SMPP_URL') ?? ''))
+    throw new ConfigError('SMPP_URL', 'smpp needs SMPP_URL=smpp://system_id:password@host:port')
   if (names.length > 1 && !names.every((n) => gateways.includes(n)))
     throw new ConfigError(
       'SMS_PROVIDER',
@@ -323,6 +326,11 @@ export function loadConfig(env: Env = process.env): Config {
         password: read(env, 'IHUYI_PASSWORD'),
         url: read(env, 'IHUYI_URL') ?? 'https://106.ihuyi.com/webservice/sms.php?method=Submit',
         receiptSecret: read(env, 'IHUYI_RECEIPT_SECRET'),
+      },
+      smpp: {
+        url: read(env, 'SMPP_URL'),
+        sourceAddr: read(env, 'SMPP_SOURCE_ADDR'),
+        enquireLinkMs: integer(env, 'SMPP_ENQUIRE_LINK_SECONDS', 30, 1, 3600) * 1000,
       },
       timeoutMs: integer(env, 'SMS_GATEWAY_TIMEOUT_MS', 10_000, 100, 120_000),
       breakerFailures: integer(env, 'SMS_BREAKER_FAILURES', 5, 1, 1_000_000),

@@ -15,6 +15,7 @@ export function createSmsFeature(ctx: FeatureContext) {
   const { config } = ctx
   const store = createSmsStore(ctx.db)
   // Sealed texts use a key derived from the verification secret (they are verification codes).
+  const closers: (() => Promise<void>)[] = []
   const sealer = createSealer(secretResolver(config.verification.secret, config.dataDir))
   const limiter = createLimiter(ctx.redis, limiterPrefix(ctx.prefix), { name: 'sms', metrics: ctx.metrics })
   const service = createSmsService({
@@ -33,7 +34,17 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   registerDeliveryTask(ctx.tasks.registry, {
     store,
-    provider: createProvider(config, ctx.db, sealer, ctx.metrics),
+    provider: createProvider(
+      config,
+      ctx.db,
+      sealer,
+      {
+        log: ctx.log,
+        onReceipt: (gateway, receipt) => store.applyReceipt({ gateway, ...receipt }),
+        closers,
+      },
+      ctx.metrics,
+    ),
     sealer,
     log: ctx.log,
     maxAttempts: config.sms.maxAttempts,
@@ -42,6 +53,10 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   const feature: Feature = {
     name: 'sms',
+    // Gateway connections (the SMPP bind) close with the app.
+    stop: async () => {
+      await Promise.all(closers.map((close) => close()))
+    },
     routes: (http) => {
       smsRoutes(http, { sms: service, admin: ctx.admin })
       receiptRoutes(http, { sms: service, config })
