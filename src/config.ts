@@ -27,7 +27,17 @@ export interface Config {
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
-  smsProvider: 'outbox' | 'flaky'
+  /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
+  smsProvider: string
+  smsProviders: SmsProviderName[]
+  gateways: {
+    ihuyi: { account?: string; password?: string; url: string; receiptSecret?: string }
+    smpp: { url?: string; sourceAddr?: string; enquireLinkMs: number }
+    timeoutMs: number
+    /** Circuit breaker per gateway: consecutive failures that open it, and how long it stays open. */
+    breakerFailures: number
+    breakerOpenMs: number
+  }
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Unset: pretty when stdout is a terminal, JSON otherwise (see chooseLogFormat). */
@@ -241,6 +251,39 @@ function keyPrefix(env: Env): string {
   return prefix
 }
 
+const SMS_PROVIDERS = ['outbox', 'flaky', 'ihuyi', 'aliyun', 'twilio', 'smpp'] as const
+export type SmsProviderName = (typeof SMS_PROVIDERS)[number]
+
+/** SMS_PROVIDER: `outbox`, `flaky`, or a gateway; several gateways comma-separated are a fail-over order. */
+function smsProviders(env: Env): SmsProviderName[] {
+  const raw = read(env, 'SMS_PROVIDER') ?? 'outbox'
+  const names = raw.split(',').map((n) => n.trim())
+  for (const name of names) {
+    if (!(SMS_PROVIDERS as readonly string[]).includes(name))
+      throw new ConfigError(
+        'SMS_PROVIDER',
+        `must be one of ${SMS_PROVIDERS.join(', ')} (or a comma list), got "${raw}"`,
+      )
+  }
+  const gateways = ['ihuyi', 'aliyun', 'twilio', 'smpp']
+  const pending = names.filter((n) => ['aliyun', 'twilio'].includes(n))
+  if (pending.length > 0)
+    throw new ConfigError(
+      'SMS_PROVIDER',
+      `${pending.join(', ')} is not available in this build yet (ihuyi and smpp are)`,
+    )
+  if (names.includes('smpp') && !/^smpps?:\/\/[^:@/]+:[^@/]+@[^/]+$/.test(read(env, 'SMPP_URL') ?? ''))
+    throw new ConfigError('SMPP_URL', 'smpp needs SMPP_URL=smpp://system_id:password@host:port')
+  if (names.length > 1 && !names.every((n) => gateways.includes(n)))
+    throw new ConfigError(
+      'SMS_PROVIDER',
+      `a fail-over list names gateways only (${gateways.join(', ')}), got "${raw}"`,
+    )
+  if (names.includes('ihuyi') && (!read(env, 'IHUYI_ACCOUNT') || !read(env, 'IHUYI_PASSWORD')))
+    throw new ConfigError('SMS_PROVIDER', 'ihuyi needs IHUYI_ACCOUNT (APIID) and IHUYI_PASSWORD (APIKEY)')
+  return names as SmsProviderName[]
+}
+
 /** `86,852` or `+86,+852`: E.164 country calling codes (1 to 3 digits, not starting with 0). */
 function countryCodes(env: Env, name: string): string[] {
   const value = read(env, name)
@@ -283,7 +326,24 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 9000, 100, 600_000),
     maxInFlightRequests: integer(env, 'MAX_IN_FLIGHT_REQUESTS', 2000, 1, 1_000_000),
     adminToken,
-    smsProvider: oneOf(env, 'SMS_PROVIDER', ['outbox', 'flaky'] as const, 'outbox'),
+    smsProvider: read(env, 'SMS_PROVIDER') ?? 'outbox',
+    smsProviders: smsProviders(env),
+    gateways: {
+      ihuyi: {
+        account: read(env, 'IHUYI_ACCOUNT'),
+        password: read(env, 'IHUYI_PASSWORD'),
+        url: read(env, 'IHUYI_URL') ?? 'https://106.ihuyi.com/webservice/sms.php?method=Submit',
+        receiptSecret: read(env, 'IHUYI_RECEIPT_SECRET'),
+      },
+      smpp: {
+        url: read(env, 'SMPP_URL'),
+        sourceAddr: read(env, 'SMPP_SOURCE_ADDR'),
+        enquireLinkMs: integer(env, 'SMPP_ENQUIRE_LINK_SECONDS', 30, 1, 3600) * 1000,
+      },
+      timeoutMs: integer(env, 'SMS_GATEWAY_TIMEOUT_MS', 10_000, 100, 120_000),
+      breakerFailures: integer(env, 'SMS_BREAKER_FAILURES', 5, 1, 1_000_000),
+      breakerOpenMs: integer(env, 'SMS_BREAKER_OPEN_SECONDS', 30, 1, 3600) * 1000,
+    },
     dataDir,
     logLevel: oneOf(
       env,

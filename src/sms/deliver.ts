@@ -1,6 +1,7 @@
 import type { Logger } from '../infra/logger.ts'
 import { PermanentTaskError, RetryTask, type TaskContext, type TaskRegistry } from '../tasks/types.ts'
 import { maskPhone } from './phone.ts'
+import { isFinal } from './providers/errors.ts'
 import type { SmsProvider } from './providers/index.ts'
 import type { Sealer } from './sealed.ts'
 import { segment } from './segment.ts'
@@ -62,6 +63,8 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
     const text = sms.sealed === null ? sms.content : sealer.open(id, sms.sealed)
     const parts = segment(text).parts
     const maskedParts = sms.sealed === null ? undefined : segment(sms.content).parts
+    // Parts a gateway already took in an earlier attempt (or through another gateway) are never sent again.
+    const sentParts = new Set((await store.gatewayParts(id)).map((p) => p.part))
     try {
       await context.once('provider-send', () =>
         withTimeout(
@@ -70,6 +73,8 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
             phone: sms.phone,
             parts,
             attempt: sms.attempts,
+            sentParts,
+            onPartSent: (part, gateway, messageId) => store.recordPart(id, part, gateway, messageId),
             ...(maskedParts ? { maskedParts } : {}),
           }),
           PROVIDER_TIMEOUT_MS,
@@ -84,7 +89,7 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
         provider: provider.name,
         reason,
       }
-      if (sms.attempts >= maxAttempts || context.retries >= maxRetries) {
+      if (isFinal(error) || sms.attempts >= maxAttempts || context.retries >= maxRetries) {
         await store.markFailed(id, reason)
         log.warn(logged, 'SMS delivery failed for good')
         throw new PermanentTaskError(`SMS ${id} failed after ${sms.attempts} attempts: ${reason}`)
@@ -93,7 +98,8 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
       log.info(logged, 'SMS delivery failed, will retry')
       throw error
     }
-    await store.markSent(id)
+    const gateways = (await store.gatewayParts(id)).map((p) => p.gateway)
+    await store.markSent(id, gateways.at(-1) ?? provider.name)
     log.info({ sms: id, phone: maskPhone(sms.phone), parts: parts.length, attempt: sms.attempts }, 'SMS sent')
     return { id, status: 'sent' }
   }

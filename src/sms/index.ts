@@ -4,6 +4,7 @@ import { secretResolver } from '../verification/secret.ts'
 import { registerDeliveryTask } from './deliver.ts'
 import { limiterPrefix } from './keys.ts'
 import { createProvider } from './providers/index.ts'
+import { receiptRoutes } from './receipt-routes.ts'
 import { smsRoutes } from './routes.ts'
 import { createSealer } from './sealed.ts'
 import { createSmsService } from './service.ts'
@@ -14,6 +15,7 @@ export function createSmsFeature(ctx: FeatureContext) {
   const { config } = ctx
   const store = createSmsStore(ctx.db)
   // Sealed texts use a key derived from the verification secret (they are verification codes).
+  const closers: (() => Promise<void>)[] = []
   const sealer = createSealer(secretResolver(config.verification.secret, config.dataDir))
   const limiter = createLimiter(ctx.redis, limiterPrefix(ctx.prefix), { name: 'sms', metrics: ctx.metrics })
   const service = createSmsService({
@@ -32,7 +34,17 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   registerDeliveryTask(ctx.tasks.registry, {
     store,
-    provider: createProvider(config, ctx.db, sealer),
+    provider: createProvider(
+      config,
+      ctx.db,
+      sealer,
+      {
+        log: ctx.log,
+        onReceipt: (gateway, receipt) => store.applyReceipt({ gateway, ...receipt }),
+        closers,
+      },
+      ctx.metrics,
+    ),
     sealer,
     log: ctx.log,
     maxAttempts: config.sms.maxAttempts,
@@ -41,7 +53,14 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   const feature: Feature = {
     name: 'sms',
-    routes: (http) => smsRoutes(http, { sms: service, admin: ctx.admin }),
+    // Gateway connections (the SMPP bind) close with the app.
+    stop: async () => {
+      await Promise.all(closers.map((close) => close()))
+    },
+    routes: (http) => {
+      smsRoutes(http, { sms: service, admin: ctx.admin })
+      receiptRoutes(http, { sms: service, config })
+    },
   }
   return { feature, service, limiter }
 }

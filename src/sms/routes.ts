@@ -10,6 +10,8 @@ const Status = Type.Union([
   Type.Literal('sending'),
   Type.Literal('sent'),
   Type.Literal('failed'),
+  Type.Literal('delivered'),
+  Type.Literal('undelivered'),
 ])
 const RateLimited = Type.Object({
   error: Type.Object({
@@ -104,6 +106,22 @@ export function smsRoutes(app: Http, deps: { sms: SmsService; admin: AdminCheck 
             createdAt: Type.String(),
             sentAt: Type.Optional(Type.String()),
             error: Type.Optional(Type.String()),
+            gateway: Type.Optional(Type.String()),
+            receipts: Type.Optional(
+              Type.Array(
+                Type.Object({
+                  part: Type.Integer(),
+                  messageId: Type.String(),
+                  status: Type.Union([
+                    Type.Literal('sent'),
+                    Type.Literal('delivered'),
+                    Type.Literal('undelivered'),
+                  ]),
+                  error: Type.Optional(Type.String()),
+                  reportedAt: Type.Optional(Type.String()),
+                }),
+              ),
+            ),
             content: Type.Optional(Type.String({ description: 'admin only' })),
             parts: Type.Optional(Type.Array(Type.String(), { description: 'admin only' })),
           }),

@@ -51,6 +51,15 @@ export interface SmsView {
   createdAt: string
   sentAt?: string
   error?: string
+  /** The gateway that sent it, and what it said of each part (message id, receipt). */
+  gateway?: string
+  receipts?: {
+    part: number
+    messageId: string
+    status: 'sent' | 'delivered' | 'undelivered'
+    error?: string
+    reportedAt?: string
+  }[]
   /** Admin only: the content and the text of each segment. */
   content?: string
   parts?: string[]
@@ -170,6 +179,7 @@ export function createSmsService(options: SmsServiceOptions) {
     async get(id: string, view: { admin: boolean }): Promise<SmsView> {
       const row = await store.get(id)
       if (!row) throw new AppError('sms_not_found', `no SMS ${id}`)
+      const parts = await store.gatewayParts(id)
       return {
         id: row.id,
         phone: maskPhone(row.phone),
@@ -180,9 +190,24 @@ export function createSmsService(options: SmsServiceOptions) {
         createdAt: row.created_at,
         ...(row.sent_at ? { sentAt: row.sent_at } : {}),
         ...(row.error ? { error: row.error } : {}),
+        ...(row.gateway ? { gateway: row.gateway } : {}),
+        ...(parts.length > 0
+          ? {
+              receipts: parts.map((p) => ({
+                part: p.part + 1,
+                messageId: p.messageId,
+                status: p.status,
+                ...(p.error ? { error: p.error } : {}),
+                ...(p.reportedAt ? { reportedAt: p.reportedAt } : {}),
+              })),
+            }
+          : {}),
         ...(view.admin ? { content: row.content, parts: segment(row.content).parts } : {}),
       }
     },
+
+    /** A gateway's delivery receipt; the SMS id it belongs to, or undefined when no part has that id. */
+    applyReceipt: store.applyReceipt,
 
     /** What the outbox provider delivered (admin), newest first; phones masked. */
     async outbox(query: { phone?: string; limit: number }) {

@@ -1,5 +1,5 @@
 import type { Db } from '../infra/db/index.ts'
-import type { SmsStatus } from '../infra/db/schema.ts'
+import type { GatewayPartStatus, SmsStatus } from '../infra/db/schema.ts'
 import { createBatcher } from './batcher.ts'
 import type { SmsEncoding } from './segment.ts'
 
@@ -17,6 +17,17 @@ export interface SmsRow {
   sent_at: string | null
   /** The text to deliver, sealed, when `content` is masked; null once delivered or failed. */
   sealed: string | null
+  gateway: string | null
+}
+
+export interface GatewayPart {
+  part: number
+  gateway: string
+  messageId: string
+  status: GatewayPartStatus
+  error: string | null
+  sentAt: string
+  reportedAt: string | null
 }
 
 export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments' | 'sealed'>
@@ -74,6 +85,25 @@ export function createSmsStore(db: Db) {
   const get = (id: string): Promise<SmsRow | undefined> =>
     db.selectFrom('sms_messages').selectAll().where('id', '=', id).executeTakeFirst()
 
+  /**
+   * A sent SMS becomes `undelivered` when any part is, `delivered` when every part the gateways took is (a
+   * gateway that splits texts itself takes the whole text as one). Only once `sent`: every part is recorded then.
+   */
+  async function settleReceipts(id: string): Promise<void> {
+    const parts = await db.selectFrom('sms_gateway_parts').select('status').where('sms_id', '=', id).execute()
+    if (parts.length === 0) return
+    let status: SmsStatus | undefined
+    if (parts.some((p) => p.status === 'undelivered')) status = 'undelivered'
+    else if (parts.every((p) => p.status === 'delivered')) status = 'delivered'
+    if (!status) return
+    await db
+      .updateTable('sms_messages')
+      .set({ status })
+      .where('id', '=', id)
+      .where('status', 'in', ['sent', 'delivered'])
+      .execute()
+  }
+
   return {
     get,
 
@@ -104,13 +134,83 @@ export function createSmsStore(db: Db) {
       return result.numUpdatedRows > 0n ? get(id) : undefined
     },
 
-    async markSent(id: string): Promise<void> {
+    async markSent(id: string, gateway: string): Promise<void> {
       await db
         .updateTable('sms_messages')
-        .set({ status: 'sent', sent_at: now(), error: null, lease_until: null, sealed: null })
+        .set({ status: 'sent', sent_at: now(), error: null, lease_until: null, sealed: null, gateway })
         .where('id', '=', id)
         .where('status', '=', 'sending')
         .execute()
+      // A receipt may have come in before this (SMPP answers fast).
+      await settleReceipts(id)
+    },
+
+    /** A gateway took one part: recorded before anything else is sent, so no retry sends it again. */
+    async recordPart(id: string, part: number, gateway: string, messageId: string): Promise<void> {
+      await db
+        .insertInto('sms_gateway_parts')
+        .values({
+          sms_id: id,
+          part,
+          gateway,
+          message_id: messageId,
+          status: 'sent',
+          error: null,
+          sent_at: now(),
+        })
+        .onConflict((oc) => oc.columns(['sms_id', 'part']).doNothing())
+        .execute()
+    },
+
+    async gatewayParts(id: string): Promise<GatewayPart[]> {
+      const rows = await db
+        .selectFrom('sms_gateway_parts')
+        .selectAll()
+        .where('sms_id', '=', id)
+        .orderBy('part')
+        .execute()
+      return rows.map((r) => ({
+        part: r.part,
+        gateway: r.gateway,
+        messageId: r.message_id,
+        status: r.status,
+        error: r.error,
+        sentAt: r.sent_at,
+        reportedAt: r.reported_at,
+      }))
+    },
+
+    /**
+     * A delivery receipt for the part `gateway` knows as `messageId`. The first receipt of a part counts (a
+     * replayed or late one changes nothing). Returns the SMS id, or undefined when no part has that id.
+     */
+    async applyReceipt(receipt: {
+      gateway: string
+      messageId: string
+      delivered: boolean
+      error?: string
+      at?: string
+    }): Promise<string | undefined> {
+      const part = await db
+        .selectFrom('sms_gateway_parts')
+        .select('sms_id')
+        .where('gateway', '=', receipt.gateway)
+        .where('message_id', '=', receipt.messageId)
+        .executeTakeFirst()
+      if (!part) return undefined
+      await db
+        .updateTable('sms_gateway_parts')
+        .set({
+          status: receipt.delivered ? 'delivered' : 'undelivered',
+          error: receipt.delivered ? null : (receipt.error ?? 'undelivered').slice(0, 500),
+          reported_at: receipt.at ?? now(),
+        })
+        .where('gateway', '=', receipt.gateway)
+        .where('message_id', '=', receipt.messageId)
+        .where('status', '=', 'sent')
+        .execute()
+      await settleReceipts(part.sms_id)
+      return part.sms_id
     },
 
     /** A provider error that will be retried: back to `queued`, keeping the reason for GET /api/sms/:id. */

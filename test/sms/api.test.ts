@@ -47,8 +47,9 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
     await settled(app, id)
     const anonymous = await getSms(app, id)
     expect(Object.keys(anonymous).sort()).toEqual(
-      ['attempts', 'createdAt', 'encoding', 'id', 'phone', 'segments', 'sentAt', 'status'].sort(),
+      ['attempts', 'createdAt', 'encoding', 'gateway', 'id', 'phone', 'segments', 'sentAt', 'status'].sort(),
     )
+    expect(anonymous.gateway).toBe('outbox')
     expect(anonymous.phone).toBe(`+86${phone.slice(0, 3)}****${phone.slice(-4)}`)
     const wrongToken = await app.http.inject({
       method: 'GET',

@@ -7,6 +7,7 @@ export interface Database {
   counter_flushes: CounterFlushesTable
   sms_messages: SmsMessagesTable
   sms_outbox: SmsOutboxTable
+  sms_gateway_parts: SmsGatewayPartsTable
   banners: BannersTable
   products: ProductsTable
   orders: OrdersTable
@@ -69,7 +70,8 @@ export interface BannersTable {
   updated_at: string
 }
 
-export type SmsStatus = 'queued' | 'sending' | 'sent' | 'failed'
+/** `delivered` / `undelivered` follow `sent` when the gateway reports a delivery receipt. */
+export type SmsStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'delivered' | 'undelivered'
 
 /** An accepted SMS and its delivery state (the phone in E.164; responses and logs only ever show it masked). */
 export interface SmsMessagesTable {
@@ -85,8 +87,24 @@ export interface SmsMessagesTable {
   lease_until: number | null
   created_at: ColumnType<string, string, never>
   sent_at: string | null
+  /** The gateway that sent it (SMS_PROVIDER names), once sent. */
+  gateway: ColumnType<string | null, string | null | undefined, string | null>
   /** The text to deliver when `content` is masked (a verification code), sealed; null once delivered. */
   sealed: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+export type GatewayPartStatus = 'sent' | 'delivered' | 'undelivered'
+
+/** One part as a real gateway took it: its message id and, once reported, its delivery receipt. */
+export interface SmsGatewayPartsTable {
+  sms_id: string
+  part: number
+  gateway: string
+  message_id: string
+  status: GatewayPartStatus
+  error: string | null
+  sent_at: string
+  reported_at: string | null
 }
 
 /** What the `outbox` provider delivered: one row per part, UNIQUE(sms_id, part). */

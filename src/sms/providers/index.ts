@@ -1,19 +1,71 @@
-import type { Config } from '../../config.ts'
+import type { Config, SmsProviderName } from '../../config.ts'
 import type { Db } from '../../infra/db/index.ts'
+import type { Logger } from '../../infra/logger.ts'
+import type { Metrics } from '../../infra/metrics.ts'
 import type { Sealer } from '../sealed.ts'
+import { createFailoverProvider } from './failover.ts'
 import { createFlakyProvider } from './flaky.ts'
+import { createIhuyiProvider } from './ihuyi.ts'
 import { createOutboxProvider } from './outbox.ts'
+import { createSmppProvider, type SmppReceipt } from './smpp.ts'
 import type { SmsProvider } from './types.ts'
 
 export type { OutgoingSms, SmsProvider } from './types.ts'
 
-/** The provider SMS_PROVIDER names. */
-export function createProvider(config: Config, db: Db, sealer: Sealer): SmsProvider {
-  const outbox = createOutboxProvider(db, sealer)
-  switch (config.smsProvider) {
-    case 'outbox':
-      return outbox
-    case 'flaky':
-      return createFlakyProvider(outbox, config.sms.flakyFailures)
+export interface GatewayDeps {
+  log: Logger
+  /** Records a receipt a gateway pushed over its own connection (SMPP deliver_sm). */
+  onReceipt: (gateway: string, receipt: SmppReceipt) => Promise<unknown>
+  /** Gateways holding connections register their close here. */
+  closers: (() => Promise<void>)[]
+}
+
+function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps): SmsProvider {
+  const { gateways } = config
+  switch (name) {
+    case 'smpp': {
+      const provider = createSmppProvider(
+        {
+          url: gateways.smpp.url ?? '',
+          sourceAddr: gateways.smpp.sourceAddr,
+          enquireLinkMs: gateways.smpp.enquireLinkMs,
+        },
+        gateways.timeoutMs,
+        { log: deps.log, onReceipt: (receipt) => deps.onReceipt('smpp', receipt) },
+      )
+      deps.closers.push(provider.close)
+      return provider
+    }
+    case 'ihuyi':
+      return createIhuyiProvider(
+        {
+          account: gateways.ihuyi.account ?? '',
+          password: gateways.ihuyi.password ?? '',
+          url: gateways.ihuyi.url,
+        },
+        gateways.timeoutMs,
+      )
+    default:
+      throw new Error(`SMS gateway ${name} is not available in this build`)
   }
+}
+
+/** The provider SMS_PROVIDER names; gateways go through the fail-over (breaker, metrics) even when alone. */
+export function createProvider(
+  config: Config,
+  db: Db,
+  sealer: Sealer,
+  deps: GatewayDeps,
+  metrics?: Metrics,
+): SmsProvider {
+  const [first = 'outbox'] = config.smsProviders
+  if (first === 'outbox') return createOutboxProvider(db, sealer)
+  if (first === 'flaky')
+    return createFlakyProvider(createOutboxProvider(db, sealer), config.sms.flakyFailures)
+  const gateways = config.smsProviders.map((name) => createGateway(name, config, deps))
+  return createFailoverProvider(
+    gateways,
+    { failures: config.gateways.breakerFailures, openMs: config.gateways.breakerOpenMs },
+    metrics,
+  )
 }

@@ -11,12 +11,20 @@ export interface OutgoingSms {
   maskedParts?: string[]
   /** 1 for the first delivery attempt of this SMS, 2 for the first retry, … */
   attempt: number
+  /** Parts (0-based) a gateway already took in an earlier attempt, under any gateway: never sent again. */
+  sentParts?: ReadonlySet<number>
+  /**
+   * Called as soon as a gateway acknowledged a part with its message id, before the next part or attempt; the
+   * delivery records it in SQL (that is what makes a retry or a fail-over skip it).
+   */
+  onPartSent?: (part: number, gateway: string, messageId: string) => Promise<void>
 }
 
 /**
- * An SMS gateway. `send` delivers every part or throws (the delivery is retried with backoff). It must be
- * idempotent per (smsId, part index): a call repeated after a crash never delivers a part twice. Real
- * gateways take an idempotency key or client reference for this; the outbox uses a unique constraint.
+ * An SMS gateway. `send` delivers every part or throws (a `GatewayError` says whether to retry; anything else
+ * is retried with backoff). It must be idempotent per (smsId, part index): a call repeated after a crash never
+ * delivers a part twice. Real gateways report each part through `onPartSent`; the outbox uses a unique
+ * constraint.
  */
 export interface SmsProvider {
   name: string

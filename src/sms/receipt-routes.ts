@@ -1,0 +1,59 @@
+import { timingSafeEqual } from 'node:crypto'
+import formbody from '@fastify/formbody'
+import { Type } from 'typebox'
+import type { Config } from '../config.ts'
+import { AppError } from '../errors.ts'
+import type { Http } from '../infra/http.ts'
+import type { SmsService } from './service.ts'
+
+const sameSecret = (given: string, expected: string) => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * Delivery receipts pushed by gateways (issue 20 item 5). Each route checks what its gateway can prove — a
+ * signature, or a secret only the operator and the gateway know — before anything changes; a receipt for a
+ * message id hotspot never recorded changes nothing. Form bodies are parsed in this scope only.
+ */
+export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config }) {
+  const { sms, config } = deps
+  app.register(async (scope: Http) => {
+    await scope.register(formbody, { bodyLimit: 16_384 })
+
+    // ihuyi pushes receipts (form POST: code, msg, mobilephone, smsid, report_time; code 2 = delivered) to the
+    // address registered in its back office; it signs nothing, so that address carries IHUYI_RECEIPT_SECRET.
+    scope.post(
+      '/api/sms/receipts/ihuyi',
+      {
+        schema: {
+          tags: ['sms'],
+          querystring: Type.Object({ secret: Type.String({ maxLength: 256 }) }),
+          body: Type.Object({
+            code: Type.String({ maxLength: 16 }),
+            msg: Type.Optional(Type.String({ maxLength: 500 })),
+            mobilephone: Type.Optional(Type.String({ maxLength: 32 })),
+            smsid: Type.String({ minLength: 1, maxLength: 128 }),
+            report_time: Type.Optional(Type.String({ maxLength: 64 })),
+          }),
+        },
+      },
+      async (request, reply) => {
+        const expected = config.gateways.ihuyi.receiptSecret
+        if (!expected || !sameSecret(request.query.secret, expected))
+          throw new AppError('unauthorized', 'this receipt is not signed by the gateway')
+        const { code, msg, smsid, report_time } = request.body
+        const id = await sms.applyReceipt({
+          gateway: 'ihuyi',
+          messageId: smsid,
+          delivered: code === '2',
+          ...(code === '2' ? {} : { error: `ihuyi receipt code ${code}${msg ? ` (${msg})` : ''}` }),
+          ...(report_time ? { at: report_time } : {}),
+        })
+        if (!id) throw new AppError('sms_not_found', 'no SMS was sent under this gateway message id')
+        return reply.status(200).send({ ok: true })
+      },
+    )
+  })
+}
