@@ -100,19 +100,26 @@ export function createSmppProvider(
     const parsed = parseReceiptText(text)
     const messageId = pdu.receipted_message_id ?? parsed.id
     if (!messageId) return
-    await recording
+    // The submit_sm_resp and this deliver_sm can arrive in one read: let the submit's continuation start its
+    // SQL write of the message id (it runs after this event), then wait for the writes under way. An id still
+    // unknown is retried a few times before the receipt is given up (an SMSC's receipt for a stranger's id).
+    await new Promise((resolve) => setImmediate(resolve))
     const stat = (parsed.stat ?? '').toUpperCase()
-    await options
-      .onReceipt({
-        messageId,
-        delivered: stat === 'DELIVRD',
-        ...(stat === 'DELIVRD'
-          ? {}
-          : { error: `smpp receipt ${stat || 'UNKNOWN'} err ${parsed.err ?? '?'}` }),
-      })
-      .catch((error: unknown) =>
-        options.log.warn({ gateway: 'smpp', err: error }, 'SMPP receipt not recorded'),
-      )
+    const receipt = {
+      messageId,
+      delivered: stat === 'DELIVRD',
+      ...(stat === 'DELIVRD' ? {} : { error: `smpp receipt ${stat || 'UNKNOWN'} err ${parsed.err ?? '?'}` }),
+    }
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await recording
+        if ((await options.onReceipt(receipt)) !== undefined) return
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)))
+      }
+      options.log.warn({ gateway: 'smpp' }, 'SMPP receipt for an unknown message id, ignored')
+    } catch (error) {
+      options.log.warn({ gateway: 'smpp', err: error }, 'SMPP receipt not recorded')
+    }
   }
 
   function submit(session: Session, params: Record<string, unknown>): Promise<Pdu> {
