@@ -65,14 +65,16 @@ export function createBeat(options: BeatOptions): Schedule & {
 
   async function fire(p: Planned, slot: number) {
     const claim = `${prefix}:beat:fired:${p.entry.name}:${slot}`
-    if ((await redis.set(claim, token, 'EX', 86_400, 'NX')) !== 'OK') return
+    // Claimed under the leader lock's own token: each tick names the holding that fired it.
+    const owner = lock.token() ?? token
+    if ((await redis.set(claim, owner, 'EX', 86_400, 'NX')) !== 'OK') return
     let taskId: string
     try {
       taskId = await producer.send(p.entry.task, p.entry.args, p.entry.kwargs, { queue: p.entry.queue })
     } catch (error) {
       // The tick was claimed but not sent: release the claim (if still ours) so this tick is fired again, by
       // us on the next tick or by whichever beat leads then, instead of being lost.
-      await callScript(redis, 'releaseLock', [claim], [token]).catch(() => 0)
+      await callScript(redis, 'releaseLock', [claim], [owner]).catch(() => 0)
       throw error
     }
     log.info({ entry: p.entry.name, task: p.entry.task, taskId }, 'beat fired')

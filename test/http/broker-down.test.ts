@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startRabbitMQ } from '../../src/infra/local-servers.ts'
-import { startTestApp, type TestApp } from '../support/app.ts'
+import { onCluster, startTestApp, type TestApp } from '../support/app.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -32,7 +32,8 @@ function publishingCalls(app: TestApp, productId: number) {
 }
 
 /** Its own RabbitMQ node, killed with SIGKILL while the app runs, then started again on the same port. */
-describe('publishing routes while RabbitMQ is down', () => {
+// A RabbitMQ node of its own, the same in both profiles: run once (the cluster profile's node kills are in test/cluster).
+describe.skipIf(onCluster)('publishing routes while RabbitMQ is down', () => {
   let dir: string
   let broker: RunningServer
   let app: TestApp

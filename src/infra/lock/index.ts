@@ -25,6 +25,8 @@ export interface RedisLock {
   held(): boolean
   /** Frees the lock if it is still ours (never another holder's); false when it was not. Never throws. */
   release(): Promise<boolean>
+  /** The token of the current holding (what the lock key holds in Redis), undefined when not held. */
+  token(): string | undefined
 }
 
 const withScripts = new WeakSet<RedisClient>()
@@ -105,6 +107,7 @@ export function createLock(redis: RedisClient, key: string, options: LockOptions
       }
     },
     held: () => token !== undefined && Date.now() < validUntil,
+    token: () => token,
     async release() {
       const mine = token
       token = undefined
