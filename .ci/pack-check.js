@@ -93,7 +93,11 @@ try {
   }
   check(healthy, `hotspot start never answered /healthz:\n${output}`)
   say(`/healthz 200 after ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  const page = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
+  // A page is served only to a browser asking for one (Accept: text/html); anything else unknown is the JSON 404.
+  const page = await fetch(`http://127.0.0.1:${port}/`, {
+    headers: { accept: 'text/html' },
+    signal: AbortSignal.timeout(5000),
+  })
   check(
     page.status === 200 && (await page.text()).includes('<div id="app">'),
     `GET / answered ${page.status}`,
