@@ -8,10 +8,9 @@ import os from 'node:os'
 import { benchSetup, machine, pct, say, writeResult } from './lib.ts'
 import {
   alternatingRounds,
-  cpuBudgetTable,
+  budgetAndRounds,
   loadLine,
   ratioSpread,
-  roundsTable,
   spread,
   throughputRatio,
 } from './lib-rounds.ts'
@@ -113,14 +112,7 @@ const lines = [
     'on the banners table (test/banners/api.test.ts), and 1 in all for 500 spread over two processes ' +
     '(test/banners/processes.test.ts)',
   '',
-  '## CPU budget per request (median and spread over rounds)',
-  '',
-  ...cpuBudgetTable(results),
-  '',
-  '## Per round',
-  '',
-  ...roundsTable(results),
-  '',
+  ...budgetAndRounds(results),
 ]
 writeResult('cache', lines.join('\n'))
 

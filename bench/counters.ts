@@ -7,14 +7,7 @@
 import os from 'node:os'
 import { Redis } from 'ioredis'
 import { benchSetup, load, machine, say, writeResult } from './lib.ts'
-import {
-  alternatingRounds,
-  cpuBudgetTable,
-  loadLine,
-  ratioSpread,
-  roundsTable,
-  throughputRatio,
-} from './lib-rounds.ts'
+import { alternatingRounds, budgetAndRounds, loadLine, ratioSpread, throughputRatio } from './lib-rounds.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -96,14 +89,7 @@ const lines = [
   `- naive / hello-world throughput: ${ratioSpread(results, throughputRatio(NAIVE, HELLO))}`,
   `- hotspot exact count (autocannon, ${amount} requests): ${counted.views} views recorded for ${exactRun.ok} 2xx answers → ${exact ? '**exact, 0 lost**' : '**MISMATCH**'}`,
   '',
-  '## CPU budget per request (median and spread over rounds)',
-  '',
-  ...cpuBudgetTable(results),
-  '',
-  '## Per round',
-  '',
-  ...roundsTable(results),
-  '',
+  ...budgetAndRounds(results),
 ]
 writeResult('counters', lines.join('\n'))
 

@@ -154,3 +154,15 @@ export function loadLine(atStart: number): string {
   const quiet = Math.max(atStart, now) < 0.5 * os.cpus().length
   return `Load average (1 min): ${atStart.toFixed(2)} at the start, ${now.toFixed(2)} at the end (${os.cpus().length} cores: ${quiet ? 'a quiet machine' : '**other work competed; the figures are noisier than usual**'}).`
 }
+
+/** The two sections every HTTP bench's result file ends with: the CPU budget per contender, then every round. */
+export const budgetAndRounds = (results: Round[]): string[] => [
+  '## CPU budget per request (median and spread over rounds)',
+  '',
+  ...cpuBudgetTable(results),
+  '',
+  '## Per round',
+  '',
+  ...roundsTable(results),
+  '',
+]
