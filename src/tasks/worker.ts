@@ -3,6 +3,7 @@ import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } fro
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import { followFailure, followSuccess } from './canvas/follow.ts'
 import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
@@ -132,6 +133,7 @@ export function createWorker(options: WorkerOptions) {
       return
     }
     await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
+    await followFailure(producer.sendEncoded, task)
     await deadLetter(
       msg,
       queue,
@@ -182,6 +184,7 @@ export function createWorker(options: WorkerOptions) {
         status: 'FAILURE',
         result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
       })
+      await followFailure(producer.sendEncoded, task)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
@@ -226,6 +229,7 @@ export function createWorker(options: WorkerOptions) {
     }
     metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
     if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
+    await followSuccess(producer.sendEncoded, task, value ?? null)
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }
