@@ -102,6 +102,10 @@ describe.runIf(hasCelery || process.env.CI)('interop with Python Celery', () => 
     expect(await pythonSends('hotspot.add', [2, 3])).toMatchObject({ result: 5 })
   })
 
+  it("Python's send_task('hotspot.sum', ([1, 2, 3],)) returns 6 (the built-in chord body)", async () => {
+    expect(await pythonSends('hotspot.sum', [[1, 2, 3]])).toMatchObject({ result: 6 })
+  })
+
   it("a hotspot failure is raised by Python's get() with the message", async () => {
     const out = await pythonSends('hotspot.fail', ['from hotspot'])
     expect(out.message).toBe('from hotspot')
