@@ -21,12 +21,17 @@ describe.runIf(hasCelery || process.env.CI)('remote control from Python Celery',
     REDIS_URL: inject('redisUrl'),
     PYTHONPATH: pythonDir,
   }
+  // -d names one node, so the CLI returns at its reply; -t 10 only bounds a slow machine (the default is 1 s).
   const celery = async (...argv: string[]) => {
-    const { stdout } = await run(PYTHON, ['-m', 'celery', '-A', 'interop_app', ...argv, '-d', name, '-j'], {
-      cwd: pythonDir,
-      env,
-      timeout: 60_000,
-    })
+    const { stdout } = await run(
+      PYTHON,
+      ['-m', 'celery', '-A', 'interop_app', ...argv, '-d', name, '-j', '-t', '10'],
+      {
+        cwd: pythonDir,
+        env,
+        timeout: 60_000,
+      },
+    )
     return JSON.parse(stdout.trim().split('\n').pop() as string)
   }
 
