@@ -84,6 +84,11 @@ describe.runIf(hasCelery || process.env.CI)('interop with Python Celery', () => 
     expect(out.tail_state).toBe('PENDING')
   })
 
+  it('an unknown task name on hotspot is recorded NotRegistered and its Python errback is called', async () => {
+    const out = await pythonCanvas('unknown-step')
+    expect(out).toMatchObject({ errback_got: out.failed, state: 'FAILURE', exc_type: 'NotRegistered' })
+  })
+
   it("hotspot's producer runs a Python task and reads its result", async () => {
     const taskId = await app.tasks.producer.send('py.add', [20, 22], {}, { queue: pyQueue })
     expect(await app.tasks.results.wait(taskId, 30_000)).toEqual({ taskId, status: 'SUCCESS', result: 42 })

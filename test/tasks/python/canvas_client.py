@@ -1,6 +1,6 @@
 """Celery client side of the canvas interop tests: builds a canvas, prints what its results gave, as JSON.
 
-usage: canvas_client.py <chain|failing-chain> <hotspot queue> <python queue>
+usage: canvas_client.py <chain|failing-chain|unknown-step> <hotspot queue> <python queue>
 """
 import json
 import sys
@@ -31,3 +31,9 @@ elif kind == "failing-chain":
     result = (hot("hotspot.fail", "boom") | tail).on_error(errback).apply_async()
     failed_id = app.AsyncResult(errback.id).get(timeout=30)
     print(json.dumps({"errback_got": failed_id, "failed": result.parent.id, "tail_state": app.AsyncResult(tail.id).state}))
+elif kind == "unknown-step":
+    errback = py("py.record_error")
+    errback.freeze()
+    result = hot("hotspot.no_such_task", 1).on_error(errback).apply_async()
+    failed_id = app.AsyncResult(errback.id).get(timeout=30)
+    print(json.dumps({"errback_got": failed_id, "failed": result.id, "state": result.state, "exc_type": type(result.result).__name__}))
