@@ -2,6 +2,7 @@ import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } fro
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import { followFailure, followSuccess } from './canvas/follow.ts'
 import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
@@ -150,6 +151,7 @@ export function createWorker(options: WorkerOptions) {
       return
     }
     await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
+    await followFailure(producer.sendEncoded, task)
     await deadLetter(
       msg,
       queue,
@@ -212,6 +214,7 @@ export function createWorker(options: WorkerOptions) {
         status: 'FAILURE',
         result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
       })
+      await followFailure(producer.sendEncoded, task)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
@@ -273,6 +276,7 @@ export function createWorker(options: WorkerOptions) {
     if (abort.signal.aborted) return revoke(task, 'terminated')
     metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
     if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
+    await followSuccess(producer.sendEncoded, task, value ?? null)
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }
