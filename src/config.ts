@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
 export interface Config {
@@ -165,6 +166,14 @@ function oneOf<T extends string, F extends T | undefined>(
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
+  if (name === 'REDIS_URL' && isSentinelUrl(raw)) {
+    try {
+      parseSentinelUrl(raw)
+    } catch (error) {
+      throw new ConfigError(name, `${redactUrl(raw)}: ${(error as Error).message}`)
+    }
+    return raw
+  }
   for (const part of splitUrlList(raw)) {
     let url: URL
     try {

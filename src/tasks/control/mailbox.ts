@@ -193,7 +193,17 @@ export function createMailbox(amqp: Connection, state: MailboxState) {
         },
       )
       consumer.on('error', (error) => state.log.warn({ err: error }, 'pidbox consumer error (it recovers)'))
-      return new Promise<void>((resolve) => consumer?.once('ready', () => resolve()))
+      // Bounded: an unreachable broker must not hold the worker's start-up; the consumer subscribes when it can.
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          state.log.warn('pidbox mailbox not subscribed within 30 s; remote control waits for the broker')
+          resolve()
+        }, 30_000)
+        consumer?.once('ready', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
     },
     async stop() {
       await consumer?.close()
