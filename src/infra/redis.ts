@@ -134,7 +134,7 @@ export function sentinelOptions(
  * TLS for `rediss://`, with the options a node URL's query may carry (the same for one node and for a cluster):
  * `servername`, `ca` / `cert` / `key` (PEM file paths) and `rejectUnauthorized=false` (testing only).
  */
-export function tlsOptions(url: URL): ConnectionOptions | undefined {
+function tlsOptions(url: URL): ConnectionOptions | undefined {
   if (url.protocol !== 'rediss:') return undefined
   const query = url.searchParams
   const file = (name: string) => {

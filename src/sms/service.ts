@@ -14,7 +14,7 @@ import type { SmsStore } from './store.ts'
 
 export const DELIVER_TASK = 'hotspot.sms.deliver'
 /** API.md: more segments than this is `invalid_content`. */
-export const MAX_SEGMENTS = 10
+const MAX_SEGMENTS = 10
 
 export interface AcceptedSms {
   id: string
@@ -88,7 +88,7 @@ function hasControlCharacters(text: string): boolean {
 }
 
 /** Phone to E.164, or 400 invalid_phone. */
-export function parsePhone(input: string): string {
+function parsePhone(input: string): string {
   const phone = input.length <= 32 ? normalizePhone(input) : null
   if (phone === null) {
     throw new AppError(
