@@ -9,7 +9,11 @@ import { createCountersService } from './service.ts'
 export function createCountersFeature(ctx: FeatureContext, options: { flushHooks?: FlushHooks } = {}) {
   loadScripts(ctx.redis, new URL('./', import.meta.url))
   const live = createLiveCounts({ events: ctx.events, log: ctx.log, prefix: ctx.prefix })
-  const service = createCountersService({ ...ctx, onViewed: live.viewed })
+  const service = createCountersService({
+    ...ctx,
+    dedupeSeconds: ctx.config.countersDedupeSeconds,
+    onViewed: live.viewed,
+  })
   const flusher = createFlusher({ ...ctx, hooks: options.flushHooks })
   let loop: { stop(): Promise<void> } | undefined
   const feature: Feature = {

@@ -3,6 +3,7 @@
  * view touches carries the bucket's hash tag, so one script call stays on one Cluster slot while the rankings
  * spread over 16 slots instead of one hot key.
  */
+import { createHash } from 'node:crypto'
 import calculateSlot from 'cluster-key-slot'
 
 export const BUCKETS = 16
@@ -40,6 +41,10 @@ export function counterKeys(prefix: string, bucket: number) {
     rankDay: (day: number) => `${tag}:rank:d:${day}`,
     rankWeek: (week: number) => `${tag}:rank:w:${week}`,
     visitors: (itemId: number) => `${tag}:hll:${itemId}`,
+    /** A visitor's view of an item within the dedupe window (COUNTERS_DEDUPE_SECONDS); expires with it. */
+    // Hashed: a visitor id may be a client address, which is not kept in clear at rest.
+    seen: (itemId: number, visitor: string) =>
+      `${tag}:seen:${itemId}:${createHash('sha256').update(visitor).digest('base64url').slice(0, 22)}`,
   }
 }
 

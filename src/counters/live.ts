@@ -5,7 +5,7 @@ import type { ViewResult } from './views.ts'
 /** The `hotspot.events` topic live view counts travel on (the web UI's `GET /api/events` relays it). */
 export const LIVE_VIEWS_TOPIC = 'counters.views'
 
-export interface LiveCount extends ViewResult {
+export interface LiveCount extends Omit<ViewResult, 'counted'> {
   id: number
 }
 
@@ -40,7 +40,7 @@ export function createLiveCounts(options: {
     const batch = changed
     changed = new Map()
     const items: LiveCount[] = []
-    for (const [id, counts] of batch) items.push({ id, ...counts })
+    for (const [id, c] of batch) items.push({ id, views: c.views, uniqueVisitors: c.uniqueVisitors })
     for (let i = 0; i < items.length; i += MAX_ITEMS_PER_EVENT) {
       try {
         const event: LiveViewsEvent = { prefix, items: items.slice(i, i + MAX_ITEMS_PER_EVENT) }

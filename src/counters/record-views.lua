@@ -7,15 +7,20 @@
   KEYS[3] set of existing item ids of this bucket
   KEYS[4] all-time ranking (zset), KEYS[5] today's ranking, KEYS[6] this week's ranking
   KEYS[6 + i] HyperLogLog of unique visitors of the i-th item in ARGV
+  KEYS[6 + items + j] with dedupe on: the "seen" key of the j-th (item, visitor) pair, in ARGV order
 
   ARGV[1] day index, ARGV[2] day ranking ttl (s), ARGV[3] week ranking ttl (s)
-  ARGV[4 ...] per item: item id, number of views n, number of visitors m, then the m visitor ids
+  ARGV[4] dedupe window (s), 0 = every view counts; ARGV[5] number of items
+  ARGV[6 ...] per item: item id, number of views n, number of visitors m, then the m visitor ids
 
-  Output: one {count after this batch, unique visitors} per item, or {-1, 0} for an unknown item
+  Output per item: {count after this batch, unique visitors, then with dedupe on one 1/0 per visitor: counted}
+  or {-1, 0} for an unknown item.
 ]]
 local rcall = redis.call
+local window = tonumber(ARGV[4])
+local seen = 6 + tonumber(ARGV[5])
 local out = {}
-local a = 4
+local a = 6
 local i = 1
 while a <= #ARGV do
   local id = ARGV[a]
@@ -23,16 +28,36 @@ while a <= #ARGV do
   local m = tonumber(ARGV[a + 2])
   local hll = KEYS[6 + i]
   if rcall('SISMEMBER', KEYS[3], id) == 1 then
-    local count = rcall('HINCRBY', KEYS[1], id, n)
-    rcall('HINCRBY', KEYS[2], id .. ':' .. ARGV[1], n)
-    rcall('ZINCRBY', KEYS[4], n, id)
-    rcall('ZINCRBY', KEYS[5], n, id)
-    rcall('ZINCRBY', KEYS[6], n, id)
+    local row = { 0, 0 }
+    if window > 0 then
+      -- A visitor counts once per window: the first SET NX of the window wins, every later view is not counted.
+      n = 0
+      for j = 1, m do
+        seen = seen + 1
+        if rcall('SET', KEYS[seen], 1, 'NX', 'EX', window) then
+          n = n + 1
+          row[2 + j] = 1
+        else
+          row[2 + j] = 0
+        end
+      end
+    end
+    if n > 0 then
+      row[1] = rcall('HINCRBY', KEYS[1], id, n)
+      rcall('HINCRBY', KEYS[2], id .. ':' .. ARGV[1], n)
+      rcall('ZINCRBY', KEYS[4], n, id)
+      rcall('ZINCRBY', KEYS[5], n, id)
+      rcall('ZINCRBY', KEYS[6], n, id)
+    else
+      row[1] = tonumber(rcall('HGET', KEYS[1], id) or '0')
+    end
     if m > 0 then
       rcall('PFADD', hll, unpack(ARGV, a + 3, a + 2 + m))
     end
-    out[i] = { count, rcall('PFCOUNT', hll) }
+    row[2] = rcall('PFCOUNT', hll)
+    out[i] = row
   else
+    if window > 0 then seen = seen + m end
     out[i] = { -1, 0 }
   end
   a = a + 3 + m

@@ -92,7 +92,12 @@ export function countersRoutes(app: Http, deps: { counters: CountersService; adm
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ id: Type.Integer(), views: Type.Integer(), uniqueVisitors: Type.Integer() }),
+          200: Type.Object({
+            id: Type.Integer(),
+            views: Type.Integer(),
+            uniqueVisitors: Type.Integer(),
+            counted: Type.Boolean(),
+          }),
         },
       },
     },

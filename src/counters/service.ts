@@ -25,12 +25,14 @@ export function createCountersService(options: {
   redis: RedisClient
   prefix: string
   log: Logger
+  /** COUNTERS_DEDUPE_SECONDS */
+  dedupeSeconds?: number
   /** Hears every counted view (live counts for the web UI); must be cheap, it runs on the hot path. */
   onViewed?: (id: number, result: ViewResult) => void
 }) {
   const { redis, prefix, log } = options
   const items = createItemStore(options.db)
-  const recorder = new ViewRecorder(redis, prefix)
+  const recorder = new ViewRecorder(redis, prefix, options.dedupeSeconds)
 
   const rebuild = () => rebuildCounters({ redis, prefix, items, log })
 
@@ -98,7 +100,7 @@ export function createCountersService(options: {
         result = await recorder.record(id, visitorId)
       }
       if (result === null) throw new AppError('item_not_found', `item ${id} does not exist`)
-      options.onViewed?.(id, result)
+      if (result.counted) options.onViewed?.(id, result)
       return result
     },
 

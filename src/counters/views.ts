@@ -6,6 +6,8 @@ import { DAY_RANKING_TTL_S, dayIndex, WEEK_RANKING_TTL_S, weekIndex } from './pe
 export interface ViewResult {
   views: number
   uniqueVisitors: number
+  /** False when the visitor was already counted for this item within the dedupe window. */
+  counted: boolean
 }
 
 interface View {
@@ -33,6 +35,8 @@ export class ViewRecorder {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    /** COUNTERS_DEDUPE_SECONDS: a visitor's views of one item count once per this window; 0 counts every view. */
+    private readonly dedupeSeconds = 0,
   ) {
     this.batcher = createTurnBatcher<number, View, ViewResult | null>({
       send: (bucket, views) => this.send(bucket, views),
@@ -60,6 +64,7 @@ export class ViewRecorder {
     }
     const keys = counterKeys(this.prefix, bucket)
     const ids = [...items.keys()]
+    const dedupe = this.dedupeSeconds > 0
     const scriptKeys = [
       keys.counts,
       keys.pending,
@@ -69,25 +74,53 @@ export class ViewRecorder {
       keys.rankWeek(weekIndex(day)),
       ...ids.map((id) => keys.visitors(id)),
     ]
-    const args: (string | number)[] = [day, DAY_RANKING_TTL_S, WEEK_RANKING_TTL_S]
+    if (dedupe) {
+      for (const [id, item] of items)
+        for (const visitor of item.visitors) scriptKeys.push(keys.seen(id, visitor))
+    }
+    const args: (string | number)[] = [
+      day,
+      DAY_RANKING_TTL_S,
+      WEEK_RANKING_TTL_S,
+      this.dedupeSeconds,
+      ids.length,
+    ]
     for (const [id, item] of items) args.push(id, item.views, item.visitors.size, ...item.visitors)
-    const results = await callScript<[number, number][]>(
+    const results = await callScript<number[][]>(
       this.redis,
       'recordViews',
       [],
       [scriptKeys.length, ...scriptKeys, ...args],
     )
-    const counts = new Map(ids.map((id, i) => [id, results[i] ?? [-1, 0]]))
-    // The script added n at once; the k-th view of an item (in arrival order) made its count `count - n + k`.
-    const seen = new Map<number, number>()
-    return views.map(({ itemId }) => {
-      const [count, unique] = counts.get(itemId) as [number, number]
-      const k = (seen.get(itemId) ?? 0) + 1
-      seen.set(itemId, k)
-      const n = items.get(itemId)?.views ?? 0
-      return count < 0 ? null : { views: count - n + k, uniqueVisitors: unique }
+    const outcomes = new Map<number, ItemOutcome>()
+    ids.forEach((id, i) => {
+      const [count = -1, unique = 0, ...flags] = results[i] ?? []
+      const item = items.get(id) as { views: number; visitors: Set<string> }
+      const fresh = new Set(dedupe ? [...item.visitors].filter((_, j) => flags[j] === 1) : item.visitors)
+      const counted = dedupe ? fresh.size : item.views
+      outcomes.set(id, { count, unique, fresh, counted, k: 0 })
+    })
+    return views.map(({ itemId, visitorId }) => {
+      const o = outcomes.get(itemId) as ItemOutcome
+      if (o.count < 0) return null
+      // Without dedupe every view counts. With it, only a visitor's first view of this batch can count, and only
+      // when the script's SET NX said the window was free.
+      const counts = !dedupe || o.fresh.delete(visitorId)
+      if (!counts) return { views: o.count, uniqueVisitors: o.unique, counted: false }
+      // The script added `counted` at once; the k-th counted view (in arrival order) made the count `count - counted + k`.
+      o.k++
+      return { views: o.count - o.counted + o.k, uniqueVisitors: o.unique, counted: true }
     })
   }
+}
+
+interface ItemOutcome {
+  count: number
+  unique: number
+  /** Visitors whose view in this batch is the counted one (dedupe on); removed as their view is answered. */
+  fresh: Set<string>
+  counted: number
+  k: number
 }
 
 export { BUCKETS }

@@ -51,6 +51,7 @@ export interface ViewAck {
   item_id: string
   views: number
   unique_visitors: number
+  counted: boolean
 }
 export interface SendTaskRequest {
   name: string

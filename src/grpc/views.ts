@@ -99,6 +99,7 @@ export function viewsHandler(deps: { counters: CountersService; metrics: GrpcMet
               item_id: event.item_id,
               views: result.views,
               unique_visitors: result.uniqueVisitors,
+              counted: result.counted,
             }
             knownItems.set(id, true)
           },

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { splitUrlList } from '../config.ts'
 import type { Logger } from './logger.ts'
+import { isSentinelUrl, parseSentinelUrl } from './sentinel-url.ts'
 
 /** A single node or a Cluster: features use only commands both support, and hash-tag every script's keys. */
 export type RedisClient = Redis | Cluster
@@ -32,6 +33,7 @@ export function createRedis(url: string, options: RedisConnectOptions = {}): Red
 }
 
 function connect(url: string, options: RedisConnectOptions): RedisClient {
+  if (isSentinelUrl(url)) return new Redis(sentinelOptions(url, options))
   const urls = splitUrlList(url)
   const built = redisOptions(urls, options)
   if ('nodes' in built) {
@@ -96,6 +98,35 @@ export function redisOptions(
         ? { dnsLookup: (address: string, callback: (e: null, a: string) => void) => callback(null, address) }
         : {}),
     },
+  }
+}
+
+/**
+ * ioredis' Sentinel mode: it asks the sentinels for the master, reconnects to the new one after a fail-over, and
+ * with the same command timeout and one retry a request fails fast (→ 503) while no master is elected.
+ */
+export function sentinelOptions(
+  url: string,
+  options: Pick<RedisConnectOptions, 'lazyConnect' | 'commandTimeoutMs'> = {},
+): RedisOptions {
+  const target = parseSentinelUrl(url)
+  return {
+    sentinels: target.sentinels,
+    name: target.masterName,
+    db: target.db,
+    // One password for the sentinels and the data nodes, as Celery's URL carries only one.
+    username: target.username,
+    password: target.password,
+    sentinelPassword: target.password,
+    commandTimeout: options.commandTimeoutMs ?? 3000,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    lazyConnect: options.lazyConnect ?? false,
+    sentinelMaxConnections: 3,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+    sentinelRetryStrategy: (times) => Math.min(times * 100, 2000),
+    // A master that turned replica (a stale view of the fail-over) answers READONLY: reconnect to the new one.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
   }
 }
 
