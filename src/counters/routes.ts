@@ -102,17 +102,17 @@ export function countersRoutes(app: Http, deps: { counters: CountersService; adm
       },
     },
     async (request, reply) => {
-      // Visitor identity: explicit id, else our cookie (set when absent), else the client address.
+      // Visitor identity: explicit id, else our cookie; a first visit gets a new cookie and is counted under it
+      // (counting it under the address would make every new visitor two unique visitors).
       let visitor = request.body.visitorId ?? request.cookies[VISITOR_COOKIE]
       if (!visitor) {
-        // First visit: hand out a cookie for the next views and count this one by address.
-        reply.setCookie(VISITOR_COOKIE, randomUUID(), {
+        visitor = randomUUID()
+        reply.setCookie(VISITOR_COOKIE, visitor, {
           path: '/',
           httpOnly: true,
           sameSite: 'lax',
           maxAge: 365 * 86_400,
         })
-        visitor = `ip:${request.ip}`
       }
       const result = await counters.recordView(request.params.id, visitor)
       return { id: request.params.id, ...result }
