@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
 export interface Config {
@@ -95,6 +96,8 @@ export interface Config {
     prefetch: number
     /** A task message failing this many times for a reason other than an outage is dead-lettered. */
     maxDeliveries: number
+    /** Celery node name (`name@host`) the worker answers remote control as; default `hotspot-<pid>@<host>`. */
+    name: string | undefined
   }
   seckill: {
     /** How often beat runs the flash-sale reconciliation. */
@@ -183,6 +186,14 @@ function oneOf<T extends string, F extends T | undefined>(
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
+  if (name === 'REDIS_URL' && isSentinelUrl(raw)) {
+    try {
+      parseSentinelUrl(raw)
+    } catch (error) {
+      throw new ConfigError(name, `${redactUrl(raw)}: ${(error as Error).message}`)
+    }
+    return raw
+  }
   for (const part of splitUrlList(raw)) {
     let url: URL
     try {
@@ -211,6 +222,13 @@ function databaseUrl(env: Env, dataDir: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !raw.startsWith('sqlite:')) {
     throw new ConfigError('DATABASE_URL', 'must be postgres://…, sqlite:… or a file path')
   }
+  return raw
+}
+
+function workerName(env: Env): string | undefined {
+  const raw = read(env, 'WORKER_NAME')
+  if (raw !== undefined && !/^[A-Za-z0-9_.@-]{1,200}$/.test(raw))
+    throw new ConfigError('WORKER_NAME', `"${raw}" is not a valid node name (like name@host)`)
   return raw
 }
 
@@ -422,6 +440,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
       maxDeliveries: integer(env, 'WORKER_MAX_DELIVERIES', 5, 1, 1000),
+      name: workerName(env),
     },
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),

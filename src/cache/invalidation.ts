@@ -5,7 +5,7 @@ import type { Entries } from './entries.ts'
 
 /** Topic on `hotspot.events`; the payload names the app's key prefix and the cache, so apps sharing a broker
  *  (tests, staging next to production) ignore each other's messages. */
-export const INVALIDATE_TOPIC = 'cache.invalidate'
+const INVALIDATE_TOPIC = 'cache.invalidate'
 
 interface InvalidateMessage {
   prefix: string

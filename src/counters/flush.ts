@@ -93,12 +93,22 @@ export function createFlusher(options: {
     return moved
   }
 
-  /** Runs flushAll every `intervalMs` until stopped; stop() runs one last flush. */
-  function start(intervalMs: number) {
+  /**
+   * Runs flushAll every `intervalMs` until stopped; stop() runs one last flush. After a flush, at most once per
+   * `pruneEveryMs`, applied batch ids older than a day are deleted (otherwise counter_flushes grows forever).
+   */
+  function start(intervalMs: number, pruneEveryMs = 3_600_000) {
     let running: Promise<unknown> | undefined
+    let prunedAt = 0
+    const flushAndPrune = async () => {
+      await flushAll()
+      if (Date.now() - prunedAt < pruneEveryMs) return
+      await pruneAppliedBatches()
+      prunedAt = Date.now()
+    }
     const tick = () => {
       if (running) return // a slow flush is still going: never overlap two in one process
-      running = flushAll()
+      running = flushAndPrune()
         .catch((error) => log.warn({ err: error }, 'view flush failed, will retry'))
         .finally(() => {
           running = undefined
@@ -123,7 +133,7 @@ export function createFlusher(options: {
     await db.deleteFrom('counter_flushes').where('applied_at', '<', cutoff).execute()
   }
 
-  return { flushBucket, flushAll, start, pruneAppliedBatches }
+  return { flushBucket, flushAll, start }
 }
 
 export type Flusher = ReturnType<typeof createFlusher>

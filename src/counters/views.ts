@@ -1,6 +1,6 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
-import { BUCKETS, bucketOf, counterKeys } from './keys.ts'
+import { bucketOf, counterKeys } from './keys.ts'
 import { DAY_RANKING_TTL_S, dayIndex, WEEK_RANKING_TTL_S, weekIndex } from './periods.ts'
 
 export interface ViewResult {
@@ -122,5 +122,3 @@ interface ItemOutcome {
   counted: number
   k: number
 }
-
-export { BUCKETS }

@@ -8,7 +8,7 @@ import { openStream } from './stream.ts'
 const INT64_MAX = 2n ** 63n - 1n
 
 /** `num + 1` over the whole int64 range, as a decimal string; undefined when it would not fit (no wrap). */
-export function plusOne(num: string): string | undefined {
+function plusOne(num: string): string | undefined {
   const next = BigInt(num) + 1n
   return next > INT64_MAX ? undefined : next.toString()
 }

@@ -6,13 +6,13 @@ import { protoPath as healthProtoPath } from 'grpc-health-check'
 /** `proto/` at the package root: two levels up from src/grpc/ (tsx) and from dist/grpc/ (built) alike. */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url))
 
-export const PROTO_FILES = ['schema.proto', 'hotspot/v1/views.proto', 'hotspot/v1/tasks.proto']
+const PROTO_FILES = ['schema.proto', 'hotspot/v1/views.proto', 'hotspot/v1/tasks.proto']
 
 /**
  * int64 fields arrive as decimal strings (`longs: String`) and may be sent as strings: nothing is rounded past
  * 2^53. Field names stay as written in the .proto (`item_id`), proto3 defaults are filled in.
  */
-export const LOADER_OPTIONS: Options = {
+const LOADER_OPTIONS: Options = {
   keepCase: true,
   longs: String,
   enums: String,

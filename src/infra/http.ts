@@ -69,7 +69,7 @@ export interface HttpLimits {
   maxInFlight: number
 }
 
-export const defaultHttpLimits: HttpLimits = { handlerTimeoutMs: 9000, maxInFlight: 2000 }
+const defaultHttpLimits: HttpLimits = { handlerTimeoutMs: 9000, maxInFlight: 2000 }
 
 export function createHttp(options: {
   logger: Logger

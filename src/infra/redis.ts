@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { splitUrlList } from '../config.ts'
 import type { Logger } from './logger.ts'
+import { isSentinelUrl, parseSentinelUrl } from './sentinel-url.ts'
 
 /** A single node or a Cluster: features use only commands both support, and hash-tag every script's keys. */
 export type RedisClient = Redis | Cluster
@@ -32,6 +33,7 @@ export function createRedis(url: string, options: RedisConnectOptions = {}): Red
 }
 
 function connect(url: string, options: RedisConnectOptions): RedisClient {
+  if (isSentinelUrl(url)) return new Redis(sentinelOptions(url, options))
   const urls = splitUrlList(url)
   const built = redisOptions(urls, options)
   if ('nodes' in built) {
@@ -100,10 +102,39 @@ export function redisOptions(
 }
 
 /**
+ * ioredis' Sentinel mode: it asks the sentinels for the master, reconnects to the new one after a fail-over, and
+ * with the same command timeout and one retry a request fails fast (→ 503) while no master is elected.
+ */
+export function sentinelOptions(
+  url: string,
+  options: Pick<RedisConnectOptions, 'lazyConnect' | 'commandTimeoutMs'> = {},
+): RedisOptions {
+  const target = parseSentinelUrl(url)
+  return {
+    sentinels: target.sentinels,
+    name: target.masterName,
+    db: target.db,
+    // One password for the sentinels and the data nodes, as Celery's URL carries only one.
+    username: target.username,
+    password: target.password,
+    sentinelPassword: target.password,
+    commandTimeout: options.commandTimeoutMs ?? 3000,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    lazyConnect: options.lazyConnect ?? false,
+    sentinelMaxConnections: 3,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+    sentinelRetryStrategy: (times) => Math.min(times * 100, 2000),
+    // A master that turned replica (a stale view of the fail-over) answers READONLY: reconnect to the new one.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  }
+}
+
+/**
  * TLS for `rediss://`, with the options a node URL's query may carry (the same for one node and for a cluster):
  * `servername`, `ca` / `cert` / `key` (PEM file paths) and `rejectUnauthorized=false` (testing only).
  */
-export function tlsOptions(url: URL): ConnectionOptions | undefined {
+function tlsOptions(url: URL): ConnectionOptions | undefined {
   if (url.protocol !== 'rediss:') return undefined
   const query = url.searchParams
   const file = (name: string) => {

@@ -22,22 +22,36 @@ export type TakeOptions = (Rule | { rules: Rule[] }) & {
   weight?: number
 }
 
-export type Decision =
-  | {
-      allowed: true
-      /** Hand it to `release` to give the units back. */
-      id: string
-    }
-  | {
-      allowed: false
-      /** Ms until the request would fit under every rule; Infinity when its weight is above a rule's limit. */
-      retryAfterMs: number
-      /** Index of the rule that made it wait longest. */
-      rule: number
-    }
+/** Where the subject stands under its tightest rule: what the IETF `RateLimit-*` headers tell a client. */
+export interface Quota {
+  /** The limit of the rule with the fewest units left (the refusing rule when refused). */
+  limit: number
+  /** Units left under that rule after this decision. */
+  remaining: number
+  /** Ms until that rule's oldest unit in the window leaves (one more unit free); 0 when none is taken. */
+  resetMs: number
+}
+
+export type Decision = Quota &
+  (
+    | {
+        allowed: true
+        /** Hand it to `release` to give the units back. */
+        id: string
+      }
+    | {
+        allowed: false
+        /** Ms until the request would fit under every rule; Infinity when its weight is above a rule's limit. */
+        retryAfterMs: number
+        /** Index of the rule that made it wait longest. */
+        rule: number
+      }
+  )
 
 export interface Limiter {
   take(subject: string, options: TakeOptions): Promise<Decision>
+  /** The decision `take` would make now, taking nothing (an allowed peek's `id` is empty). */
+  peek(subject: string, options: TakeOptions): Promise<Decision>
   /** Gives a reservation's units back (the publish it paid for failed). Safe to call twice. */
   release(subject: string, id: string): Promise<void>
   /** Forgets everything taken for the subject. */
@@ -85,34 +99,38 @@ export function createLimiter(
   const decisions = options.metrics ? decisionCounter(options.metrics) : undefined
   const name = options.name ?? prefix
 
+  async function decide(subject: string, takeOptions: TakeOptions, peek: boolean): Promise<Decision> {
+    const rules = checkedRules(takeOptions)
+    const weight = takeOptions.weight ?? 1
+    if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
+      throw new RangeError(`weight must be between 1 and ${MAX_WEIGHT}, got ${weight}`)
+    const token = peek ? '' : `${PROCESS_TOKEN}${(++sequence).toString(36)}`
+    const args: (string | number)[] = [token, weight]
+    // The log keeps as many units as the rule with the longest window allows (older ones count for none).
+    let keep = rules[0] as Rule
+    for (const rule of rules) {
+      args.push(rule.limit, rule.windowMs)
+      if (rule.windowMs > keep.windowMs || (rule.windowMs === keep.windowMs && rule.limit > keep.limit))
+        keep = rule
+    }
+    args.push(keep.limit)
+    let reply: number[]
+    try {
+      reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
+    } catch (error) {
+      throw unavailable('Redis (rate limiter)', error)
+    }
+    const [admitted, retry = 0, rule = 0, limit = 0, remaining = 0, resetMs = 0] = reply
+    const quota = { limit, remaining, resetMs }
+    if (!peek) decisions?.labels(name, admitted === 1 ? 'allowed' : 'limited').inc()
+    // Admitted: `retry` holds the time the units were logged at; the id is their value in the log.
+    if (admitted === 1) return { allowed: true, id: peek ? '' : `${retry}:${token}`, ...quota }
+    return { allowed: false, retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry, rule, ...quota }
+  }
+
   return {
-    async take(subject, takeOptions) {
-      const rules = checkedRules(takeOptions)
-      const weight = takeOptions.weight ?? 1
-      if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
-        throw new RangeError(`weight must be between 1 and ${MAX_WEIGHT}, got ${weight}`)
-      const token = `${PROCESS_TOKEN}${(++sequence).toString(36)}`
-      const args: (string | number)[] = [token, weight]
-      // The log keeps as many units as the rule with the longest window allows (older ones count for none).
-      let keep = rules[0] as Rule
-      for (const rule of rules) {
-        args.push(rule.limit, rule.windowMs)
-        if (rule.windowMs > keep.windowMs || (rule.windowMs === keep.windowMs && rule.limit > keep.limit))
-          keep = rule
-      }
-      args.push(keep.limit)
-      let reply: number[]
-      try {
-        reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
-      } catch (error) {
-        throw unavailable('Redis (rate limiter)', error)
-      }
-      const [admitted, retry = 0, rule = 0] = reply
-      decisions?.labels(name, admitted === 1 ? 'allowed' : 'limited').inc()
-      // Admitted: `retry` holds the time the units were logged at; the id is their value in the log.
-      if (admitted === 1) return { allowed: true, id: `${retry}:${token}` }
-      return { allowed: false, retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry, rule }
-    },
+    take: (subject, takeOptions) => decide(subject, takeOptions, false),
+    peek: (subject, takeOptions) => decide(subject, takeOptions, true),
 
     async release(subject, id) {
       if (!RESERVATION_ID.test(id)) throw new RangeError('not a reservation id')

@@ -28,11 +28,11 @@ export interface AdmissionRecord {
   admissionId: string
 }
 
-export function formatRecord(record: AdmissionRecord): string {
+function formatRecord(record: AdmissionRecord): string {
   return `${record.state}|${record.admittedAt}|${record.admissionId}`
 }
 
-export function parseRecord(raw: string): AdmissionRecord | undefined {
+function parseRecord(raw: string): AdmissionRecord | undefined {
   const match = /^([pc])\|(\d+)\|(.+)$/.exec(raw)
   if (!match) return undefined
   return { state: match[1] as 'p' | 'c', admittedAt: Number(match[2]), admissionId: match[3] as string }

@@ -1,6 +1,6 @@
 import type { Metrics } from '../infra/metrics.ts'
 import type { RedisClient } from '../infra/redis.ts'
-import { createLimiter } from '../ratelimit/index.ts'
+import { createLimiter, type Quota, tightest } from '../ratelimit/index.ts'
 
 export interface BuyLimits {
   /** Attempts per user (any product) and per client address within `limitWindowSeconds`; 0 = no limit. */
@@ -9,7 +9,7 @@ export interface BuyLimits {
   limitWindowSeconds: number
 }
 
-export type LimitVerdict = { allowed: true } | { allowed: false; retryAfterMs: number }
+export type LimitVerdict = ({ allowed: true } | { allowed: false; retryAfterMs: number }) & { quota?: Quota }
 
 /**
  * Per-user and per-address limits on buy attempts (exact sliding windows, src/ratelimit), so a bot can flood
@@ -28,7 +28,10 @@ export function createBuyLimiter(redis: RedisClient, prefix: string, limits: Buy
       take(`sk-ip:${ip}`, limits.ipLimit),
     ])
     const waits = [user, address].flatMap((d) => (d.allowed ? [] : [d.retryAfterMs]))
-    return waits.length === 0 ? { allowed: true } : { allowed: false, retryAfterMs: Math.max(...waits) }
+    const quota = tightest([user, address].flatMap((d) => ('remaining' in d ? [d] : [])))
+    return waits.length === 0
+      ? { allowed: true, quota }
+      : { allowed: false, retryAfterMs: Math.max(...waits), quota }
   }
 }
 

@@ -7,7 +7,7 @@ import type { OrderStore } from './orders.ts'
 import type { ProductRow, ProductStore } from './products.ts'
 
 /** The hot copy of a product's SQL row that Redis keeps (the admission script reads the window and stock). */
-export function productFields(row: ProductRow): ProductFields {
+function productFields(row: ProductRow): ProductFields {
   return {
     name: row.name,
     price: row.price,

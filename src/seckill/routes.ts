@@ -2,7 +2,7 @@ import { Type } from 'typebox'
 import { errorCodes } from '../errors.ts'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
-import { retryAfterSeconds } from '../ratelimit/index.ts'
+import { retryAfterSeconds, setRateLimitHeaders } from '../ratelimit/index.ts'
 import type { CheckBuyLimits } from './limits.ts'
 import { REFUSAL_MESSAGES, type SeckillService } from './service.ts'
 
@@ -92,6 +92,7 @@ export function seckillRoutes(
     // Refusals are most of a rush's answers: sent as they are, without the cost of an Error and its handler.
     async (request, reply) => {
       const verdict = await limits(request.body.userId, request.ip)
+      setRateLimitHeaders(reply, verdict.quota)
       if (!verdict.allowed) {
         const retryAfter = retryAfterSeconds(verdict.retryAfterMs)
         const message = `too many attempts; retry in ${retryAfter} s`

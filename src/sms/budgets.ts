@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts'
-import type { Decision, Limiter } from '../ratelimit/index.ts'
+import { type Decision, type Limiter, type Quota, tightest } from '../ratelimit/index.ts'
 import { phoneSubject } from './keys.ts'
 
 export interface SmsBudgets {
@@ -14,8 +14,8 @@ export interface SmsBudgets {
 }
 
 export type BudgetVerdict =
-  | { allowed: true; release(): Promise<void> }
-  | { allowed: false; retryAfterMs: number; which: 'phone' | 'address' | 'global' }
+  | { allowed: true; release(): Promise<void>; quota?: Quota }
+  | { allowed: false; retryAfterMs: number; which: 'phone' | 'address' | 'global'; quota?: Quota }
 
 /** 400 invalid_phone unless the number's country calling code is allowed. */
 export function checkCountry(budgets: SmsBudgets, phone: string): void {
@@ -72,7 +72,8 @@ export function createBudgetTaker(limiter: Limiter, budgets: SmsBudgets) {
     }
     if (failure !== undefined || refused) await release().catch(() => {})
     if (failure !== undefined) throw failure
-    if (refused) return { allowed: false, ...refused }
-    return { allowed: true, release }
+    const quota = tightest(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value as Decision] : [])))
+    if (refused) return { allowed: false, ...refused, quota }
+    return { allowed: true, release, quota }
   }
 }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
+import { setRateLimitHeaders } from '../ratelimit/index.ts'
 import { rateLimited } from './rate-limited.ts'
 import type { SmsService } from './service.ts'
 
@@ -55,6 +56,7 @@ export function smsRoutes(app: Http, deps: { sms: SmsService; admin: AdminCheck 
     },
     async (request, reply) => {
       const result = await sms.send(request.body.phone, request.body.content, { address: request.ip })
+      setRateLimitHeaders(reply, result.quota)
       if (!result.accepted) throw rateLimited(reply, result.retryAfterMs, quotaMessage[result.which])
       return reply.status(202).send(result.sms)
     },

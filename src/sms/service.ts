@@ -3,7 +3,7 @@ import { AppError, unavailable } from '../errors.ts'
 import type { Db } from '../infra/db/index.ts'
 import type { SmsStatus } from '../infra/db/schema.ts'
 import type { Logger } from '../infra/logger.ts'
-import type { Limiter } from '../ratelimit/index.ts'
+import type { Limiter, Quota } from '../ratelimit/index.ts'
 import type { TaskProducer } from '../tasks/types.ts'
 import { checkCountry, createBudgetTaker, type SmsBudgets } from './budgets.ts'
 import { maskPhone, normalizePhone } from './phone.ts'
@@ -14,7 +14,7 @@ import type { SmsStore } from './store.ts'
 
 export const DELIVER_TASK = 'hotspot.sms.deliver'
 /** API.md: more segments than this is `invalid_content`. */
-export const MAX_SEGMENTS = 10
+const MAX_SEGMENTS = 10
 
 export interface AcceptedSms {
   id: string
@@ -27,8 +27,8 @@ export interface AcceptedSms {
 
 /** A refusal is part of normal work: returned, not thrown. */
 export type SendResult =
-  | { accepted: true; sms: AcceptedSms }
-  | { accepted: false; retryAfterMs: number; which: 'phone' | 'address' | 'global' }
+  | { accepted: true; sms: AcceptedSms; quota?: Quota }
+  | { accepted: false; retryAfterMs: number; which: 'phone' | 'address' | 'global'; quota?: Quota }
 
 export interface SendOptions {
   /** The client's address, for the per-address budget. */
@@ -88,7 +88,7 @@ function hasControlCharacters(text: string): boolean {
 }
 
 /** Phone to E.164, or 400 invalid_phone. */
-export function parsePhone(input: string): string {
+function parsePhone(input: string): string {
   const phone = input.length <= 32 ? normalizePhone(input) : null
   if (phone === null) {
     throw new AppError(
@@ -146,7 +146,12 @@ export function createSmsService(options: SmsServiceOptions) {
       const { masked } = options
       const decision = await takeBudgets(phone, options.address, segments)
       if (!decision.allowed)
-        return { accepted: false, retryAfterMs: decision.retryAfterMs, which: decision.which }
+        return {
+          accepted: false,
+          retryAfterMs: decision.retryAfterMs,
+          which: decision.which,
+          quota: decision.quota,
+        }
 
       const id = randomUUID()
       try {
@@ -173,7 +178,11 @@ export function createSmsService(options: SmsServiceOptions) {
         }
       }
       log.info({ sms: id, phone: maskPhone(phone), segments }, 'SMS queued')
-      return { accepted: true, sms: { id, phone: maskPhone(phone), encoding, segments, status: 'queued' } }
+      return {
+        accepted: true,
+        sms: { id, phone: maskPhone(phone), encoding, segments, status: 'queued' },
+        quota: decision.quota,
+      }
     },
 
     async get(id: string, view: { admin: boolean }): Promise<SmsView> {

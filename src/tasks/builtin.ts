@@ -1,6 +1,6 @@
 import { PermanentTaskError, type TaskRegistry } from './types.ts'
 
-/** Diagnostics and interop checks (API.md): ping, add, fail. They go to Celery's default queue. */
+/** Diagnostics and interop checks (API.md): ping, add, sum, fail. They go to Celery's default queue. */
 export function registerBuiltinTasks(registry: TaskRegistry, queue: string) {
   registry.register('hotspot.ping', () => 'pong', { maxRetries: 0, queue })
   registry.register(
@@ -12,6 +12,18 @@ export function registerBuiltinTasks(registry: TaskRegistry, queue: string) {
         throw new PermanentTaskError('hotspot.add takes two numbers')
       }
       return a + b
+    },
+    { maxRetries: 0, queue },
+  )
+  // A chord body: Celery calls it with the list of the header's results.
+  registry.register(
+    'hotspot.sum',
+    (args, kwargs) => {
+      const numbers = args[0] ?? kwargs.numbers
+      if (!Array.isArray(numbers) || !numbers.every((n) => typeof n === 'number')) {
+        throw new PermanentTaskError('hotspot.sum takes a list of numbers')
+      }
+      return numbers.reduce((a: number, b: number) => a + b, 0)
     },
     { maxRetries: 0, queue },
   )

@@ -6,7 +6,7 @@
 import type { Cmd, MethodParams } from 'rabbitmq-client'
 
 export const DELAY_LEVELS = 28
-export const MAX_LEVEL = DELAY_LEVELS - 1
+const MAX_LEVEL = DELAY_LEVELS - 1
 /** 2^28 - 1 s, about 8.5 years. */
 export const MAX_DELAY_SECONDS = 2 ** DELAY_LEVELS - 1
 /** Where expired messages end up; target queues are bound to it with `#.<routing key>`. */

@@ -28,7 +28,7 @@ function describe(msg: SyncMessage): DeadLetter {
  * Reads the dead-letter queue without losing anything: messages are fetched unacknowledged on a channel of
  * their own, and closing that channel puts back every one not replayed.
  */
-export async function withDeadLetters<T>(
+async function withDeadLetters<T>(
   amqp: Connection,
   visit: (messages: { msg: SyncMessage; info: DeadLetter }[], ack: (msg: SyncMessage) => void) => Promise<T>,
   limit = 10_000,

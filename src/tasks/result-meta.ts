@@ -3,7 +3,7 @@
 
 import { parseIsoDate, pyIsoformat, pyJsonDumps } from './message.ts'
 
-export const RESULT_KEY_PREFIX = 'celery-task-meta-'
+const RESULT_KEY_PREFIX = 'celery-task-meta-'
 /** Celery's result_expires default; every write is a SETEX with it. */
 export const RESULT_EXPIRES_SECONDS = 86_400
 
@@ -25,9 +25,9 @@ export type TaskState =
   | 'IGNORED'
 
 /** States after which the value never changes; only these carry a date_done. */
-export const READY_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'REVOKED'])
+const READY_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'REVOKED'])
 /** States whose `result` is a serialized exception. */
-export const EXCEPTION_STATES: ReadonlySet<string> = new Set(['RETRY', 'FAILURE', 'REVOKED'])
+const EXCEPTION_STATES: ReadonlySet<string> = new Set(['RETRY', 'FAILURE', 'REVOKED'])
 
 /** Celery's JSON exception: Python re-raises `exc_module.exc_type(*exc_message)`. */
 export interface CeleryException {

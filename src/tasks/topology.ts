@@ -3,8 +3,6 @@ import { declarations as delayDeclarations } from './delay-routing.ts'
 
 /** Celery's default exchange, queue and routing key. */
 export const DEFAULT_QUEUE = 'celery'
-/** hotspot's own tasks (SMS delivery, orders, cache refresh) go here, so a Python worker on `celery` never sees them. */
-export const HOTSPOT_QUEUE = 'hotspot'
 /** Messages that failed for good or could not be run; inspect with `hotspot tasks dlq`. */
 export const DEAD_LETTER_QUEUE = 'hotspot.dlq'
 export const EVENTS_EXCHANGE = 'hotspot.events'

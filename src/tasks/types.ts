@@ -48,6 +48,8 @@ export interface TaskContext {
   /** True when the broker redelivered the message (a worker died or lost its connection mid-task). */
   redelivered: boolean
   log: Logger
+  /** Aborted when the task is revoked with `terminate` (Celery's `revoke(id, terminate=True)`): stop early. */
+  signal: AbortSignal
   /**
    * Runs `effect` at most once per task id and `key`, even if the message is delivered again: the result is
    * remembered in Redis and returned on a later run. Use it for effects outside one SQL transaction.

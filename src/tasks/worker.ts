@@ -1,8 +1,10 @@
-import { hostname } from 'node:os'
 import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import { followFailure, followSuccess } from './canvas/follow.ts'
+import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
+import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
@@ -34,9 +36,9 @@ export interface WorkerOptions {
   queueType: QueueType
   /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
   maxDeliveries?: number
+  /** Celery node name for remote control (WORKER_NAME). */
+  name?: string
 }
-
-const WORKER_NAME = `hotspot-${process.pid}@${hostname()}`
 /** Python re-raises builtins by name; anything else becomes a synthesized exception class on the Python side. */
 const PYTHON_BUILTINS = new Set(['TypeError', 'ValueError', 'RuntimeError', 'KeyError', 'LookupError'])
 
@@ -83,6 +85,23 @@ export function createWorker(options: WorkerOptions) {
   const consumers: Consumer[] = []
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
+  const WORKER_NAME = nodeName(options.name)
+  const revoked = createRevokedStore(options.redis, options.prefix)
+  const active = new Map<string, ActiveTask>()
+  const processed = new Map<string, number>()
+  const mailbox = createMailbox(amqp, {
+    hostname: WORKER_NAME,
+    active,
+    processed,
+    registered: () => registry.names(),
+    startedAt: Date.now(),
+    concurrency: options.concurrency,
+    prefetch: options.prefetch,
+    revoked,
+    log,
+    onShutdown: () => void stopConsumers(),
+  })
+  const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
   async function deadLetter(msg: AsyncMessage, queue: string, reason: string, detail: string) {
     const message = rawMessage(msg, {
@@ -132,6 +151,7 @@ export function createWorker(options: WorkerOptions) {
       return
     }
     await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
+    await followFailure(producer.sendEncoded, task)
     await deadLetter(
       msg,
       queue,
@@ -162,6 +182,18 @@ export function createWorker(options: WorkerOptions) {
     return deliveries >= maxDeliveries
   }
 
+  /** Celery's REVOKED record: TaskRevokedError with the reason (revoked, terminated). */
+  async function revoke(task: DecodedTask, reason: string) {
+    await results.store({
+      taskId: task.id,
+      status: 'REVOKED',
+      result: celeryException('TaskRevokedError', [reason], 'celery.exceptions'),
+    })
+    metrics.revoked.inc({ task: task.name })
+    log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
+    return ConsumerStatus.ACK
+  }
+
   async function handle(queue: string, msg: AsyncMessage): Promise<ConsumerStatus> {
     const decoded = decodeTask(msg.body, msg)
     if (!decoded.ok) {
@@ -182,6 +214,7 @@ export function createWorker(options: WorkerOptions) {
         status: 'FAILURE',
         result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
       })
+      await followFailure(producer.sendEncoded, task)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
@@ -201,6 +234,7 @@ export function createWorker(options: WorkerOptions) {
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
+    if (await revoked.has(task.id)) return revoke(task, 'revoked')
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
     const fresh = await results.markStarted({
       taskId: task.id,
@@ -209,6 +243,17 @@ export function createWorker(options: WorkerOptions) {
     })
     if (!fresh) return ConsumerStatus.ACK
     const started = performance.now()
+    const abort = new AbortController()
+    active.set(task.id, {
+      id: task.id,
+      name: task.name,
+      args: task.args,
+      kwargs: task.kwargs,
+      queue,
+      timeStart: Date.now(),
+      abort,
+    })
+    processed.set(task.name, (processed.get(task.name) ?? 0) + 1)
     let value: unknown
     try {
       value = await def.handler(task.args, task.kwargs, {
@@ -217,15 +262,21 @@ export function createWorker(options: WorkerOptions) {
         retries: task.retries,
         redelivered: msg.redelivered,
         log,
+        signal: abort.signal,
         once: (key, effect) => once(task.id, key, effect),
       })
     } catch (error) {
+      active.delete(task.id)
+      if (abort.signal.aborted) return revoke(task, 'terminated')
       metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
       await retryOrFail(msg, queue, task, def, error)
       return ConsumerStatus.ACK
     }
+    active.delete(task.id)
+    if (abort.signal.aborted) return revoke(task, 'terminated')
     metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
     if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
+    await followSuccess(producer.sendEncoded, task, value ?? null)
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }
@@ -270,12 +321,18 @@ export function createWorker(options: WorkerOptions) {
         )
         consumers.push(consumer)
       }
-      log.info({ queues: options.queues, concurrency: options.concurrency }, 'task worker consuming')
+      await mailbox.start()
+      log.info(
+        { queues: options.queues, concurrency: options.concurrency, hostname: WORKER_NAME },
+        'task worker consuming',
+      )
     },
     /** Stops taking messages and waits for the running handlers to finish. */
     async stop() {
-      await Promise.all(consumers.splice(0).map((c) => c.close()))
+      await stopConsumers()
+      await mailbox.stop()
     },
+    hostname: WORKER_NAME,
   }
 }
 

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { Http } from '../infra/http.ts'
+import { setRateLimitHeaders } from '../ratelimit/index.ts'
 import { rateLimited } from '../sms/rate-limited.ts'
 import { quotaMessage } from '../sms/routes.ts'
 import type { VerificationService } from './service.ts'
@@ -25,6 +26,7 @@ export function verificationRoutes(app: Http, deps: { verification: Verification
     },
     async (request, reply) => {
       const result = await verification.request(request.body.phone, request.ip)
+      setRateLimitHeaders(reply, result.quota)
       if (!result.accepted) {
         const message =
           result.which === 'code' ? 'this phone cannot get another code yet' : quotaMessage[result.which]

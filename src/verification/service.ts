@@ -1,6 +1,6 @@
 import { AppError, unavailable } from '../errors.ts'
 import { callScript, type RedisClient } from '../infra/redis.ts'
-import type { Limiter, Rule } from '../ratelimit/index.ts'
+import { type Limiter, type Quota, type Rule, tightest } from '../ratelimit/index.ts'
 import type { SmsService } from '../sms/service.ts'
 import { generateCode, hashCode } from './code.ts'
 import { codeKey, sendSubject } from './keys.ts'
@@ -15,8 +15,8 @@ export interface VerificationSettings {
 }
 
 export type RequestResult =
-  | { accepted: true; smsId: string; expiresIn: number; resendAfter: number }
-  | { accepted: false; retryAfterMs: number; which: 'code' | 'phone' | 'address' | 'global' }
+  | { accepted: true; smsId: string; expiresIn: number; resendAfter: number; quota?: Quota }
+  | { accepted: false; retryAfterMs: number; which: 'code' | 'phone' | 'address' | 'global'; quota?: Quota }
 
 const HOUR_MS = 3_600_000
 
@@ -46,7 +46,8 @@ export function createVerificationService(options: {
       const phone = sms.parsePhone(phoneInput)
       const subject = sendSubject(phone)
       const decision = await limiter.take(subject, { rules })
-      if (!decision.allowed) return { accepted: false, retryAfterMs: decision.retryAfterMs, which: 'code' }
+      if (!decision.allowed)
+        return { accepted: false, retryAfterMs: decision.retryAfterMs, which: 'code', quota: decision }
 
       const code = generateCode()
       const minutes = Math.ceil(settings.ttlSeconds / 60)
@@ -81,6 +82,8 @@ export function createVerificationService(options: {
         smsId: sent.sms.id,
         expiresIn: settings.ttlSeconds,
         resendAfter: settings.cooldownSeconds,
+        // The phone's code limits and its SMS budgets both apply: a client sees the tighter one.
+        quota: tightest(sent.quota ? [decision, sent.quota] : [decision]),
       }
     },
 

@@ -1,8 +1,9 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FlushHooks } from '../../src/counters/flush.ts'
+import { createFlusher, type FlushHooks } from '../../src/counters/flush.ts'
 import { bucketOf, counterKeys } from '../../src/counters/keys.ts'
 import { dayIndex } from '../../src/counters/periods.ts'
+import { createLogger } from '../../src/infra/logger.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
 
 class SimulatedCrash extends Error {}
@@ -140,4 +141,43 @@ describe.each(dbKinds)('write-behind flush on %s', (db) => {
       }
     },
   )
+
+  it('the flush loop prunes applied batch ids older than a day and keeps newer ones', async () => {
+    const old = `old-${Date.now()}`
+    const fresh = `fresh-${Date.now()}`
+    await app.db
+      .insertInto('counter_flushes')
+      .values([
+        { batch_id: old, applied_at: new Date(Date.now() - 86_400_000 - 60_000).toISOString() },
+        { batch_id: fresh, applied_at: new Date(Date.now() - 3_600_000).toISOString() },
+      ])
+      .execute()
+    const flusher = createFlusher({
+      db: app.db,
+      redis: app.redis,
+      prefix: app.prefix,
+      log: createLogger('silent'),
+    })
+    const loop = flusher.start(10)
+    const ids = async () =>
+      (
+        await app.db
+          .selectFrom('counter_flushes')
+          .select('batch_id')
+          .where('batch_id', 'in', [old, fresh])
+          .execute()
+      )
+        .map((r) => r.batch_id)
+        .sort()
+    try {
+      const deadline = Date.now() + 10_000
+      while ((await ids()).includes(old)) {
+        if (Date.now() > deadline) throw new Error('the old batch id was never pruned')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(await ids()).toEqual([fresh])
+    } finally {
+      await loop.stop()
+    }
+  })
 })

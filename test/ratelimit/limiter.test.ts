@@ -121,7 +121,14 @@ describe('sliding-window limiter (real Redis)', () => {
 
   it('refuses for ever a weight above the limit', async () => {
     const d = await limiter.take(subject(), { ...minute, weight: 6 })
-    expect(d).toEqual({ allowed: false, retryAfterMs: Number.POSITIVE_INFINITY, rule: 0 })
+    expect(d).toEqual({
+      allowed: false,
+      retryAfterMs: Number.POSITIVE_INFINITY,
+      rule: 0,
+      limit: 5,
+      remaining: 5,
+      resetMs: 0,
+    })
   })
 
   it('gives a released reservation back, once', async () => {

@@ -68,6 +68,27 @@ describe.runIf(hasCelery || process.env.CI)('interop with Python Celery', () => 
     return JSON.parse(stdout.trim().split('\n').pop() as string)
   }
 
+  async function pythonCanvas(kind: string) {
+    const argv = ['canvas_client.py', kind, app.config.tasks.defaultQueue, pyQueue]
+    const { stdout } = await run(PYTHON, argv, { cwd: pythonDir, env, timeout: 60_000 })
+    return JSON.parse(stdout.trim().split('\n').pop() as string)
+  }
+
+  it('a Python chain alternating hotspot and Python workers runs every step: (2+3)+10+100', async () => {
+    expect(await pythonCanvas('chain')).toEqual({ result: 115, parent: 15 })
+  })
+
+  it("a failing hotspot step stops the chain and calls the Python errback with the failed task's id", async () => {
+    const out = await pythonCanvas('failing-chain')
+    expect(out.errback_got).toBe(out.failed)
+    expect(out.tail_state).toBe('PENDING')
+  })
+
+  it('an unknown task name on hotspot is recorded NotRegistered and its Python errback is called', async () => {
+    const out = await pythonCanvas('unknown-step')
+    expect(out).toMatchObject({ errback_got: out.failed, state: 'FAILURE', exc_type: 'NotRegistered' })
+  })
+
   it("hotspot's producer runs a Python task and reads its result", async () => {
     const taskId = await app.tasks.producer.send('py.add', [20, 22], {}, { queue: pyQueue })
     expect(await app.tasks.results.wait(taskId, 30_000)).toEqual({ taskId, status: 'SUCCESS', result: 42 })
@@ -84,6 +105,10 @@ describe.runIf(hasCelery || process.env.CI)('interop with Python Celery', () => 
 
   it("Python's send_task('hotspot.add', (2, 3)) runs on hotspot's worker and get() returns 5", async () => {
     expect(await pythonSends('hotspot.add', [2, 3])).toMatchObject({ result: 5 })
+  })
+
+  it("Python's send_task('hotspot.sum', ([1, 2, 3],)) returns 6 (the built-in chord body)", async () => {
+    expect(await pythonSends('hotspot.sum', [[1, 2, 3]])).toMatchObject({ result: 6 })
   })
 
   it("a hotspot failure is raised by Python's get() with the message", async () => {

@@ -1,6 +1,6 @@
 import type { SmsProvider } from './types.ts'
 
-export class ProviderError extends Error {
+class ProviderError extends Error {
   override name = 'ProviderError'
 }
 

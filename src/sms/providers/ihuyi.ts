@@ -40,7 +40,7 @@ const FINAL = new Set([
 // Frequency limits per number (per second / minute / day, same content): the gateway asks us to slow down.
 const THROTTLED = new Set([4080, 4081, 4082, 4083, 4084, 4085, 4086])
 
-export function ihuyiErrorKind(code: number): GatewayErrorKind {
+function ihuyiErrorKind(code: number): GatewayErrorKind {
   if (THROTTLED.has(code)) return 'throttled'
   return FINAL.has(code) ? 'final' : 'retry'
 }

@@ -32,7 +32,7 @@ const FINAL_STATUSES = new Set([
 ])
 
 /** `id:… sub:… dlvr:… submit date:… done date:… stat:DELIVRD err:000 text:…` (SMPP 3.4 appendix B). */
-export function parseReceiptText(text: string): { id?: string; stat?: string; err?: string } {
+function parseReceiptText(text: string): { id?: string; stat?: string; err?: string } {
   const field = (name: string) => new RegExp(`(?:^|\\s)${name}:(\\S+)`, 'i').exec(text)?.[1]
   return { id: field('id'), stat: field('stat'), err: field('err') }
 }

@@ -23,3 +23,9 @@ def add(a, b):
 @app.task(name="py.fail")
 def fail(message):
     raise ValueError(message)
+
+
+@app.task(name="py.record_error")
+def record_error(task_id):
+    """An errback: Celery calls it with the failed task's id."""
+    return task_id

@@ -1,0 +1,213 @@
+import { hostname } from 'node:os'
+import type { Connection, Consumer } from 'rabbitmq-client'
+import type { Logger } from '../../infra/logger.ts'
+import type { RevokedStore } from './revoked.ts'
+
+/** Celery's remote control exchanges (kombu.pidbox with namespace `celery`, type fanout). */
+export const PIDBOX_EXCHANGE = 'celery.pidbox'
+export const REPLY_EXCHANGE = 'reply.celery.pidbox'
+
+/** Celery's node name (`name@host`): WORKER_NAME, else one per process. */
+export function nodeName(name?: string) {
+  return name ?? `hotspot-${process.pid}@${hostname()}`
+}
+
+/** A task being run, as `inspect active` reports it (Celery's Request.info()). */
+export interface ActiveTask {
+  id: string
+  name: string
+  args: unknown[]
+  kwargs: Record<string, unknown>
+  queue: string
+  timeStart: number
+  abort: AbortController
+}
+
+export interface MailboxState {
+  hostname: string
+  active: Map<string, ActiveTask>
+  registered(): string[]
+  processed: Map<string, number>
+  startedAt: number
+  concurrency: number
+  prefetch: number
+  revoked: RevokedStore
+  log: Logger
+  onShutdown(): void
+  onEvents?(enabled: boolean): boolean
+}
+
+type Reply = unknown
+type Handler = (state: MailboxState, args: Record<string, unknown>) => Promise<Reply> | Reply
+
+const ok = (value: unknown) => ({ ok: value })
+const nok = (value: unknown) => ({ error: value })
+const ids = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).map(String)
+
+function info(state: MailboxState, task: ActiveTask) {
+  return {
+    id: task.id,
+    name: task.name,
+    args: task.args,
+    kwargs: task.kwargs,
+    type: task.name,
+    hostname: state.hostname,
+    time_start: task.timeStart / 1000,
+    acknowledged: false, // hotspot acks late, after the outcome is stored
+    delivery_info: { exchange: '', routing_key: task.queue, priority: 0, redelivered: false },
+    worker_pid: process.pid,
+  }
+}
+
+/** The commands, with Celery's names and reply shapes (celery/worker/control.py; fixtures/control_events.json). */
+const HANDLERS: Record<string, Handler> = {
+  ping: () => ok('pong'),
+  registered: (s) => s.registered(),
+  active: (s) => [...s.active.values()].map((t) => info(s, t)),
+  reserved: () => [], // hotspot holds no reserved requests: prefetched messages stay in the consumer
+  scheduled: () => [], // etas wait in the broker's delay queues, never in a worker
+  revoked: (s) => s.revoked.list(),
+  query_task: (s, a) =>
+    Object.fromEntries(
+      ids(a.ids)
+        .map((id) => s.active.get(id))
+        .filter((t): t is ActiveTask => t !== undefined)
+        .map((t) => [t.id, ['active', info(s, t)]]),
+    ),
+  stats: (s) => ({
+    total: Object.fromEntries(s.processed),
+    pid: process.pid,
+    clock: '0',
+    uptime: Math.round((Date.now() - s.startedAt) / 1000),
+    pool: {
+      'max-concurrency': s.concurrency,
+      processes: [process.pid],
+      'max-tasks-per-child': null,
+      'put-guarded-by-semaphore': false,
+      timeouts: [],
+    },
+    prefetch_count: s.prefetch,
+    rusage: { utime: process.cpuUsage().user / 1e6, stime: process.cpuUsage().system / 1e6 },
+  }),
+  async revoke(s, a) {
+    const taskIds = ids(a.task_id)
+    await s.revoked.add(taskIds)
+    if (a.terminate) {
+      const terminated = taskIds.filter((id) => s.active.has(id))
+      for (const id of terminated) s.active.get(id)?.abort.abort(new Error('revoked'))
+      return ok(terminated.length ? `terminate: ${terminated.join(', ')}` : 'terminate: tasks unknown')
+    }
+    return ok(`tasks ${taskIds.join(', ')} flagged as revoked`)
+  },
+  terminate: (s, a) => HANDLERS.revoke?.(s, { ...a, terminate: true }),
+  enable_events: (s) => ok(s.onEvents?.(true) ? 'task events enabled' : 'task events already enabled'),
+  disable_events: (s) => ok(s.onEvents?.(false) ? 'task events disabled' : 'task events already disabled'),
+  shutdown(s) {
+    s.log.warn('Got shutdown from remote')
+    setImmediate(() => s.onShutdown())
+    return undefined
+  },
+}
+
+interface ControlMessage {
+  method?: unknown
+  arguments?: unknown
+  destination?: unknown
+  reply_to?: { exchange?: unknown; routing_key?: unknown }
+  ticket?: unknown
+}
+
+/** Whether a message addressed by destination (list of names) or none is for this node (kombu's Node.handle_message). */
+function isForMe(body: ControlMessage, me: string) {
+  return !Array.isArray(body.destination) || body.destination.includes(me)
+}
+
+/**
+ * The worker's remote control mailbox: a queue `<hostname>.celery.pidbox` on the fanout exchange `celery.pidbox`,
+ * declared exactly as kombu does (transient, auto-delete, 300 s message TTL, 10 s expiry), replies published to
+ * `reply.celery.pidbox` with the caller's routing key, as `{hostname: reply}`. A malformed message is logged
+ * and ignored, never fatal.
+ */
+export function createMailbox(amqp: Connection, state: MailboxState) {
+  const queue = `${state.hostname}.celery.pidbox`
+  const replies = amqp.createPublisher({
+    confirm: false,
+    maxAttempts: 1,
+    exchanges: [{ exchange: REPLY_EXCHANGE, type: 'direct', durable: false, autoDelete: false }],
+  })
+  let consumer: Consumer | undefined
+
+  async function dispatch(body: ControlMessage) {
+    const method = typeof body.method === 'string' ? body.method : ''
+    const args =
+      body.arguments && typeof body.arguments === 'object' ? (body.arguments as Record<string, unknown>) : {}
+    const handler = Object.hasOwn(HANDLERS, method) ? HANDLERS[method] : undefined
+    let reply: Reply
+    try {
+      reply = handler ? await handler(state, args) : nok(`KeyError('${method}')`)
+    } catch (error) {
+      state.log.warn({ err: error, method }, 'remote control command failed')
+      reply = nok(error instanceof Error ? error.message : String(error))
+    }
+    const to = body.reply_to
+    if (method === 'shutdown' || !to || typeof to.routing_key !== 'string') return
+    await replies.send(
+      {
+        exchange: typeof to.exchange === 'string' ? to.exchange : REPLY_EXCHANGE,
+        routingKey: to.routing_key,
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        headers: { ticket: body.ticket ?? null, clock: 0 },
+      },
+      { [state.hostname]: reply },
+    )
+  }
+
+  return {
+    hostname: state.hostname,
+    start() {
+      consumer = amqp.createConsumer(
+        {
+          queue,
+          queueOptions: {
+            durable: false,
+            autoDelete: true,
+            arguments: { 'x-message-ttl': 300_000, 'x-expires': 10_000 },
+          },
+          exchanges: [{ exchange: PIDBOX_EXCHANGE, type: 'fanout', durable: false, autoDelete: false }],
+          queueBindings: [{ queue, exchange: PIDBOX_EXCHANGE, routingKey: '' }],
+          noAck: true,
+        },
+        async (msg) => {
+          try {
+            const raw = Buffer.isBuffer(msg.body) ? JSON.parse(msg.body.toString('utf8')) : msg.body
+            if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object')
+            const body = raw as ControlMessage
+            const expires = Number(msg.headers?.expires ?? 0)
+            if (expires && expires * 1000 < Date.now()) return // the caller stopped waiting
+            if (isForMe(body, state.hostname)) await dispatch(body)
+          } catch (error) {
+            state.log.warn({ err: error }, 'malformed remote control message ignored')
+          }
+        },
+      )
+      consumer.on('error', (error) => state.log.warn({ err: error }, 'pidbox consumer error (it recovers)'))
+      // Bounded: an unreachable broker must not hold the worker's start-up; the consumer subscribes when it can.
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          state.log.warn('pidbox mailbox not subscribed within 30 s; remote control waits for the broker')
+          resolve()
+        }, 30_000)
+        consumer?.once('ready', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    },
+    async stop() {
+      await consumer?.close()
+      await replies.close()
+    },
+  }
+}
