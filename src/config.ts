@@ -34,6 +34,26 @@ export interface Config {
   gateways: {
     ihuyi: { account?: string; password?: string; url: string; receiptSecret?: string }
     smpp: { url?: string; sourceAddr?: string; enquireLinkMs: number }
+    aliyun: {
+      accessKeyId?: string
+      accessKeySecret?: string
+      signName?: string
+      /** Template for verification codes (its variable `${code}`), and for every other SMS (`${templateParam}`). */
+      codeTemplate?: string
+      template?: string
+      templateParam: string
+      url: string
+      receiptPollSeconds: number
+    }
+    twilio: {
+      accountSid?: string
+      authToken?: string
+      from?: string
+      messagingServiceSid?: string
+      /** Public URL of /api/sms/receipts/twilio, exactly as Twilio calls it (the signature covers it). */
+      statusCallbackUrl?: string
+      url: string
+    }
     timeoutMs: number
     /** Circuit breaker per gateway: consecutive failures that open it, and how long it stays open. */
     breakerFailures: number
@@ -286,12 +306,6 @@ function smsProviders(env: Env): SmsProviderName[] {
       )
   }
   const gateways = ['ihuyi', 'aliyun', 'twilio', 'smpp']
-  const pending = names.filter((n) => ['aliyun', 'twilio'].includes(n))
-  if (pending.length > 0)
-    throw new ConfigError(
-      'SMS_PROVIDER',
-      `${pending.join(', ')} is not available in this build yet (ihuyi and smpp are)`,
-    )
   if (names.includes('smpp') && !/^smpps?:\/\/[^:@/]+:[^@/]+@[^/]+$/.test(read(env, 'SMPP_URL') ?? ''))
     throw new ConfigError('SMPP_URL', 'smpp needs SMPP_URL=smpp://system_id:password@host:port')
   if (names.length > 1 && !names.every((n) => gateways.includes(n)))
@@ -301,6 +315,26 @@ function smsProviders(env: Env): SmsProviderName[] {
     )
   if (names.includes('ihuyi') && (!read(env, 'IHUYI_ACCOUNT') || !read(env, 'IHUYI_PASSWORD')))
     throw new ConfigError('SMS_PROVIDER', 'ihuyi needs IHUYI_ACCOUNT (APIID) and IHUYI_PASSWORD (APIKEY)')
+  if (names.includes('aliyun')) {
+    for (const name of ['ALIYUN_ACCESS_KEY_ID', 'ALIYUN_ACCESS_KEY_SECRET', 'ALIYUN_SIGN_NAME'])
+      if (!read(env, name)) throw new ConfigError(name, 'aliyun needs an AccessKey pair and a SignName')
+    if (!read(env, 'ALIYUN_CODE_TEMPLATE') && !read(env, 'ALIYUN_TEMPLATE'))
+      throw new ConfigError(
+        'ALIYUN_TEMPLATE',
+        'aliyun sends registered templates only: set ALIYUN_CODE_TEMPLATE and/or ALIYUN_TEMPLATE',
+      )
+  }
+  if (names.includes('twilio'))
+    throw new ConfigError(
+      'SMS_PROVIDER',
+      'twilio is not available in this build yet (ihuyi, aliyun and smpp are)',
+    )
+  if (names.includes('twilio')) {
+    if (!read(env, 'TWILIO_ACCOUNT_SID') || !read(env, 'TWILIO_AUTH_TOKEN'))
+      throw new ConfigError('SMS_PROVIDER', 'twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN')
+    if (!read(env, 'TWILIO_FROM') && !read(env, 'TWILIO_MESSAGING_SERVICE_SID'))
+      throw new ConfigError('TWILIO_FROM', 'twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID')
+  }
   return names as SmsProviderName[]
 }
 
@@ -359,6 +393,24 @@ export function loadConfig(env: Env = process.env): Config {
         url: read(env, 'SMPP_URL'),
         sourceAddr: read(env, 'SMPP_SOURCE_ADDR'),
         enquireLinkMs: integer(env, 'SMPP_ENQUIRE_LINK_SECONDS', 30, 1, 3600) * 1000,
+      },
+      aliyun: {
+        accessKeyId: read(env, 'ALIYUN_ACCESS_KEY_ID'),
+        accessKeySecret: read(env, 'ALIYUN_ACCESS_KEY_SECRET'),
+        signName: read(env, 'ALIYUN_SIGN_NAME'),
+        codeTemplate: read(env, 'ALIYUN_CODE_TEMPLATE'),
+        template: read(env, 'ALIYUN_TEMPLATE'),
+        templateParam: read(env, 'ALIYUN_TEMPLATE_PARAM') ?? 'content',
+        url: read(env, 'ALIYUN_URL') ?? 'https://dysmsapi.aliyuncs.com/',
+        receiptPollSeconds: integer(env, 'ALIYUN_RECEIPT_POLL_SECONDS', 60, 1, 86_400),
+      },
+      twilio: {
+        accountSid: read(env, 'TWILIO_ACCOUNT_SID'),
+        authToken: read(env, 'TWILIO_AUTH_TOKEN'),
+        from: read(env, 'TWILIO_FROM'),
+        messagingServiceSid: read(env, 'TWILIO_MESSAGING_SERVICE_SID'),
+        statusCallbackUrl: read(env, 'TWILIO_STATUS_CALLBACK_URL'),
+        url: read(env, 'TWILIO_URL') ?? 'https://api.twilio.com',
       },
       timeoutMs: integer(env, 'SMS_GATEWAY_TIMEOUT_MS', 10_000, 100, 120_000),
       breakerFailures: integer(env, 'SMS_BREAKER_FAILURES', 5, 1, 1_000_000),

@@ -3,7 +3,8 @@ import { createLimiter } from '../ratelimit/index.ts'
 import { secretResolver } from '../verification/secret.ts'
 import { registerDeliveryTask } from './deliver.ts'
 import { limiterPrefix } from './keys.ts'
-import { createProvider } from './providers/index.ts'
+import { aliyunSettings, createProvider } from './providers/index.ts'
+import { registerAliyunReceipts } from './receipt-poll.ts'
 import { receiptRoutes } from './receipt-routes.ts'
 import { smsRoutes } from './routes.ts'
 import { createSealer } from './sealed.ts'
@@ -51,6 +52,14 @@ export function createSmsFeature(ctx: FeatureContext) {
     retryBaseMs: config.sms.retryBaseMs,
     retryMaxSeconds: config.sms.retryMaxSeconds,
   })
+  if (config.smsProviders.includes('aliyun'))
+    registerAliyunReceipts(ctx.tasks.registry, ctx.schedule, {
+      store,
+      settings: aliyunSettings(config),
+      timeoutMs: config.gateways.timeoutMs,
+      pollSeconds: config.gateways.aliyun.receiptPollSeconds,
+      log: ctx.log,
+    })
   const feature: Feature = {
     name: 'sms',
     // Gateway connections (the SMPP bind) close with the app.

@@ -180,6 +180,24 @@ export function createSmsStore(db: Db) {
       }))
     },
 
+    /** Parts a gateway took since `since` (ISO) and has not reported on yet, newest first (for polled receipts). */
+    async unreportedParts(gateway: string, since: string, limit: number) {
+      return db
+        .selectFrom('sms_gateway_parts')
+        .innerJoin('sms_messages', 'sms_messages.id', 'sms_gateway_parts.sms_id')
+        .select([
+          'sms_gateway_parts.message_id as messageId',
+          'sms_messages.phone as phone',
+          'sms_gateway_parts.sent_at as sentAt',
+        ])
+        .where('sms_gateway_parts.gateway', '=', gateway)
+        .where('sms_gateway_parts.status', '=', 'sent')
+        .where('sms_gateway_parts.sent_at', '>=', since)
+        .orderBy('sms_gateway_parts.sent_at', 'desc')
+        .limit(limit)
+        .execute()
+    },
+
     /**
      * A delivery receipt for the part `gateway` knows as `messageId`. The first receipt of a part counts (a
      * replayed or late one changes nothing). Returns the SMS id, or undefined when no part has that id.

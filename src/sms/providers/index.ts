@@ -3,6 +3,7 @@ import type { Db } from '../../infra/db/index.ts'
 import type { Logger } from '../../infra/logger.ts'
 import type { Metrics } from '../../infra/metrics.ts'
 import type { Sealer } from '../sealed.ts'
+import { type AliyunSettings, createAliyunProvider } from './aliyun.ts'
 import { createFailoverProvider } from './failover.ts'
 import { createFlakyProvider } from './flaky.ts'
 import { createIhuyiProvider } from './ihuyi.ts'
@@ -18,6 +19,20 @@ export interface GatewayDeps {
   onReceipt: (gateway: string, receipt: SmppReceipt) => Promise<unknown>
   /** Gateways holding connections register their close here. */
   closers: (() => Promise<void>)[]
+}
+
+/** Aliyun's settings (config.ts checked the required ones are there when SMS_PROVIDER names aliyun). */
+export function aliyunSettings(config: Config): AliyunSettings {
+  const a = config.gateways.aliyun
+  return {
+    accessKeyId: a.accessKeyId ?? '',
+    accessKeySecret: a.accessKeySecret ?? '',
+    signName: a.signName ?? '',
+    ...(a.codeTemplate ? { codeTemplate: a.codeTemplate } : {}),
+    ...(a.template ? { template: a.template } : {}),
+    templateParam: a.templateParam,
+    url: a.url,
+  }
 }
 
 function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps): SmsProvider {
@@ -45,6 +60,8 @@ function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps)
         },
         gateways.timeoutMs,
       )
+    case 'aliyun':
+      return createAliyunProvider(aliyunSettings(config), gateways.timeoutMs)
     default:
       throw new Error(`SMS gateway ${name} is not available in this build`)
   }
