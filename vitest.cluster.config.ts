@@ -14,6 +14,8 @@ export default defineConfig({
     exclude: [
       // Python Celery's Redis result backend speaks to one Redis node only: it cannot use a Redis Cluster.
       'test/tasks/celery-interop.test.ts',
+      // The same Python app (interop_app.py: one broker URL, one Redis node) drives `celery inspect/control`.
+      'test/tasks/celery-control.test.ts',
       // Pure functions (no server): already covered by `npm test`, nothing cluster-specific to learn.
       'test/tasks/{message,result-meta,delay-routing}.test.ts',
       'test/sms/{segment,phone}.test.ts',

@@ -52,6 +52,7 @@ describe.runIf(onCluster)('Redis Cluster: a master killed under load', () => {
       ids.push(res.json().id)
     }
     const viewsOk = new Map<number, number>(ids.map((id) => [id, 0]))
+    const viewsUnknown = new Map<number, number>()
     const smsAccepted = new Map<string, string[]>()
     const statuses = new Map<number, number>()
     const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1)
@@ -69,6 +70,7 @@ describe.runIf(onCluster)('Redis Cluster: a master killed under load', () => {
           })
           count(res.statusCode)
           if (res.statusCode === 200) viewsOk.set(id, (viewsOk.get(id) ?? 0) + 1)
+          else viewsUnknown.set(id, (viewsUnknown.get(id) ?? 0) + 1)
         },
       )
     // Each phone asks for more than its limit, slowly, so its requests span the failover.
@@ -110,7 +112,15 @@ describe.runIf(onCluster)('Redis Cluster: a master killed under load', () => {
 
     for (const id of ids) {
       const item = (await app.http.inject({ method: 'GET', url: `/api/items/${id}` })).json()
-      expect({ id, views: item.views }).toEqual({ id, views: viewsOk.get(id) })
+      // Every acknowledged view survives. A view answered 503 has an unknown outcome: the master may have applied
+      // it (and replicated it) just before it died, so it may count too — never more than those.
+      const acked = viewsOk.get(id) ?? 0
+      const bound = {
+        id,
+        atLeastAcked: item.views >= acked,
+        atMostAckedPlus503: item.views <= acked + (viewsUnknown.get(id) ?? 0),
+      }
+      expect(bound).toEqual({ id, atLeastAcked: true, atMostAckedPlus503: true })
     }
     for (const [phone, accepted] of smsAccepted) {
       expect({ phone, accepted: accepted.length <= SMS_LIMIT }).toEqual({ phone, accepted: true })
