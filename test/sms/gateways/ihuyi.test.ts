@@ -1,24 +1,12 @@
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbKinds, startTestApp, type TestApp } from '../../support/app.ts'
 import { getSms, randomPhone, sendSms, settled } from '../support.ts'
+import { capturedLogger } from './capture-log.ts'
 import { startIhuyiServer } from './ihuyi-server.ts'
 
 const ACCOUNT = 'C12345678'
 const PASSWORD = 'ihuyi-apikey-0123456789abcdef'
 const RECEIPT_SECRET = 'ihuyi-receipt-secret-0123456789'
-
-function capturedLogger() {
-  const lines: string[] = []
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk))
-      done()
-    },
-  })
-  return { log: pino({ level: 'debug' }, stream), lines }
-}
 
 describe.each(dbKinds)('SMS_PROVIDER=ihuyi on %s (a strict ihuyi stand-in)', (db) => {
   let app: TestApp
