@@ -94,11 +94,13 @@ export class ViewRecorder {
     )
     const outcomes = new Map<number, ItemOutcome>()
     ids.forEach((id, i) => {
-      const [count = -1, unique = 0, ...flags] = results[i] ?? []
+      const row = results[i] ?? []
       const item = items.get(id) as { views: number; visitors: Set<string> }
-      const fresh = new Set(dedupe ? [...item.visitors].filter((_, j) => flags[j] === 1) : item.visitors)
+      // Only with dedupe on: the script's flags (row[2 + j]) say which visitors' views it counted. Off, every view
+      // counts and no copy of the visitors is made (this is the hot path).
+      const fresh = dedupe ? new Set([...item.visitors].filter((_, j) => row[2 + j] === 1)) : NO_VISITORS
       const counted = dedupe ? fresh.size : item.views
-      outcomes.set(id, { count, unique, fresh, counted, k: 0 })
+      outcomes.set(id, { count: row[0] ?? -1, unique: row[1] ?? 0, fresh, counted, k: 0 })
     })
     return views.map(({ itemId, visitorId }) => {
       const o = outcomes.get(itemId) as ItemOutcome
@@ -113,6 +115,9 @@ export class ViewRecorder {
     })
   }
 }
+
+// Shared by every item when dedupe is off; never touched then (`!dedupe ||` short-circuits the delete).
+const NO_VISITORS = new Set<string>()
 
 interface ItemOutcome {
   count: number
