@@ -67,6 +67,8 @@ export interface Config {
   countersFlushMs: number
   /** A visitor's views of one item count once per this many seconds; 0 counts every view. */
   countersDedupeSeconds: number
+  /** Trending rankings: a view's weight halves every this many hours. */
+  countersTrendingHalfLifeHours: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
@@ -426,6 +428,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     countersDedupeSeconds: integer(env, 'COUNTERS_DEDUPE_SECONDS', 0, 0, 30 * 86_400),
+    countersTrendingHalfLifeHours: integer(env, 'COUNTERS_TRENDING_HALF_LIFE_HOURS', 6, 1, 24 * 365),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
