@@ -27,6 +27,8 @@ export interface Config {
   maxInFlightRequests: number
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
+  /** Set: `GET /metrics` needs `Authorization: Bearer <it>`; unset: open (a scraper on a private network). */
+  metricsToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
   /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
   smsProvider: string
@@ -367,6 +369,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
   }
+  const metricsToken = read(env, 'METRICS_TOKEN')
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters')
+  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
@@ -382,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 9000, 100, 600_000),
     maxInFlightRequests: integer(env, 'MAX_IN_FLIGHT_REQUESTS', 2000, 1, 1_000_000),
     adminToken,
+    metricsToken,
     smsProvider: read(env, 'SMS_PROVIDER') ?? 'outbox',
     smsProviders: smsProviders(env),
     gateways: {
