@@ -69,6 +69,10 @@ export function createProducer(options: {
         eta,
         expires,
         queue: opts.queue,
+        timeLimit:
+          opts.timeLimit || opts.softTimeLimit
+            ? { hard: opts.timeLimit, soft: opts.softTimeLimit }
+            : undefined,
       })
     },
 

@@ -15,8 +15,9 @@ import type { Producer, RawMessage } from './producer.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
+import { runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
 import { DEAD_LETTER_QUEUE, type QueueType, taskQueue } from './topology.ts'
-import { PermanentTaskError, RetryTask } from './types.ts'
+import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 
 type Results = ReturnType<typeof createResultBackend>
 
@@ -48,6 +49,13 @@ const PYTHON_BUILTINS = new Set(['TypeError', 'ValueError', 'RuntimeError', 'Key
 
 function exceptionOf(error: unknown) {
   const e = error instanceof Error ? error : new Error(String(error))
+  if (e instanceof TimeLimitError) {
+    // billiard's classes, which Celery raises for its own time limits (celery.exceptions re-exports them).
+    return {
+      result: celeryException(e.name, e.pythonArgs, 'billiard.exceptions'),
+      traceback: e.stack ?? e.name,
+    }
+  }
   const type = e.name === 'Error' ? 'Exception' : e.name
   return {
     result: celeryException(
@@ -168,7 +176,7 @@ export function createWorker(options: WorkerOptions) {
     await deadLetter(
       msg,
       queue,
-      permanent ? 'permanent_error' : 'retries_exhausted',
+      error instanceof TimeLimitError ? 'time_limit' : permanent ? 'permanent_error' : 'retries_exhausted',
       result.exc_message.join(' '),
     )
     metrics.failed.inc({ task: task.name })
@@ -261,26 +269,33 @@ export function createWorker(options: WorkerOptions) {
       abort,
     })
     processed.set(task.name, (processed.get(task.name) ?? 0) + 1)
+    // Aborted for a reason other than a time limit: revoked with terminate.
+    const terminated = () => abort.signal.aborted && !(abort.signal.reason instanceof TimeLimitError)
     let value: unknown
     try {
-      value = await def.handler(task.args, task.kwargs, {
+      const context = {
         taskId: task.id,
         name: task.name,
         retries: task.retries,
         redelivered: msg.redelivered,
         log,
         signal: abort.signal,
-        once: (key, effect) => once(task.id, key, effect),
-      })
+        once: <T>(key: string, effect: () => Promise<T>) => once(task.id, key, effect),
+      }
+      value = await runWithTimeLimits(
+        () => def.handler(task.args, task.kwargs, context),
+        timeLimitsOf(task, def),
+        abort,
+      )
     } catch (error) {
       active.delete(task.id)
-      if (abort.signal.aborted) return revoke(task, 'terminated')
+      if (terminated()) return revoke(task, 'terminated')
       metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
       await retryOrFail(msg, queue, task, def, error)
       return ConsumerStatus.ACK
     }
     active.delete(task.id)
-    if (abort.signal.aborted) return revoke(task, 'terminated')
+    if (terminated()) return revoke(task, 'terminated')
     const runtime = (performance.now() - started) / 1000
     metrics.duration.observe({ task: task.name }, runtime)
     if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
