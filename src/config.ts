@@ -102,6 +102,10 @@ export interface Config {
     maxDeliveries: number
     /** Celery node name (`name@host`) the worker answers remote control as; default `hotspot-<pid>@<host>`. */
     name: string | undefined
+    /** Celery's -E: task events on `celeryev` (worker heartbeats are always sent, as Celery does). */
+    sendEvents: boolean
+    /** Celery's task_send_sent_event: the producer sends `task-sent`. */
+    sendSentEvent: boolean
   }
   seckill: {
     /** How often beat runs the flash-sale reconciliation. */
@@ -451,6 +455,8 @@ export function loadConfig(env: Env = process.env): Config {
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
       maxDeliveries: integer(env, 'WORKER_MAX_DELIVERIES', 5, 1, 1000),
       name: workerName(env),
+      sendEvents: oneOf(env, 'WORKER_SEND_EVENTS', ['true', 'false'], 'false') === 'true',
+      sendSentEvent: oneOf(env, 'TASK_SEND_SENT_EVENT', ['true', 'false'], 'false') === 'true',
     },
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),
