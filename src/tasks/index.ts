@@ -9,6 +9,8 @@ import type { Metrics } from '../infra/metrics.ts'
 import { loadScripts, type RedisClient } from '../infra/redis.ts'
 import { createBeat } from './beat.ts'
 import { registerBuiltinTasks } from './builtin.ts'
+import { type Canvas, sendCanvas } from './canvas/build.ts'
+import { createChordStore } from './canvas/chord.ts'
 import { createDeclarer } from './declare.ts'
 import { createEventBus } from './events.ts'
 import { createTaskMetrics } from './metrics.ts'
@@ -86,9 +88,13 @@ export function createTaskSystem(options: TaskSystemOptions) {
     ...options.worker,
   })
 
+  const chords = createChordStore(redis)
   return {
     registry,
     producer,
+    /** Sends a chain / group / chord built with canvas/build.ts (Python workers run its messages too). */
+    sendCanvas: (canvas: Canvas) => sendCanvas({ send: (o) => producer.sendEncoded(o), chords }, canvas),
+    chords,
     results,
     events,
     beat,

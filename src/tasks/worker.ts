@@ -2,7 +2,8 @@ import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } fro
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
-import { followFailure, followSuccess } from './canvas/follow.ts'
+import { createChordStore } from './canvas/chord.ts'
+import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
 import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
@@ -73,6 +74,11 @@ function rawMessage(msg: AsyncMessage, extraHeaders: Record<string, unknown> = {
   }
 }
 
+/** What Celery's _get_result_meta takes from the request: group_id and parent_id, written only when set. */
+function requestMeta(task: DecodedTask) {
+  return { taskId: task.id, groupId: task.groupId, parentId: task.parentId }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -87,6 +93,12 @@ export function createWorker(options: WorkerOptions) {
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
   const revoked = createRevokedStore(options.redis, options.prefix)
+  // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
+  const follow: FollowDeps = {
+    send: (opts) => producer.sendEncoded(opts),
+    chords: createChordStore(options.redis),
+    store: (input) => results.store(input),
+  }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
   const mailbox = createMailbox(amqp, {
@@ -150,8 +162,10 @@ export function createWorker(options: WorkerOptions) {
       )
       return
     }
-    await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
-    await followFailure(producer.sendEncoded, task)
+    // Celery's order (state, then links): a FAILURE is no SUCCESS, so a redelivery after a crash in between
+    // runs the task again and sends the errbacks then (with the same derived ids).
+    await results.store({ ...requestMeta(task), status: 'FAILURE', result, traceback })
+    await followFailure(follow, task, result, 'FAILURE', traceback)
     await deadLetter(
       msg,
       queue,
@@ -184,11 +198,9 @@ export function createWorker(options: WorkerOptions) {
 
   /** Celery's REVOKED record: TaskRevokedError with the reason (revoked, terminated). */
   async function revoke(task: DecodedTask, reason: string) {
-    await results.store({
-      taskId: task.id,
-      status: 'REVOKED',
-      result: celeryException('TaskRevokedError', [reason], 'celery.exceptions'),
-    })
+    const result = celeryException('TaskRevokedError', [reason], 'celery.exceptions')
+    await results.store({ ...requestMeta(task), status: 'REVOKED', result })
+    await followRevoked(follow, task, result)
     metrics.revoked.inc({ task: task.name })
     log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
     return ConsumerStatus.ACK
@@ -209,26 +221,15 @@ export function createWorker(options: WorkerOptions) {
     const def = registry.get(task.name)
     metrics.received.inc({ task: def ? task.name : 'unregistered' })
     if (!def) {
-      await results.store({
-        taskId: task.id,
-        status: 'FAILURE',
-        result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
-      })
-      await followFailure(producer.sendEncoded, task)
+      const result = celeryException('NotRegistered', [task.name], 'celery.exceptions')
+      await results.store({ ...requestMeta(task), status: 'FAILURE', result })
+      await followFailure(follow, task, result)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
     }
     const now = Date.now()
-    if (task.expires && task.expires.getTime() <= now) {
-      await results.store({
-        taskId: task.id,
-        status: 'REVOKED',
-        result: celeryException('TaskRevokedError', ['expired'], 'celery.exceptions'),
-      })
-      metrics.revoked.inc({ task: task.name })
-      return ConsumerStatus.ACK
-    }
+    if (task.expires && task.expires.getTime() <= now) return revoke(task, 'expired')
     if (task.eta && task.eta.getTime() - now > 500) {
       // An eta from a Celery client (which does not use delay queues): park it in the broker, not in memory.
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
@@ -275,8 +276,11 @@ export function createWorker(options: WorkerOptions) {
     active.delete(task.id)
     if (abort.signal.aborted) return revoke(task, 'terminated')
     metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
-    if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
-    await followSuccess(producer.sendEncoded, task, value ?? null)
+    // The next chain step, callbacks and chord part before SUCCESS is stored (see canvas/follow.ts): a worker
+    // that dies in between runs the task again on redelivery instead of losing the step.
+    await followSuccess(follow, task, value ?? null)
+    if (!task.ignoreResult)
+      await results.store({ ...requestMeta(task), status: 'SUCCESS', result: value ?? null })
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }
