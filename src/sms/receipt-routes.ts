@@ -23,8 +23,10 @@ export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config
   app.register(async (scope: Http) => {
     await scope.register(formbody, { bodyLimit: 16_384 })
 
-    // ihuyi pushes receipts (form POST: code, msg, mobilephone, smsid, report_time; code 2 = delivered) to the
-    // address registered in its back office; it signs nothing, so that address carries IHUYI_RECEIPT_SECRET.
+    // ihuyi pushes receipts (v3.3 document §5: form POST of code, msg, mobilephone, smsid, report_time; code 2 =
+    // delivered) to the address registered in its back office, and takes the plain text `success` as "received"
+    // (anything else is pushed again, up to 3 times); it signs nothing, so that address carries
+    // IHUYI_RECEIPT_SECRET.
     scope.post(
       '/api/sms/receipts/ihuyi',
       {
@@ -53,7 +55,7 @@ export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config
           ...(report_time ? { at: report_time } : {}),
         })
         if (!id) throw new AppError('sms_not_found', 'no SMS was sent under this gateway message id')
-        return reply.status(200).send({ ok: true })
+        return reply.status(200).type('text/plain; charset=utf-8').send('success')
       },
     )
 
