@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
 import { createPresence } from './infra/presence.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
+import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
@@ -70,6 +71,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const prefix = options.keyPrefix ?? config.keyPrefix
   const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+  // Half the command timeout: WAIT answers (with too few replicas → 503) before the command itself times out.
+  waitForReplicas(redis, config.redisWaitReplicas, Math.floor(config.redisCommandTimeoutMs / 2))
   const amqp = createAmqp(options.amqpUrl, log)
   const db = createDb(config.databaseUrl, {
     onQuery: options.onQuery,

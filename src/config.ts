@@ -13,6 +13,8 @@ export interface Config {
   amqpQueueType: 'classic' | 'quorum'
   /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
   redisCommandTimeoutMs: number
+  /** Replicas that must acknowledge a state write (Redis WAIT) before hotspot answers; 0 = asynchronous. */
+  redisWaitReplicas: number
   /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
   keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
@@ -283,6 +285,21 @@ function redactOneUrl(raw: string): string {
   return url.href
 }
 
+/**
+ * REDIS_WAIT_REPLICAS: WAIT runs on the connection that wrote, which one node or Sentinel gives; a Redis Cluster
+ * client spreads commands over many connections, so there it would wait on the wrong one and is refused.
+ */
+function waitReplicas(env: Env): number {
+  const replicas = integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16)
+  const url = read(env, 'REDIS_URL')
+  if (replicas > 0 && url !== undefined && !isSentinelUrl(url) && splitUrlList(url).length > 1)
+    throw new ConfigError(
+      'REDIS_WAIT_REPLICAS',
+      'works on a single Redis or through Sentinel, not on a Redis Cluster',
+    )
+  return replicas
+}
+
 function keyPrefix(env: Env): string {
   const prefix = read(env, 'HOTSPOT_KEY_PREFIX') ?? 'hs'
   // No braces: Redis Cluster would take a {…} in the prefix as every key's hash tag (all keys on one slot).
@@ -373,6 +390,7 @@ export function loadConfig(env: Env = process.env): Config {
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
+    redisWaitReplicas: waitReplicas(env),
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),

@@ -24,6 +24,8 @@ export interface SentinelTopology {
   sentinels: DataNode[]
   /** The data node the sentinels currently name as master. */
   master(): Promise<DataNode>
+  /** Starts a killed data node again on its port and dir: the sentinels make it a replica of the new master. */
+  restart(node: DataNode): Promise<void>
   /** Resolves once every sentinel names one master other than `not` and that master has `replicas` in sync. */
   waitMaster(options: { not?: number; replicas: number; timeoutMs?: number }): Promise<DataNode>
   stop(): Promise<void>
@@ -89,10 +91,12 @@ export async function startSentinelTopology(options: {
     await Promise.all(started.map((s) => s.stop().catch(() => {})))
   }
   try {
+    const dirs = new Map<DataNode, string>()
     const node = async (name: string, extraArgs: string[] = []) => {
       const server = await startRedis({ dir: path.join(options.dir, name), extraArgs })
       const running = { ...server, port: Number(new URL(server.url).port) }
       started.push(running)
+      dirs.set(running, path.join(options.dir, name))
       return running
     }
     const first = await node('node-0')
@@ -148,6 +152,15 @@ export async function startSentinelTopology(options: {
           await sleep(200)
         }
         throw new Error(`no agreed master with ${replicas} replicas within ${timeoutMs} ms`)
+      },
+      async restart(dead) {
+        const again = await startRedis({ dir: dirs.get(dead) as string, port: dead.port })
+        if (Number(new URL(again.url).port) !== dead.port) {
+          await again.stop()
+          throw new Error(`port ${dead.port} was taken before the node came back`)
+        }
+        // In place: `stop` (and the callers' references) then reach the new process.
+        Object.assign(dead, { pid: again.pid, stop: again.stop })
       },
       stop,
     }
