@@ -8,6 +8,8 @@ export interface Config {
   grpcPort: number
   /** Unset: hotspot starts a private redis-server under `dataDir`. Several comma-separated URLs mean Cluster. */
   redisUrl: string | undefined
+  /** The cache's entries on a Redis of their own (where allkeys-lfu is right); unset: on REDIS_URL's. */
+  cacheRedisUrl: string | undefined
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
@@ -188,7 +190,7 @@ function oneOf<T extends string, F extends T | undefined>(
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
-  if (name === 'REDIS_URL' && isSentinelUrl(raw)) {
+  if (name.endsWith('REDIS_URL') && isSentinelUrl(raw)) {
     try {
       parseSentinelUrl(raw)
     } catch (error) {
@@ -387,6 +389,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read(env, 'HOST') ?? '127.0.0.1',
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    cacheRedisUrl: urlList(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
