@@ -7,8 +7,11 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestApp } from '../support/app.ts'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+import { runDoctor } from '../../src/doctor/index.ts'
+import { checkSentinel } from '../../src/doctor/sentinel.ts'
+import { freshDatabaseUrl, startTestApp } from '../support/app.ts'
 import { type DataNode, type SentinelTopology, startSentinelTopology } from '../support/sentinel-topology.ts'
 
 const ITEMS = 8
@@ -30,6 +33,33 @@ describe('Redis Sentinel: the master killed under load', () => {
     // Awaits a start that outlived a timed-out hook too, so no server outlives the run.
     await starting?.then((t) => t.stop()).catch(() => {})
     fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('hotspot doctor names the master, both replicas and a quorum of 2 among 3 sentinels', async () => {
+    const master = await topology.master()
+    const checks = await checkSentinel(topology.url)
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['sentinel master', true],
+      ['sentinel quorum', true],
+    ])
+    expect(checks[0]?.detail).toContain(`hotspot is 127.0.0.1:${master.port}`)
+    expect(checks[1]?.detail).toMatch(/^3 sentinels, quorum 2, 2 replica\(s\) online: OK/)
+    // The whole doctor on a Sentinel URL: its comma-separated sentinels are not taken for a Cluster.
+    const lines: string[] = []
+    const env = {
+      REDIS_URL: topology.url,
+      AMQP_URL: inject('amqpUrl'),
+      DATABASE_URL: await freshDatabaseUrl('sqlite'),
+    }
+    await runDoctor(loadConfig(env), (l) => lines.push(l))
+    for (const name of [
+      'redis persistence',
+      'redis eviction',
+      'redis memory',
+      'sentinel master',
+      'sentinel quorum',
+    ])
+      expect(lines.find((l) => l.includes(` ${name}: `))).toMatch(/^ok/)
   })
 
   /** Views from 16 clients, kill -9 of the master, on until 200 answers come back; the views lost. */
