@@ -3,8 +3,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { unavailable } from '../../src/errors.ts'
-import { type RunningServer, startPostgres, startRedis } from '../../src/infra/local-servers.ts'
+import { type RunningServer, startRedis } from '../../src/infra/local-servers.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
+import { startPostgres } from '../support/postgres.ts'
 import { bannersOf, list, sleep } from './support.ts'
 
 const newBanner = { title: 'Written during an outage', image: '/outage.png' }
