@@ -85,8 +85,8 @@ describe('banners when SQL fails (SQLite: the loader throws as a down database w
     await list(app)
     const warm = await list(app)
     const cache = bannersOf(app).cache
-    cache.hooks.beforeLoad = () => {
-      throw unavailable('SQL')
+    app.sql.before = (sql) => {
+      if (/from "banners"/i.test(sql)) throw unavailable('SQL')
     }
     cache.l1.clear() // from Redis, not only from this process's copy
     const hit = await list(app)
@@ -103,7 +103,7 @@ describe('banners when SQL fails (SQLite: the loader throws as a down database w
     expect(gone.statusCode).toBe(503)
     expect(gone.json().error.code).toBe('unavailable')
 
-    cache.hooks.beforeLoad = undefined
+    app.sql.before = undefined
     const back = await list(app)
     expect([back.statusCode, back.headers['x-cache'], back.body]).toEqual([200, 'MISS', warm.body])
   })
