@@ -1,9 +1,10 @@
+import { parseRate } from './rate-limit.ts'
 import type { TaskHandler, TaskOptions, TaskRegistry } from './types.ts'
 
 export interface RegisteredTask {
   name: string
   handler: TaskHandler
-  options: Required<Omit<TaskOptions, 'queue'>> & { queue: string | undefined }
+  options: Required<Omit<TaskOptions, 'queue' | 'rateLimit'>> & Pick<TaskOptions, 'rateLimit' | 'queue'>
 }
 
 const DEFAULTS = { maxRetries: 3, retryBaseDelay: 1, retryMaxDelay: 300, retryJitter: true }
@@ -17,6 +18,7 @@ export function createRegistry(): TaskRegistry & {
   return {
     register(name, handler, options = {}) {
       if (tasks.has(name)) throw new Error(`task ${name} is registered twice`)
+      parseRate(options.rateLimit) // a bad rate fails here, not at the first run
       tasks.set(name, { name, handler, options: { ...DEFAULTS, ...options, queue: options.queue } })
     },
     get: (name) => tasks.get(name),

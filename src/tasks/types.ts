@@ -60,6 +60,11 @@ export interface TaskContext {
 export type TaskHandler = (args: unknown[], kwargs: Record<string, unknown>, context: TaskContext) => unknown
 
 export interface TaskOptions {
+  /**
+   * Celery's rate_limit: `"10/s"`, `"100/m"`, `"2/h"` or tasks per second; each worker starts at most that many
+   * of this task per unit (one every 1/rate). Changeable at run time with Celery's `rate_limit` control command.
+   */
+  rateLimit?: string | number
   /** Retries after the first attempt before the task fails for good (default 3; 0 = never retry). */
   maxRetries?: number
   /** Backoff: delay before retry n is min(maxDelay, baseDelay * 2^n), with jitter. Seconds. Default 1. */

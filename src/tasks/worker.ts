@@ -4,13 +4,14 @@ import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
 import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
-import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
+import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
 import type { Producer, RawMessage } from './producer.ts'
+import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
@@ -101,6 +102,7 @@ export function createWorker(options: WorkerOptions) {
   }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
+  const rateLimiter = createRateLimiter()
   const mailbox = createMailbox(amqp, {
     hostname: WORKER_NAME,
     active,
@@ -112,6 +114,8 @@ export function createWorker(options: WorkerOptions) {
     revoked,
     log,
     onShutdown: () => void stopConsumers(),
+    taskOptions: (name) => registry.get(name)?.options,
+    clock: new LamportClock(),
   })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
@@ -235,6 +239,9 @@ export function createWorker(options: WorkerOptions) {
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
+    // Celery's rate_limit: the task waits for its place in its type's bucket (holding its unacked message).
+    const wait = rateLimiter.reserve(task.name, def.options.rateLimit)
+    if (wait > 0) await sleep(wait)
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
     const fresh = await results.markStarted({
