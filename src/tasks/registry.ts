@@ -4,7 +4,8 @@ import type { TaskHandler, TaskOptions, TaskRegistry } from './types.ts'
 export interface RegisteredTask {
   name: string
   handler: TaskHandler
-  options: Required<Omit<TaskOptions, 'queue' | 'rateLimit'>> & Pick<TaskOptions, 'rateLimit' | 'queue'>
+  options: Required<Omit<TaskOptions, 'queue' | 'timeLimit' | 'softTimeLimit' | 'rateLimit'>> &
+    Pick<TaskOptions, 'timeLimit' | 'softTimeLimit' | 'rateLimit'> & { queue: string | undefined }
 }
 
 const DEFAULTS = { maxRetries: 3, retryBaseDelay: 1, retryMaxDelay: 300, retryJitter: true }

@@ -123,9 +123,11 @@ describe.runIf(hasCelery || process.env.CI)('remote control from Python Celery',
     for (const id of ids) expect((await app.tasks.results.wait(id, 20_000)).status).toBe('SUCCESS')
     const times = starts.filter(([id]) => ids.includes(id)).map(([, t]) => t)
     expect(times).toHaveLength(4)
-    // A token bucket of capacity 1 at 4/s: every start at least 250 ms after the one before (timer slack: 5 ms).
-    for (let i = 1; i < times.length; i++)
-      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(245)
+    // A token bucket of capacity 1 at 4/s: each start 250 ms after the one before, give or take the Redis round
+    // trip between the bucket and the handler (100 ms of slack here; unlimited, all four start within a few ms).
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number))
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(150)
+    expect((times[3] as number) - (times[0] as number)).toBeGreaterThanOrEqual(650)
     expect(app.tasks.registry.get('test.rated')?.options.rateLimit).toBe('4/s')
   })
 

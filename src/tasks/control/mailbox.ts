@@ -38,7 +38,7 @@ export interface MailboxState {
   onEvents?(enabled: boolean): boolean
   /** The registered task's options, which `rate_limit` / `time_limit` change (Celery sets them on the task). */
   taskOptions(name: string): Record<string, unknown> | undefined
-  /** The worker's Lamport clock, shared with its events as Celery's app.clock is. */
+  /** The worker's Lamport clock for remote control (Celery's app.clock; celeryev/dispatcher.ts counts its own). */
   clock: LamportClock
 }
 

@@ -13,6 +13,9 @@ app.conf.update(
     task_acks_late=True,
     worker_hijack_root_logger=False,
 )
+# REDIS_URL=sentinel://h1:p1;sentinel://h2:p2 (Celery's Sentinel result backend) needs the master's name apart.
+if os.environ.get("REDIS_SENTINEL_MASTER"):
+    app.conf.result_backend_transport_options = {"master_name": os.environ["REDIS_SENTINEL_MASTER"]}
 
 
 @app.task(name="py.add")
