@@ -39,6 +39,11 @@ export interface SendOptions {
    * delivered, then erased.
    */
   masked?: string
+  /**
+   * The delivery task's message priority (higher first; default 0): verification codes go ahead of bulk messages
+   * waiting in the queue when it has priorities (TASK_QUEUE_MAX_PRIORITY).
+   */
+  priority?: number
 }
 
 export interface SmsView {
@@ -196,7 +201,7 @@ export function createSmsService(options: SmsServiceOptions) {
         throw error instanceof AppError ? error : unavailable('The database', error)
       }
       try {
-        await producer.send(DELIVER_TASK, [id])
+        await producer.send(DELIVER_TASK, [id], {}, { priority: options.priority })
       } catch (error) {
         // A worker that already took it means the publish did land (only its confirm was lost): it is queued.
         if (await store.cancelQueued(id, 'could not be queued (task broker unavailable)').catch(() => true)) {

@@ -15,6 +15,11 @@ export interface SendOptions {
   /** After this the task is not run (state REVOKED). A Date, or seconds from now. */
   expires?: Date | number
   taskId?: string
+  /**
+   * AMQP message priority, 0–255, higher first (Celery's `priority`): honoured by queues declared with
+   * x-max-priority (TASK_QUEUE_MAX_PRIORITY), capped by the broker at that maximum. Default 0.
+   */
+  priority?: number
   /** Seconds; sent in the `timelimit` header, which the worker (hotspot or Python) enforces over the task's own. */
   timeLimit?: number
   softTimeLimit?: number

@@ -41,6 +41,8 @@ export interface WorkerOptions {
   queueType: QueueType
   /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
   maxDeliveries?: number
+  /** x-max-priority of the task queues (Celery's task_queue_max_priority); 0 = none. */
+  maxPriority?: number
   /** Celery node name for remote control (WORKER_NAME). */
   name?: string
   /** Celery's -E (WORKER_SEND_EVENTS): task events on `celeryev`; worker heartbeats are sent regardless. */
@@ -176,6 +178,7 @@ export function createWorker(options: WorkerOptions) {
         rootId: task.rootId,
         parentId: task.id, // what Celery writes on a retry
         groupId: task.groupId,
+        priority: task.priority ?? undefined,
         queue,
         embed: task.embed,
       })
@@ -335,7 +338,7 @@ export function createWorker(options: WorkerOptions) {
           {
             queue,
             // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
-            queueOptions: taskQueue(queue, options.queueType).queue,
+            queueOptions: taskQueue(queue, options.queueType, options.maxPriority).queue,
             qos: { prefetchCount: options.prefetch },
             concurrency: options.concurrency,
             requeue: true,
