@@ -76,7 +76,8 @@ describe.runIf(hasCelery || process.env.CI)('remote control from Python Celery',
   })
 
   it('`celery control revoke` of a countdown task: it arrives later, is recorded REVOKED and never runs', async () => {
-    const taskId = await app.tasks.producer.send('hotspot.add', [1, 2], {}, { countdown: 2 })
+    // 6 s: the revoke must get there first, and `celery control` (a Python start-up) takes seconds on a busy machine.
+    const taskId = await app.tasks.producer.send('hotspot.add', [1, 2], {}, { countdown: 6 })
     expect(await celery('control', 'revoke', taskId)).toEqual([
       { [name]: { ok: `tasks ${taskId} flagged as revoked` } },
     ])
