@@ -22,6 +22,7 @@ import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 import { createVerificationFeature } from './verification/index.ts'
@@ -132,6 +133,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
+  controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     amqp,
     producer: tasks.producer,
