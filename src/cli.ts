@@ -279,6 +279,7 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
   if (error instanceof LocalServerError) fail(error.message)
   fail(error instanceof Error ? (error.stack ?? error.message) : String(error))
 })
