@@ -16,6 +16,8 @@ export default defineConfig({
       'test/tasks/celery-interop.test.ts',
       // The same Python app (interop_app.py: one broker URL, one Redis node) drives `celery inspect/control`.
       'test/tasks/celery-control.test.ts',
+      // Python Celery again (event receiver, a Python worker next to a hotspot one), same single-node limits.
+      'test/tasks/{celery-events,control-cli,control-admin}.test.ts',
       // Pure functions (no server): already covered by `npm test`, nothing cluster-specific to learn.
       'test/tasks/{message,result-meta,delay-routing}.test.ts',
       'test/sms/{segment,phone}.test.ts',

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { Connection } from 'rabbitmq-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startTestApp, type TestApp } from '../support/app.ts'
 
@@ -11,6 +12,8 @@ const hasCelery = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-
 interface WorkerRow {
   hostname: string
   alive: boolean
+  active: number
+  freq: number
   software: string
   loadavg: number[]
 }
@@ -76,6 +79,30 @@ describe.runIf(hasCelery || process.env.CI)('admin: workers and revoke', () => {
     expect(rows.find((w) => w.hostname === hs)).toMatchObject({ alive: true, software: 'hotspot 0.1.0' })
     expect(rows.find((w) => w.hostname === py)).toMatchObject({ alive: true, software: 'py-celery 5.2.6' })
     expect(rows.find((w) => w.hostname === hs)?.loadavg).toHaveLength(3)
+  })
+
+  it('malformed worker events are ignored or cleaned, and the list still answers', async () => {
+    const amqp = new Connection(inject('amqpUrl'))
+    const pub = amqp.createPublisher({ confirm: true })
+    const odd = `odd-${stamp}@localhost`
+    const bodies = ['not json{', '[1,2]', 'null', JSON.stringify({ type: 'worker-heartbeat', hostname: 5 })]
+    bodies.push(
+      JSON.stringify({ type: 'worker-heartbeat', hostname: odd, loadavg: 'high', freq: 'x', active: {} }),
+    )
+    for (const body of bodies) {
+      await pub.send(
+        { exchange: 'celeryev', routingKey: 'worker.heartbeat', contentType: 'application/json' },
+        Buffer.from(body), // raw bytes: a string would be JSON-encoded again
+      )
+    }
+    await pub.close()
+    await amqp.close()
+    let row: WorkerRow | undefined
+    for (let i = 0; i < 50 && !row; i++) {
+      row = (await workers()).find((w) => w.hostname === odd)
+      if (!row) await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(row).toMatchObject({ hostname: odd, alive: true, loadavg: [], active: 0, freq: 2 })
   })
 
   it('admin only', async () => {
