@@ -131,6 +131,7 @@ export function createWorker(options: WorkerOptions) {
     log,
     onShutdown: () => void stopConsumers(),
     onEvents: (enabled) => eventer.toggle('task', enabled),
+    onHeartbeat: () => void heart?.beatNow(),
   })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 

@@ -35,6 +35,8 @@ export interface MailboxState {
   log: Logger
   onShutdown(): void
   onEvents?(enabled: boolean): boolean
+  /** Celery's `heartbeat` command: send a worker-heartbeat now (Flower's and `celery events`' wake-up). */
+  onHeartbeat?(): void
 }
 
 type Reply = unknown
@@ -106,6 +108,10 @@ const HANDLERS: Record<string, Handler> = {
   shutdown(s) {
     s.log.warn('Got shutdown from remote')
     setImmediate(() => s.onShutdown())
+    return undefined
+  },
+  heartbeat(s) {
+    s.onHeartbeat?.()
     return undefined
   },
 }
