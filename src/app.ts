@@ -6,7 +6,6 @@
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
 import type { Config } from './config.ts'
-import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
@@ -19,6 +18,8 @@ import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
 import { createPresence } from './infra/presence.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
+import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
+import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
@@ -36,9 +37,8 @@ export interface AppOptions {
   log: Logger
   /** Over config's HOTSPOT_KEY_PREFIX: tests give each app its own, so they share one Redis. */
   keyPrefix?: string
-  flushHooks?: FlushHooks
-  /** Sees every SQL statement (tests count queries with it). */
-  onQuery?: (sql: string) => void
+  /** The database client, instead of one built from config's DATABASE_URL; the app destroys it on close. */
+  database?: Db
   /** Leader lock lifetime of beat, over config's BEAT_LOCK_TTL_MS (tests shorten it to see a fail-over quickly). */
   beatLockTtlMs?: number
 }
@@ -68,14 +68,21 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, log } = options
   const prefix = options.keyPrefix ?? config.keyPrefix
-  const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+  // Half the command timeout: WAIT answers (with too few replicas → 503) before the command itself times out.
+  waitForReplicas(redis, config.redisWaitReplicas, Math.floor(config.redisCommandTimeoutMs / 2))
+  const cacheRedis = config.cacheRedisUrl
+    ? createRedis(config.cacheRedisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+    : undefined
+  const metrics = createMetrics()
+  redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
   const amqp = createAmqp(options.amqpUrl, log)
-  const db = createDb(config.databaseUrl, {
-    onQuery: options.onQuery,
-    poolSize: config.databasePoolSize,
-    statementTimeoutMs: config.databaseStatementTimeoutMs,
-  })
+  const db =
+    options.database ??
+    createDb(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    })
   const admin = makeAdminCheck(options.adminToken)
   const tasks = createTaskSystem({
     amqp,
@@ -93,6 +100,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     config,
     db,
     redis,
+    cacheRedis,
     log,
     metrics,
     admin,
@@ -101,7 +109,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     events: tasks.events,
     schedule: tasks.beat,
   }
-  const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
+  const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
   const sms = createSmsFeature(ctx)
@@ -199,6 +207,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await tasks.close()
         await amqp.close()
         redis.disconnect()
+        cacheRedis?.disconnect()
         await db.destroy()
       })()
       return closing
