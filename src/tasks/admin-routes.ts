@@ -52,12 +52,17 @@ export function taskAdminRoutes(
   const onRequest = deps.admin.requireAdmin
 
   async function depth(name: string) {
+    // A channel of its own: a missing queue's NOT_FOUND closes the channel it was asked on, and on the
+    // connection's shared one that would fail every call in flight there (readiness pings, publishes) with it.
+    const channel = await amqp.acquire()
     try {
-      const ok = await amqp.queueDeclare({ queue: name, passive: true })
+      const ok = await channel.queueDeclare({ queue: name, passive: true })
       return { name, messages: ok.messageCount, consumers: ok.consumerCount }
     } catch (error) {
       if (isMissingQueue(error)) return { name, messages: null, consumers: null }
       throw error
+    } finally {
+      await channel.close().catch(() => {})
     }
   }
 

@@ -17,9 +17,10 @@ function describe(msg: SyncMessage): DeadLetter {
   return {
     taskId: str(h.id) ?? str(msg.correlationId),
     task: str(h.task),
-    reason: str(h['x-hotspot-reason']),
+    // The worker's own headers, else the broker's (a quorum queue's delivery limit: `delivery_limit`).
+    reason: str(h['x-hotspot-reason']) ?? str(h['x-first-death-reason']),
     error: str(h['x-hotspot-error']),
-    queue: str(h['x-hotspot-queue']),
+    queue: str(h['x-hotspot-queue']) ?? str(h['x-first-death-queue']),
     deadAt: str(h['x-hotspot-dead-at']),
   }
 }
@@ -64,7 +65,13 @@ export function replayDeadLetters(
       if (!select(info) || !info.queue) continue
       const headers = { ...(msg.headers ?? {}), retries: 0 } as Record<string, unknown>
       for (const key of Object.keys(headers))
-        if (key.startsWith('x-hotspot-') || key === 'x-death') delete headers[key]
+        if (
+          key.startsWith('x-hotspot-') ||
+          key.startsWith('x-first-death-') ||
+          key.startsWith('x-last-death-')
+        )
+          delete headers[key]
+        else if (key === 'x-death') delete headers[key]
       const body = Buffer.isBuffer(msg.body)
         ? msg.body
         : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
