@@ -8,12 +8,13 @@ import { type App, createApp, type Role } from './app.ts'
 import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
 import { runDoctor } from './doctor/index.ts'
 import { resolveAdminToken } from './infra/admin-token.ts'
-import { waitForAmqp } from './infra/amqp.ts'
+import { createAmqp, waitForAmqp } from './infra/amqp.ts'
 import { isClusterWorker, runWorkers } from './infra/cluster-workers.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
 import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
 import { chooseLogFormat, createLogger } from './infra/logger.ts'
 import { createReconciler } from './seckill/reconcile.ts'
+import { CONTROL_USAGE, controlRequest, runControlRequest, UsageError } from './tasks/control/cli.ts'
 import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 
 const USAGE = `usage: hotspot <command>
@@ -28,6 +29,8 @@ const USAGE = `usage: hotspot <command>
   tasks dlq                 list the dead-letter queue
   tasks replay <id|--all>   send dead letters back to their queue
   seckill reconcile [id]    compare flash-sale admissions with SQL orders and repair drift
+  inspect <ping|active|…>   ask every Celery worker (Python or hotspot), like \`celery inspect\`
+  control <revoke|…>        remote control of every Celery worker, like \`celery control\`
   help      this text
 
 Configuration comes from environment variables; see README.md.`
@@ -187,6 +190,25 @@ async function tasksCommand(config: Config, args: string[]) {
   }
 }
 
+/** `hotspot inspect …` / `hotspot control …`: Celery's remote control from the command line. */
+async function controlCommand(config: Config, kind: 'inspect' | 'control', args: string[]) {
+  let request: ReturnType<typeof controlRequest>
+  try {
+    request = controlRequest(kind, args)
+  } catch (error) {
+    if (error instanceof UsageError) fail(`${error.message}\n${CONTROL_USAGE}`, 2)
+    throw error
+  }
+  const { servers, amqpUrl } = await withServers(config)
+  const amqp = createAmqp(amqpUrl, createLogger('error'), 'hotspot-cli')
+  try {
+    process.exitCode = await runControlRequest(amqp, request, (t) => process.stdout.write(t), say)
+  } finally {
+    await amqp.close()
+    await servers?.stop()
+  }
+}
+
 /** `hotspot seckill reconcile [product id]`: one reconciliation run, its report as JSON on stdout. */
 async function seckillCommand(config: Config, args: string[]) {
   const [sub, product] = args
@@ -248,12 +270,16 @@ async function main(argv: string[]) {
       return tasksCommand(config, argv.slice(1))
     case 'seckill':
       return seckillCommand(config, argv.slice(1))
+    case 'inspect':
+    case 'control':
+      return controlCommand(config, command, argv.slice(1))
     default:
       return fail(`unknown command "${command}"\n${USAGE}`, 2)
   }
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
   if (error instanceof LocalServerError) fail(error.message)
   fail(error instanceof Error ? (error.stack ?? error.message) : String(error))
 })
