@@ -351,14 +351,11 @@ function smsProviders(env: Env): SmsProviderName[] {
         'aliyun sends registered templates only: set ALIYUN_CODE_TEMPLATE and/or ALIYUN_TEMPLATE',
       )
   }
-  if (names.includes('twilio'))
-    throw new ConfigError(
-      'SMS_PROVIDER',
-      'twilio is not available in this build yet (ihuyi, aliyun and smpp are)',
-    )
   if (names.includes('twilio')) {
     if (!read(env, 'TWILIO_ACCOUNT_SID') || !read(env, 'TWILIO_AUTH_TOKEN'))
       throw new ConfigError('SMS_PROVIDER', 'twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN')
+    if (!/^AC[0-9a-fA-F]{32}$/.test(read(env, 'TWILIO_ACCOUNT_SID') ?? ''))
+      throw new ConfigError('TWILIO_ACCOUNT_SID', 'must be an account SID: AC and 32 hex digits')
     if (!read(env, 'TWILIO_FROM') && !read(env, 'TWILIO_MESSAGING_SERVICE_SID'))
       throw new ConfigError('TWILIO_FROM', 'twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID')
   }

@@ -10,7 +10,7 @@ import { maskPhone, normalizePhone } from './phone.ts'
 import { listOutbox } from './providers/outbox.ts'
 import type { Sealer } from './sealed.ts'
 import { type SmsEncoding, segment } from './segment.ts'
-import type { SmsStore } from './store.ts'
+import type { GatewayPart, SmsRow, SmsStore } from './store.ts'
 
 export const DELIVER_TASK = 'hotspot.sms.deliver'
 /** API.md: more segments than this is `invalid_content`. */
@@ -63,6 +63,34 @@ export interface SmsView {
   /** Admin only: the content and the text of each segment. */
   content?: string
   parts?: string[]
+}
+
+/** What GET /api/sms/:id and the admin list show of a message; the content only to the admin, on its own. */
+function smsView(row: SmsRow, parts: GatewayPart[], view: { admin: boolean }): SmsView {
+  return {
+    id: row.id,
+    phone: maskPhone(row.phone),
+    status: row.status,
+    encoding: row.encoding,
+    segments: row.segments,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    ...(row.sent_at ? { sentAt: row.sent_at } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    ...(row.gateway ? { gateway: row.gateway } : {}),
+    ...(parts.length > 0
+      ? {
+          receipts: parts.map((p) => ({
+            part: p.part + 1,
+            messageId: p.messageId,
+            status: p.status,
+            ...(p.error ? { error: p.error } : {}),
+            ...(p.reportedAt ? { reportedAt: p.reportedAt } : {}),
+          })),
+        }
+      : {}),
+    ...(view.admin ? { content: row.content, parts: segment(row.content).parts } : {}),
+  }
 }
 
 export interface SmsServiceOptions {
@@ -188,31 +216,15 @@ export function createSmsService(options: SmsServiceOptions) {
     async get(id: string, view: { admin: boolean }): Promise<SmsView> {
       const row = await store.get(id)
       if (!row) throw new AppError('sms_not_found', `no SMS ${id}`)
-      const parts = await store.gatewayParts(id)
-      return {
-        id: row.id,
-        phone: maskPhone(row.phone),
-        status: row.status,
-        encoding: row.encoding,
-        segments: row.segments,
-        attempts: row.attempts,
-        createdAt: row.created_at,
-        ...(row.sent_at ? { sentAt: row.sent_at } : {}),
-        ...(row.error ? { error: row.error } : {}),
-        ...(row.gateway ? { gateway: row.gateway } : {}),
-        ...(parts.length > 0
-          ? {
-              receipts: parts.map((p) => ({
-                part: p.part + 1,
-                messageId: p.messageId,
-                status: p.status,
-                ...(p.error ? { error: p.error } : {}),
-                ...(p.reportedAt ? { reportedAt: p.reportedAt } : {}),
-              })),
-            }
-          : {}),
-        ...(view.admin ? { content: row.content, parts: segment(row.content).parts } : {}),
-      }
+      return smsView(row, await store.gatewayParts(id), view)
+    },
+
+    /** The newest messages for the admin list: gateway, message ids, receipts and errors; phones masked. */
+    async recent(query: { limit: number; phone?: string; status?: SmsStatus }): Promise<SmsView[]> {
+      const phone = query.phone === undefined ? undefined : parsePhone(query.phone)
+      const rows = await store.recent({ ...query, phone })
+      const parts = await store.partsOf(rows.map((r) => r.id))
+      return rows.map((row) => smsView(row, parts.get(row.id) ?? [], { admin: false }))
     },
 
     /** A gateway's delivery receipt; the SMS id it belongs to, or undefined when no part has that id. */

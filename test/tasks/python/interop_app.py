@@ -32,3 +32,9 @@ def fail(message):
 def record_error(task_id):
     """An errback: Celery calls it with the failed task's id."""
     return task_id
+
+
+@app.task(name="py.sum")
+def py_sum(numbers):
+    """A chord body on the Python side."""
+    return sum(numbers)
