@@ -92,7 +92,12 @@ const RESERVATION_ID = /^\d{13}:[A-Za-z0-9_-]+$/
 export function createLimiter(
   redis: RedisClient,
   prefix: string,
-  options: { name?: string; metrics?: Metrics } = {},
+  options: {
+    name?: string
+    metrics?: Metrics
+    /** False: a take never waits for REDIS_WAIT_REPLICAS (a limit whose loss in a fail-over costs nothing). */
+    replicated?: boolean
+  } = {},
 ): Limiter {
   // Several features build limiters on one client: register the script once.
   if (typeof (redis as unknown as Record<string, unknown>)[SCRIPT] !== 'function')
@@ -118,7 +123,7 @@ export function createLimiter(
     let reply: number[]
     try {
       reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
-      if (!peek) await replicated(redis)
+      if (!peek && options.replicated !== false) await replicated(redis)
     } catch (error) {
       throw unavailable('Redis (rate limiter)', error)
     }

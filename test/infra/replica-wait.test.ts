@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config.ts'
+import { createRedis } from '../../src/infra/redis.ts'
+import { waitForReplicas } from '../../src/infra/replica-wait.ts'
+import { createLimiter } from '../../src/ratelimit/index.ts'
 import { startTestApp } from '../support/app.ts'
 
 describe('REDIS_WAIT_REPLICAS', () => {
@@ -33,6 +36,21 @@ describe('REDIS_WAIT_REPLICAS', () => {
     } finally {
       await waiting.close()
       await plain.close()
+    }
+  })
+
+  it('a limiter built with replicated: false (seckill attempts) never waits; the default one does', async () => {
+    const redis = createRedis(inject('redisUrl'), { commandTimeoutMs: 400 })
+    waitForReplicas(redis, 1, 200) // the test Redis has no replica: every WAIT falls short
+    try {
+      const prefix = `rw${Date.now()}`
+      const rule = { limit: 5, windowMs: 60_000 }
+      const quick = createLimiter(redis, `${prefix}:a`, { replicated: false })
+      expect((await quick.take('u', rule)).allowed).toBe(true)
+      const durable = createLimiter(redis, `${prefix}:b`)
+      await expect(durable.take('u', rule)).rejects.toThrow(/unavailable/)
+    } finally {
+      redis.disconnect()
     }
   })
 })
