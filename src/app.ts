@@ -6,7 +6,6 @@
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
 import type { Config } from './config.ts'
-import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
@@ -38,9 +37,8 @@ export interface AppOptions {
   log: Logger
   /** Over config's HOTSPOT_KEY_PREFIX: tests give each app its own, so they share one Redis. */
   keyPrefix?: string
-  flushHooks?: FlushHooks
-  /** Sees every SQL statement (tests count queries with it). */
-  onQuery?: (sql: string) => void
+  /** The database client, instead of one built from config's DATABASE_URL; the app destroys it on close. */
+  database?: Db
   /** Leader lock lifetime of beat, over config's BEAT_LOCK_TTL_MS (tests shorten it to see a fail-over quickly). */
   beatLockTtlMs?: number
 }
@@ -79,11 +77,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics()
   redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
   const amqp = createAmqp(options.amqpUrl, log)
-  const db = createDb(config.databaseUrl, {
-    onQuery: options.onQuery,
-    poolSize: config.databasePoolSize,
-    statementTimeoutMs: config.databaseStatementTimeoutMs,
-  })
+  const db =
+    options.database ??
+    createDb(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    })
   const admin = makeAdminCheck(options.adminToken)
   const tasks = createTaskSystem({
     amqp,
@@ -110,7 +109,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     events: tasks.events,
     schedule: tasks.beat,
   }
-  const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
+  const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
   const sms = createSmsFeature(ctx)

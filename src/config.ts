@@ -120,6 +120,8 @@ export interface Config {
     userLimit: number
     ipLimit: number
     limitWindowSeconds: number
+    /** How long a sold-out answer is remembered in process (refused without Redis); 0 = always ask Redis. */
+    soldOutTrustMs: number
   }
   sms: {
     /** Per-phone limit: at most this many segments per phone within any window of `limitWindowSeconds`. */
@@ -482,6 +484,7 @@ export function loadConfig(env: Env = process.env): Config {
       userLimit: integer(env, 'SECKILL_USER_LIMIT', 10, 0, 1_000_000),
       ipLimit: integer(env, 'SECKILL_IP_LIMIT', 1000, 0, 1_000_000),
       limitWindowSeconds: integer(env, 'SECKILL_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
+      soldOutTrustMs: integer(env, 'SECKILL_SOLD_OUT_TRUST_MS', 1000, 0, 60_000),
     },
     sms: {
       limitSegments: integer(env, 'SMS_LIMIT_SEGMENTS', 5, 1, 1_000_000),

@@ -94,10 +94,9 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
     l1.set(key, entry)
   }
 
-  async function runLoader(key: string, loader: Loader<T>): Promise<T> {
+  async function runLoader(loader: Loader<T>): Promise<T> {
     const started = performance.now()
     try {
-      await o.hooks.beforeLoad?.(key)
       const value = await loader()
       metrics.loadOk.inc()
       metrics.loadSeconds.observe((performance.now() - started) / 1000)
@@ -110,8 +109,7 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
 
   /** Loads and stores the value, unless an invalidation happened since `generation` was read. */
   async function load(key: string, loader: Loader<T>, generation: string, token: string, newGeneration = '') {
-    const value = await runLoader(key, loader)
-    await o.hooks.afterLoad?.(key)
+    const value = await runLoader(loader)
     const serialized = o.serialize(value)
     const freshMs = ttlWithJitter()
     const stored = await entries
@@ -178,7 +176,7 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
     if (cached && now < cached.freshUntil) return { ...cached, status: 'HIT', layer: 'l1' }
     try {
       return await flights.run(`${key}\n?`, async () => {
-        const value = await runLoader(key, loader)
+        const value = await runLoader(loader)
         const found = { value, serialized: o.serialize(value) }
         const freshMs = Math.min(ttlWithJitter(), o.l1.ttlMs)
         // Generation '?' never matches Redis: once Redis is back this copy is re-checked before use.
@@ -210,8 +208,6 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
 
   return {
     name: o.name,
-    /** Test hooks (see CacheHooks); empty in production. */
-    hooks: o.hooks,
 
     async get(key: string, loader: Loader<T>): Promise<CacheResult<T>> {
       const found = await lookup(key, loader)

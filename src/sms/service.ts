@@ -3,6 +3,7 @@ import { AppError, unavailable } from '../errors.ts'
 import type { Db } from '../infra/db/index.ts'
 import type { SmsStatus } from '../infra/db/schema.ts'
 import type { Logger } from '../infra/logger.ts'
+import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { Limiter, Quota } from '../ratelimit/index.ts'
 import type { TaskProducer } from '../tasks/types.ts'
 import { checkCountry, createBudgetTaker, type SmsBudgets } from './budgets.ts'
@@ -13,6 +14,10 @@ import { type SmsEncoding, segment } from './segment.ts'
 import type { GatewayPart, SmsRow, SmsStore } from './store.ts'
 
 export const DELIVER_TASK = 'hotspot.sms.deliver'
+/** SMS ids one delivery task may carry (one task per event-loop turn of the API, see `publishDelivery`). */
+export const MAX_BATCH = 500
+/** SMS waiting for their delivery task's confirm, past which a send is refused (503) rather than queued. */
+const MAX_PENDING_PUBLISHES = 20_000
 /** API.md: more segments than this is `invalid_content`. */
 const MAX_SEGMENTS = 10
 
@@ -132,6 +137,17 @@ export function createSmsService(options: SmsServiceOptions) {
   const { db, store, limiter, producer, log, budgets, sealer } = options
   const limit = { segments: budgets.perPhone.limit, windowMs: budgets.perPhone.windowMs }
   const takeBudgets = createBudgetTaker(limiter, budgets)
+  // The SMS stored in one event-loop turn share one delivery task: one broker message and one confirm for the
+  // batch, not one per SMS (the broker's cost per message was the largest part of a POST /api/sms). Each send
+  // still waits for that confirm before its 202, and on a failed publish every SMS of it is undone (below).
+  const publishDelivery = createTurnBatcher<'deliver', string, void>({
+    maxBatch: MAX_BATCH,
+    maxPending: MAX_PENDING_PUBLISHES,
+    async send(_key, ids) {
+      await producer.send(DELIVER_TASK, ids)
+      return ids.map(() => undefined)
+    },
+  })
 
   function parseContent(content: string) {
     const segmented = segment(content)
@@ -196,7 +212,7 @@ export function createSmsService(options: SmsServiceOptions) {
         throw error instanceof AppError ? error : unavailable('The database', error)
       }
       try {
-        await producer.send(DELIVER_TASK, [id])
+        await publishDelivery.add('deliver', id)
       } catch (error) {
         // A worker that already took it means the publish did land (only its confirm was lost): it is queued.
         if (await store.cancelQueued(id, 'could not be queued (task broker unavailable)').catch(() => true)) {
