@@ -28,10 +28,20 @@ describe('REDIS_WAIT_REPLICAS', () => {
         })
         expect(item.statusCode).toBe(201)
       }
-      const refused = await waiting.http.inject({ method: 'POST', url: '/api/items/1/views', payload: {} })
+      // On a loaded machine the event loop can lag past under-pressure's limit: that 503 is load shedding, not
+      // this test's subject, so such an answer is asked again.
+      const view = async (app: typeof plain) => {
+        for (let attempt = 0; ; attempt++) {
+          const res = await app.http.inject({ method: 'POST', url: '/api/items/1/views', payload: {} })
+          if (attempt >= 20 || !/overloaded/.test(res.body)) return res
+          await new Promise((r) => setTimeout(r, 500))
+        }
+      }
+      const refused = await view(waiting)
       expect(refused.statusCode).toBe(503)
       expect(refused.json().error.code).toBe('unavailable')
-      const counted = await plain.http.inject({ method: 'POST', url: '/api/items/1/views', payload: {} })
+      expect(refused.json().error.message).not.toMatch(/overloaded/)
+      const counted = await view(plain)
       expect(counted.statusCode).toBe(200)
     } finally {
       await waiting.close()
