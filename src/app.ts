@@ -124,6 +124,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   await registerDocs(http)
   opsRoutes(http, {
     metrics,
+    metricsToken: config.metricsToken,
     checks: {
       redis: () => pingRedis(redis),
       amqp: () => pingAmqp(amqp),

@@ -27,6 +27,8 @@ export interface Config {
   maxInFlightRequests: number
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
+  /** Set: `GET /metrics` needs `Authorization: Bearer <it>`; unset: open (a scraper on a private network). */
+  metricsToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
   /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
   smsProvider: string
@@ -67,6 +69,8 @@ export interface Config {
   countersFlushMs: number
   /** A visitor's views of one item count once per this many seconds; 0 counts every view. */
   countersDedupeSeconds: number
+  /** Trending rankings: a view's weight halves every this many hours. */
+  countersTrendingHalfLifeHours: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
@@ -98,6 +102,10 @@ export interface Config {
     maxDeliveries: number
     /** Celery node name (`name@host`) the worker answers remote control as; default `hotspot-<pid>@<host>`. */
     name: string | undefined
+    /** Celery's -E: task events on `celeryev` (worker heartbeats are always sent, as Celery does). */
+    sendEvents: boolean
+    /** Celery's task_send_sent_event: the producer sends `task-sent`. */
+    sendSentEvent: boolean
   }
   seckill: {
     /** How often beat runs the flash-sale reconciliation. */
@@ -365,6 +373,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
   }
+  const metricsToken = read(env, 'METRICS_TOKEN')
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters')
+  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
@@ -380,6 +392,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 9000, 100, 600_000),
     maxInFlightRequests: integer(env, 'MAX_IN_FLIGHT_REQUESTS', 2000, 1, 1_000_000),
     adminToken,
+    metricsToken,
     smsProvider: read(env, 'SMS_PROVIDER') ?? 'outbox',
     smsProviders: smsProviders(env),
     gateways: {
@@ -426,6 +439,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     countersDedupeSeconds: integer(env, 'COUNTERS_DEDUPE_SECONDS', 0, 0, 30 * 86_400),
+    countersTrendingHalfLifeHours: integer(env, 'COUNTERS_TRENDING_HALF_LIFE_HOURS', 6, 1, 24 * 365),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
@@ -441,6 +455,8 @@ export function loadConfig(env: Env = process.env): Config {
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
       maxDeliveries: integer(env, 'WORKER_MAX_DELIVERIES', 5, 1, 1000),
       name: workerName(env),
+      sendEvents: oneOf(env, 'WORKER_SEND_EVENTS', ['true', 'false'], 'false') === 'true',
+      sendSentEvent: oneOf(env, 'TASK_SEND_SENT_EVENT', ['true', 'false'], 'false') === 'true',
     },
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),

@@ -12,6 +12,7 @@ export function createCountersFeature(ctx: FeatureContext) {
   const service = createCountersService({
     ...ctx,
     dedupeSeconds: ctx.config.countersDedupeSeconds,
+    trendingHalfLifeHours: ctx.config.countersTrendingHalfLifeHours,
     onViewed: live.viewed,
   })
   const flusher = createFlusher(ctx)

@@ -2,6 +2,8 @@
  * The task system, assembled: registry, producer, Redis result backend, event bus, beat and worker. The
  * composition root creates one per process; which parts run (worker, beat) depends on the role.
  */
+
+import { hostname } from 'node:os'
 import { Cluster } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
@@ -9,6 +11,8 @@ import type { Metrics } from '../infra/metrics.ts'
 import { loadScripts, type RedisClient } from '../infra/redis.ts'
 import { createBeat } from './beat.ts'
 import { registerBuiltinTasks } from './builtin.ts'
+import { createEventDispatcher } from './celeryev/dispatcher.ts'
+import { sentFields } from './celeryev/task-events.ts'
 import { createDeclarer } from './declare.ts'
 import { createEventBus } from './events.ts'
 import { createTaskMetrics } from './metrics.ts'
@@ -26,7 +30,17 @@ export interface TaskSystemOptions {
   prefix: string
   queueType: QueueType
   queues: { defaultQueue: string; ownQueue: string }
-  worker: { queues: string[]; concurrency: number; prefetch: number; maxDeliveries?: number }
+  worker: {
+    queues: string[]
+    concurrency: number
+    prefetch: number
+    maxDeliveries?: number
+    name?: string
+    /** WORKER_SEND_EVENTS: the worker's task events. */
+    sendEvents?: boolean
+    /** TASK_SEND_SENT_EVENT: `task-sent` from this process's producer. */
+    sendSentEvent?: boolean
+  }
   beat?: { lockTtlMs?: number }
 }
 
@@ -39,7 +53,14 @@ export function createTaskSystem(options: TaskSystemOptions) {
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
   amqp.on('connection', () => declarer.reset())
   const taskMetrics = createTaskMetrics(options.metrics)
+  // Celery's client dispatcher: an anonymous node name (gen<pid>@host), the `task` group only.
+  const sentEvents = options.worker.sendSentEvent
+    ? createEventDispatcher(amqp, { hostname: `gen${process.pid}@${hostname()}`, log, groups: ['task'] })
+    : undefined
   const producer = createProducer({
+    onSent:
+      sentEvents &&
+      ((opts, taskId, queue) => void sentEvents.send('task-sent', sentFields(opts, taskId, queue))),
     amqp,
     declarer,
     defaultQueue: options.queues.defaultQueue,
@@ -99,6 +120,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
       await beat.stop()
       await events.stop()
       await producer.close()
+      await sentEvents?.close()
     },
   }
 }

@@ -25,6 +25,8 @@ export function createProducer(options: {
   queueFor?: (name: string) => string | undefined
   /** For tasks this process does not know: Celery's `celery` unless configured. */
   defaultQueue?: string
+  /** Called once the broker has a task message (Celery's `task-sent` event hangs here). */
+  onSent?: (opts: EncodeTaskOptions, taskId: string, queue: string) => void
 }) {
   const { amqp, declarer } = options
   // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
@@ -67,6 +69,10 @@ export function createProducer(options: {
         eta,
         expires,
         queue: opts.queue,
+        timeLimit:
+          opts.timeLimit || opts.softTimeLimit
+            ? { hard: opts.timeLimit, soft: opts.softTimeLimit }
+            : undefined,
       })
     },
 
@@ -78,6 +84,7 @@ export function createProducer(options: {
       const { expiration: _dropped, ...properties } = encoded.properties
       const delayMs = opts.eta ? opts.eta.getTime() - Date.now() : 0
       await publish(queue, { body: encoded.body, properties }, delayMs)
+      options.onSent?.(opts, encoded.taskId, queue)
       return encoded.taskId
     },
 

@@ -3,6 +3,8 @@ import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
 import { followFailure, followSuccess } from './canvas/follow.ts'
+import { createEventDispatcher, startHeart } from './celeryev/dispatcher.ts'
+import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
@@ -13,8 +15,9 @@ import type { Producer, RawMessage } from './producer.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
+import { runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
 import { DEAD_LETTER_QUEUE, type QueueType, taskQueue } from './topology.ts'
-import { PermanentTaskError, RetryTask } from './types.ts'
+import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 
 type Results = ReturnType<typeof createResultBackend>
 
@@ -38,12 +41,21 @@ export interface WorkerOptions {
   maxDeliveries?: number
   /** Celery node name for remote control (WORKER_NAME). */
   name?: string
+  /** Celery's -E (WORKER_SEND_EVENTS): task events on `celeryev`; worker heartbeats are sent regardless. */
+  sendEvents?: boolean
 }
 /** Python re-raises builtins by name; anything else becomes a synthesized exception class on the Python side. */
 const PYTHON_BUILTINS = new Set(['TypeError', 'ValueError', 'RuntimeError', 'KeyError', 'LookupError'])
 
 function exceptionOf(error: unknown) {
   const e = error instanceof Error ? error : new Error(String(error))
+  if (e instanceof TimeLimitError) {
+    // billiard's classes, which Celery raises for its own time limits (celery.exceptions re-exports them).
+    return {
+      result: celeryException(e.name, e.pythonArgs, 'billiard.exceptions'),
+      traceback: e.stack ?? e.name,
+    }
+  }
   const type = e.name === 'Error' ? 'Exception' : e.name
   return {
     result: celeryException(
@@ -89,6 +101,12 @@ export function createWorker(options: WorkerOptions) {
   const revoked = createRevokedStore(options.redis, options.prefix)
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
+  const eventer = createEventDispatcher(amqp, {
+    hostname: WORKER_NAME,
+    log,
+    groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
+  })
+  let heart: ReturnType<typeof startHeart> | undefined
   const mailbox = createMailbox(amqp, {
     hostname: WORKER_NAME,
     active,
@@ -100,6 +118,7 @@ export function createWorker(options: WorkerOptions) {
     revoked,
     log,
     onShutdown: () => void stopConsumers(),
+    onEvents: (enabled) => eventer.toggle('task', enabled),
   })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
@@ -129,6 +148,7 @@ export function createWorker(options: WorkerOptions) {
           ? error.countdown
           : retryDelaySeconds(def.options, task.retries)
       await results.store({ taskId: task.id, status: 'RETRY', result, traceback, parentId: task.id })
+      void eventer.send('task-retried', failureFields(task.id, result, traceback))
       await producer.sendEncoded({
         name: task.name,
         args: task.args,
@@ -151,11 +171,12 @@ export function createWorker(options: WorkerOptions) {
       return
     }
     await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
+    void eventer.send('task-failed', failureFields(task.id, result, traceback))
     await followFailure(producer.sendEncoded, task)
     await deadLetter(
       msg,
       queue,
-      permanent ? 'permanent_error' : 'retries_exhausted',
+      error instanceof TimeLimitError ? 'time_limit' : permanent ? 'permanent_error' : 'retries_exhausted',
       result.exc_message.join(' '),
     )
     metrics.failed.inc({ task: task.name })
@@ -183,12 +204,13 @@ export function createWorker(options: WorkerOptions) {
   }
 
   /** Celery's REVOKED record: TaskRevokedError with the reason (revoked, terminated). */
-  async function revoke(task: DecodedTask, reason: string) {
+  async function revoke(task: DecodedTask, reason: 'revoked' | 'terminated' | 'expired') {
     await results.store({
       taskId: task.id,
       status: 'REVOKED',
       result: celeryException('TaskRevokedError', [reason], 'celery.exceptions'),
     })
+    void eventer.send('task-revoked', revokedFields(task.id, reason))
     metrics.revoked.inc({ task: task.name })
     log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
     return ConsumerStatus.ACK
@@ -209,32 +231,24 @@ export function createWorker(options: WorkerOptions) {
     const def = registry.get(task.name)
     metrics.received.inc({ task: def ? task.name : 'unregistered' })
     if (!def) {
-      await results.store({
-        taskId: task.id,
-        status: 'FAILURE',
-        result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
-      })
+      const result = celeryException('NotRegistered', [task.name], 'celery.exceptions')
+      await results.store({ taskId: task.id, status: 'FAILURE', result })
+      void eventer.send('task-failed', failureFields(task.id, result, ''))
       await followFailure(producer.sendEncoded, task)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
     }
     const now = Date.now()
-    if (task.expires && task.expires.getTime() <= now) {
-      await results.store({
-        taskId: task.id,
-        status: 'REVOKED',
-        result: celeryException('TaskRevokedError', ['expired'], 'celery.exceptions'),
-      })
-      metrics.revoked.inc({ task: task.name })
-      return ConsumerStatus.ACK
-    }
+    if (task.expires && task.expires.getTime() <= now) return revoke(task, 'expired')
     if (task.eta && task.eta.getTime() - now > 500) {
       // An eta from a Celery client (which does not use delay queues): park it in the broker, not in memory.
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
+    // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
+    void eventer.send('task-received', receivedFields(task))
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
     const fresh = await results.markStarted({
       taskId: task.id,
@@ -242,6 +256,7 @@ export function createWorker(options: WorkerOptions) {
       result: { pid: process.pid, hostname: WORKER_NAME },
     })
     if (!fresh) return ConsumerStatus.ACK
+    void eventer.send('task-started', { uuid: task.id })
     const started = performance.now()
     const abort = new AbortController()
     active.set(task.id, {
@@ -254,28 +269,37 @@ export function createWorker(options: WorkerOptions) {
       abort,
     })
     processed.set(task.name, (processed.get(task.name) ?? 0) + 1)
+    // Aborted for a reason other than a time limit: revoked with terminate.
+    const terminated = () => abort.signal.aborted && !(abort.signal.reason instanceof TimeLimitError)
     let value: unknown
     try {
-      value = await def.handler(task.args, task.kwargs, {
+      const context = {
         taskId: task.id,
         name: task.name,
         retries: task.retries,
         redelivered: msg.redelivered,
         log,
         signal: abort.signal,
-        once: (key, effect) => once(task.id, key, effect),
-      })
+        once: <T>(key: string, effect: () => Promise<T>) => once(task.id, key, effect),
+      }
+      value = await runWithTimeLimits(
+        () => def.handler(task.args, task.kwargs, context),
+        timeLimitsOf(task, def),
+        abort,
+      )
     } catch (error) {
       active.delete(task.id)
-      if (abort.signal.aborted) return revoke(task, 'terminated')
+      if (terminated()) return revoke(task, 'terminated')
       metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
       await retryOrFail(msg, queue, task, def, error)
       return ConsumerStatus.ACK
     }
     active.delete(task.id)
-    if (abort.signal.aborted) return revoke(task, 'terminated')
-    metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
+    if (terminated()) return revoke(task, 'terminated')
+    const runtime = (performance.now() - started) / 1000
+    metrics.duration.observe({ task: task.name }, runtime)
     if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
+    void eventer.send('task-succeeded', succeededFields(task.id, value ?? null, runtime))
     await followSuccess(producer.sendEncoded, task, value ?? null)
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
@@ -322,6 +346,10 @@ export function createWorker(options: WorkerOptions) {
         consumers.push(consumer)
       }
       await mailbox.start()
+      heart = startHeart(eventer, {
+        active: () => active.size,
+        processed: () => [...processed.values()].reduce((a, b) => a + b, 0),
+      })
       log.info(
         { queues: options.queues, concurrency: options.concurrency, hostname: WORKER_NAME },
         'task worker consuming',
@@ -331,6 +359,9 @@ export function createWorker(options: WorkerOptions) {
     async stop() {
       await stopConsumers()
       await mailbox.stop()
+      await heart?.stop()
+      heart = undefined
+      await eventer.close()
     },
     hostname: WORKER_NAME,
   }
