@@ -18,6 +18,8 @@ import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
 import { createPresence } from './infra/presence.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
+import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
+import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
@@ -66,8 +68,14 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, log } = options
   const prefix = options.keyPrefix ?? config.keyPrefix
-  const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+  // Half the command timeout: WAIT answers (with too few replicas → 503) before the command itself times out.
+  waitForReplicas(redis, config.redisWaitReplicas, Math.floor(config.redisCommandTimeoutMs / 2))
+  const cacheRedis = config.cacheRedisUrl
+    ? createRedis(config.cacheRedisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+    : undefined
+  const metrics = createMetrics()
+  redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
   const amqp = createAmqp(options.amqpUrl, log)
   const db =
     options.database ??
@@ -92,6 +100,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     config,
     db,
     redis,
+    cacheRedis,
     log,
     metrics,
     admin,
@@ -198,6 +207,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await tasks.close()
         await amqp.close()
         redis.disconnect()
+        cacheRedis?.disconnect()
         await db.destroy()
       })()
       return closing

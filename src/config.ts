@@ -8,11 +8,15 @@ export interface Config {
   grpcPort: number
   /** Unset: hotspot starts a private redis-server under `dataDir`. Several comma-separated URLs mean Cluster. */
   redisUrl: string | undefined
+  /** The cache's entries on a Redis of their own (where allkeys-lfu is right); unset: on REDIS_URL's. */
+  cacheRedisUrl: string | undefined
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
   /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
   redisCommandTimeoutMs: number
+  /** Replicas that must acknowledge a state write (Redis WAIT) before hotspot answers; 0 = asynchronous. */
+  redisWaitReplicas: number
   /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
   keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
@@ -116,6 +120,8 @@ export interface Config {
     userLimit: number
     ipLimit: number
     limitWindowSeconds: number
+    /** How long a sold-out answer is remembered in process (refused without Redis); 0 = always ask Redis. */
+    soldOutTrustMs: number
   }
   sms: {
     /** Per-phone limit: at most this many segments per phone within any window of `limitWindowSeconds`. */
@@ -194,7 +200,7 @@ function oneOf<T extends string, F extends T | undefined>(
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
-  if (name === 'REDIS_URL' && isSentinelUrl(raw)) {
+  if (name.endsWith('REDIS_URL') && isSentinelUrl(raw)) {
     try {
       parseSentinelUrl(raw)
     } catch (error) {
@@ -291,6 +297,21 @@ function redactOneUrl(raw: string): string {
   return url.href
 }
 
+/**
+ * REDIS_WAIT_REPLICAS: WAIT runs on the connection that wrote, which one node or Sentinel gives; a Redis Cluster
+ * client spreads commands over many connections, so there it would wait on the wrong one and is refused.
+ */
+function waitReplicas(env: Env): number {
+  const replicas = integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16)
+  const url = read(env, 'REDIS_URL')
+  if (replicas > 0 && url !== undefined && !isSentinelUrl(url) && splitUrlList(url).length > 1)
+    throw new ConfigError(
+      'REDIS_WAIT_REPLICAS',
+      'works on a single Redis or through Sentinel, not on a Redis Cluster',
+    )
+  return replicas
+}
+
 function keyPrefix(env: Env): string {
   const prefix = read(env, 'HOTSPOT_KEY_PREFIX') ?? 'hs'
   // No braces: Redis Cluster would take a {…} in the prefix as every key's hash tag (all keys on one slot).
@@ -332,14 +353,11 @@ function smsProviders(env: Env): SmsProviderName[] {
         'aliyun sends registered templates only: set ALIYUN_CODE_TEMPLATE and/or ALIYUN_TEMPLATE',
       )
   }
-  if (names.includes('twilio'))
-    throw new ConfigError(
-      'SMS_PROVIDER',
-      'twilio is not available in this build yet (ihuyi, aliyun and smpp are)',
-    )
   if (names.includes('twilio')) {
     if (!read(env, 'TWILIO_ACCOUNT_SID') || !read(env, 'TWILIO_AUTH_TOKEN'))
       throw new ConfigError('SMS_PROVIDER', 'twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN')
+    if (!/^AC[0-9a-fA-F]{32}$/.test(read(env, 'TWILIO_ACCOUNT_SID') ?? ''))
+      throw new ConfigError('TWILIO_ACCOUNT_SID', 'must be an account SID: AC and 32 hex digits')
     if (!read(env, 'TWILIO_FROM') && !read(env, 'TWILIO_MESSAGING_SERVICE_SID'))
       throw new ConfigError('TWILIO_FROM', 'twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID')
   }
@@ -382,9 +400,11 @@ export function loadConfig(env: Env = process.env): Config {
     host: read(env, 'HOST') ?? '127.0.0.1',
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    cacheRedisUrl: urlList(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
+    redisWaitReplicas: waitReplicas(env),
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
@@ -464,6 +484,7 @@ export function loadConfig(env: Env = process.env): Config {
       userLimit: integer(env, 'SECKILL_USER_LIMIT', 10, 0, 1_000_000),
       ipLimit: integer(env, 'SECKILL_IP_LIMIT', 1000, 0, 1_000_000),
       limitWindowSeconds: integer(env, 'SECKILL_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
+      soldOutTrustMs: integer(env, 'SECKILL_SOLD_OUT_TRUST_MS', 1000, 0, 60_000),
     },
     sms: {
       limitSegments: integer(env, 'SMS_LIMIT_SEGMENTS', 5, 1, 1_000_000),

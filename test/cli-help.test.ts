@@ -90,7 +90,7 @@ describe('hotspot --help', () => {
     expect(doctor.stdout).toContain('REDIS_URL')
     expect(replay.stdout).toContain('--all')
     expect(reconcile.stdout).toContain('[product-id]')
-    expect(control.stdout).toContain('--destination <nodes>')
+    expect(control.stdout).toContain('--destination')
     expect(control.stdout).toContain('rate_limit')
     expect(fs.existsSync(dataDir)).toBe(false)
   }, 120_000)

@@ -28,6 +28,7 @@ export type Loader<T> = () => Promise<T>
 /** What a cache needs from the app; a FeatureContext has all of it. */
 export interface CacheDeps {
   redis: RedisClient
+  cacheRedis?: RedisClient
   events: EventBus
   prefix: string
   log: Logger
@@ -55,7 +56,8 @@ interface Found<T> extends CacheResult<T> {
  */
 export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   const o = resolveOptions(options)
-  const { redis, log } = deps
+  const { log } = deps
+  const redis = deps.cacheRedis ?? deps.redis
   const entries = createEntries(redis, deps.prefix, o.name, o.generationTtlMs)
   const l1 = createL1<T>(o.l1)
   const generationOf = createGenerationReader((key) => entries.generation(key))

@@ -13,6 +13,9 @@ export const CONNECTIONS: Group = {
     REDIS_URL: 'redis://… or rediss://…; a comma list = Redis Cluster; redis+sentinel://… [private server]',
     AMQP_URL: 'amqp://user:pass@host:port/vhost; a comma list = RabbitMQ cluster [private server]',
     AMQP_QUEUE_TYPE: "classic or quorum for hotspot's own queues [classic]",
+    CACHE_REDIS_URL:
+      "the cache's entries on a Redis of their own (allkeys-lfu); same forms as REDIS_URL [REDIS_URL]",
+    REDIS_WAIT_REPLICAS: 'n > 0: writes that must survive a fail-over wait for n replicas (Redis WAIT) [0]',
     REDIS_COMMAND_TIMEOUT_MS: 'a Redis command unanswered this long fails [3000]',
     HOTSPOT_KEY_PREFIX: 'prefix of every Redis key hotspot writes [hs]',
     HOTSPOT_DATA_DIR: 'private servers, the SQLite file and generated secrets [.data]',
@@ -56,6 +59,8 @@ export const HTTP: Group = {
     SECKILL_USER_LIMIT: 'buy attempts per user per window; 0 = no limit [10]',
     SECKILL_IP_LIMIT: 'buy attempts per client address per window; 0 = no limit [1000]',
     SECKILL_LIMIT_WINDOW_SECONDS: 'window of the two buy limits [10]',
+    SECKILL_SOLD_OUT_TRUST_MS:
+      'how long a sold-out product is refused without asking Redis; 0 = always ask [1000]',
     SMS_LIMIT_SEGMENTS: 'segments per phone per window [5]',
     SMS_LIMIT_WINDOW_SECONDS: 'window of the per-phone limit [60]',
     SMS_ADDRESS_LIMIT: 'segments per client address per window; 0 = off [100]',

@@ -1,4 +1,5 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { replicated } from '../infra/replica-wait.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import { bucketOf, counterKeys } from './keys.ts'
 import {
@@ -105,6 +106,7 @@ export class ViewRecorder {
       [],
       [scriptKeys.length, ...scriptKeys, ...args],
     )
+    await replicated(this.redis)
     const outcomes = new Map<number, ItemOutcome>()
     ids.forEach((id, i) => {
       const row = results[i] ?? []

@@ -11,6 +11,8 @@ import type { Metrics } from '../infra/metrics.ts'
 import { loadScripts, type RedisClient } from '../infra/redis.ts'
 import { createBeat } from './beat.ts'
 import { registerBuiltinTasks } from './builtin.ts'
+import { type Canvas, sendCanvas } from './canvas/build.ts'
+import { createChordStore } from './canvas/chord.ts'
 import { createEventDispatcher } from './celeryev/dispatcher.ts'
 import { sentFields } from './celeryev/task-events.ts'
 import { createDeclarer } from './declare.ts'
@@ -102,9 +104,13 @@ export function createTaskSystem(options: TaskSystemOptions) {
     ...options.worker,
   })
 
+  const chords = createChordStore(redis)
   return {
     registry,
     producer,
+    /** Sends a chain / group / chord built with canvas/build.ts (Python workers run its messages too). */
+    sendCanvas: (canvas: Canvas) => sendCanvas({ send: (o) => producer.sendEncoded(o), chords }, canvas),
+    chords,
     results,
     events,
     beat,

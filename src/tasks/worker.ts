@@ -2,7 +2,8 @@ import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } fro
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
-import { followFailure, followSuccess } from './canvas/follow.ts'
+import { createChordStore } from './canvas/chord.ts'
+import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
 import { createEventDispatcher, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
@@ -85,6 +86,11 @@ function rawMessage(msg: AsyncMessage, extraHeaders: Record<string, unknown> = {
   }
 }
 
+/** What Celery's _get_result_meta takes from the request: group_id and parent_id, written only when set. */
+function requestMeta(task: DecodedTask) {
+  return { taskId: task.id, groupId: task.groupId, parentId: task.parentId }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -99,6 +105,12 @@ export function createWorker(options: WorkerOptions) {
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
   const revoked = createRevokedStore(options.redis, options.prefix)
+  // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
+  const follow: FollowDeps = {
+    send: (opts) => producer.sendEncoded(opts),
+    chords: createChordStore(options.redis),
+    store: (input) => results.store(input),
+  }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
   const eventer = createEventDispatcher(amqp, {
@@ -170,9 +182,11 @@ export function createWorker(options: WorkerOptions) {
       )
       return
     }
-    await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
+    // Celery's order (state, then links): a FAILURE is no SUCCESS, so a redelivery after a crash in between
+    // runs the task again and sends the errbacks then (with the same derived ids).
+    await results.store({ ...requestMeta(task), status: 'FAILURE', result, traceback })
     void eventer.send('task-failed', failureFields(task.id, result, traceback))
-    await followFailure(producer.sendEncoded, task)
+    await followFailure(follow, task, result, 'FAILURE', traceback)
     await deadLetter(
       msg,
       queue,
@@ -205,12 +219,10 @@ export function createWorker(options: WorkerOptions) {
 
   /** Celery's REVOKED record: TaskRevokedError with the reason (revoked, terminated). */
   async function revoke(task: DecodedTask, reason: 'revoked' | 'terminated' | 'expired') {
-    await results.store({
-      taskId: task.id,
-      status: 'REVOKED',
-      result: celeryException('TaskRevokedError', [reason], 'celery.exceptions'),
-    })
+    const result = celeryException('TaskRevokedError', [reason], 'celery.exceptions')
+    await results.store({ ...requestMeta(task), status: 'REVOKED', result })
     void eventer.send('task-revoked', revokedFields(task.id, reason))
+    await followRevoked(follow, task, result)
     metrics.revoked.inc({ task: task.name })
     log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
     return ConsumerStatus.ACK
@@ -232,9 +244,9 @@ export function createWorker(options: WorkerOptions) {
     metrics.received.inc({ task: def ? task.name : 'unregistered' })
     if (!def) {
       const result = celeryException('NotRegistered', [task.name], 'celery.exceptions')
-      await results.store({ taskId: task.id, status: 'FAILURE', result })
+      await results.store({ ...requestMeta(task), status: 'FAILURE', result })
       void eventer.send('task-failed', failureFields(task.id, result, ''))
-      await followFailure(producer.sendEncoded, task)
+      await followFailure(follow, task, result)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
@@ -298,9 +310,12 @@ export function createWorker(options: WorkerOptions) {
     if (terminated()) return revoke(task, 'terminated')
     const runtime = (performance.now() - started) / 1000
     metrics.duration.observe({ task: task.name }, runtime)
-    if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
+    // The next chain step, callbacks and chord part before SUCCESS is stored (see canvas/follow.ts): a worker
+    // that dies in between runs the task again on redelivery instead of losing the step.
+    await followSuccess(follow, task, value ?? null)
+    if (!task.ignoreResult)
+      await results.store({ ...requestMeta(task), status: 'SUCCESS', result: value ?? null })
     void eventer.send('task-succeeded', succeededFields(task.id, value ?? null, runtime))
-    await followSuccess(producer.sendEncoded, task, value ?? null)
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }

@@ -3,7 +3,7 @@
  * arguments, options and help and imports its implementation only when it runs (help stays fast); add it here.
  */
 import type { Command } from 'commander'
-import * as control from './control.ts'
+import * as celeryControl from './celery-control.ts'
 import * as doctor from './doctor.ts'
 import * as migrate from './migrate.ts'
 import * as seckill from './seckill.ts'
@@ -16,5 +16,5 @@ export const COMMANDS: { register(program: Command): void }[] = [
   doctor,
   tasks,
   seckill,
-  control,
+  celeryControl,
 ]

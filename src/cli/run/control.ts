@@ -6,10 +6,10 @@ import { fail, say } from '../common.ts'
 import { withServers } from './servers.ts'
 
 /** `hotspot inspect …` / `hotspot control …`: Celery's remote control from the command line. */
-export async function remoteControl(config: Config, kind: 'inspect' | 'control', argv: string[]) {
+export async function controlCommand(config: Config, kind: 'inspect' | 'control', args: string[]) {
   let request: ReturnType<typeof controlRequest>
   try {
-    request = controlRequest(kind, argv)
+    request = controlRequest(kind, args)
   } catch (error) {
     if (error instanceof UsageError) fail(`${error.message}\n${CONTROL_USAGE}`, 2)
     throw error
