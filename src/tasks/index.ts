@@ -31,7 +31,7 @@ export interface TaskSystemOptions {
   metrics: Metrics
   prefix: string
   queueType: QueueType
-  queues: { defaultQueue: string; ownQueue: string }
+  queues: { defaultQueue: string; ownQueue: string; maxPriority?: number }
   worker: {
     queues: string[]
     concurrency: number
@@ -51,7 +51,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
   loadScripts(redis, new URL('./', import.meta.url))
   const registry = createRegistry()
   registerBuiltinTasks(registry, options.queues.defaultQueue)
-  const declarer = createDeclarer(amqp, options.queueType)
+  const declarer = createDeclarer(amqp, options.queueType, options.queues.maxPriority)
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
   amqp.on('connection', () => declarer.reset())
   const taskMetrics = createTaskMetrics(options.metrics)
@@ -65,18 +65,13 @@ export function createTaskSystem(options: TaskSystemOptions) {
       ((opts, taskId, queue) => void sentEvents.send('task-sent', sentFields(opts, taskId, queue))),
     amqp,
     declarer,
+    metrics: taskMetrics,
     defaultQueue: options.queues.defaultQueue,
     queueFor: (name) => {
       const task = registry.get(name)
       return task ? (task.options.queue ?? options.queues.ownQueue) : undefined
     },
   })
-  const send = producer.send
-  producer.send = async (...args) => {
-    const id = await send(...args)
-    taskMetrics.sent.inc({ task: args[0] })
-    return id
-  }
   // wait() subscribes on a connection of its own (a subscribed connection can run nothing else) and closes it.
   // On Redis Cluster a PUBLISH reaches every node, so one connection to any node will do: duplicating the whole
   // Cluster client would open a connection to every node (and load the slot map) for each wait.
@@ -106,6 +101,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
     metrics: taskMetrics,
     log,
     queueType: options.queueType,
+    maxPriority: options.queues.maxPriority,
     ...options.worker,
   })
 

@@ -27,6 +27,8 @@ export function createProducer(options: {
   defaultQueue?: string
   /** Called once the broker has a task message (Celery's `task-sent` event hangs here). */
   onSent?: (opts: EncodeTaskOptions, taskId: string, queue: string) => void
+  /** Counts every task message sent (`hotspot_tasks_sent_total`): calls, chain steps, callbacks and retries. */
+  metrics?: { sent: { inc(labels: { task: string }): void } }
 }) {
   const { amqp, declarer } = options
   // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
@@ -69,6 +71,7 @@ export function createProducer(options: {
         eta,
         expires,
         queue: opts.queue,
+        priority: opts.priority,
         timeLimit:
           opts.timeLimit || opts.softTimeLimit
             ? { hard: opts.timeLimit, soft: opts.softTimeLimit }
@@ -84,6 +87,7 @@ export function createProducer(options: {
       const { expiration: _dropped, ...properties } = encoded.properties
       const delayMs = opts.eta ? opts.eta.getTime() - Date.now() : 0
       await publish(queue, { body: encoded.body, properties }, delayMs)
+      options.metrics?.sent.inc({ task: opts.name })
       options.onSent?.(opts, encoded.taskId, queue)
       return encoded.taskId
     },
