@@ -23,6 +23,7 @@ import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 import { createVerificationFeature } from './verification/index.ts'
@@ -141,6 +142,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
+  controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     amqp,
     producer: tasks.producer,

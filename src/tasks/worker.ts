@@ -4,15 +4,16 @@ import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
 import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
-import { createEventDispatcher, startHeart } from './celeryev/dispatcher.ts'
+import { createEventDispatcher, type EventFields, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
-import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
+import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
 import type { Producer, RawMessage } from './producer.ts'
+import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   queueType: QueueType
   /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
   maxDeliveries?: number
+  /** x-max-priority of the task queues (Celery's task_queue_max_priority); 0 = none. */
+  maxPriority?: number
   /** Celery node name for remote control (WORKER_NAME). */
   name?: string
   /** Celery's -E (WORKER_SEND_EVENTS): task events on `celeryev`; worker heartbeats are sent regardless. */
@@ -113,12 +116,17 @@ export function createWorker(options: WorkerOptions) {
   }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
+  const rateLimiter = createRateLimiter()
   const eventer = createEventDispatcher(amqp, {
     hostname: WORKER_NAME,
     log,
     groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
   })
   let heart: ReturnType<typeof startHeart> | undefined
+  /** The fields are built only when task events are on: off (the default) costs one check per event. */
+  const taskEvent = (type: string, fields: () => EventFields) => {
+    if (eventer.enabled('task')) void eventer.send(type, fields())
+  }
   const mailbox = createMailbox(amqp, {
     hostname: WORKER_NAME,
     active,
@@ -130,7 +138,10 @@ export function createWorker(options: WorkerOptions) {
     revoked,
     log,
     onShutdown: () => void stopConsumers(),
+    taskOptions: (name) => registry.get(name)?.options,
+    clock: new LamportClock(),
     onEvents: (enabled) => eventer.toggle('task', enabled),
+    onHeartbeat: () => void heart?.beatNow(),
   })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
@@ -160,7 +171,7 @@ export function createWorker(options: WorkerOptions) {
           ? error.countdown
           : retryDelaySeconds(def.options, task.retries)
       await results.store({ taskId: task.id, status: 'RETRY', result, traceback, parentId: task.id })
-      void eventer.send('task-retried', failureFields(task.id, result, traceback))
+      taskEvent('task-retried', () => failureFields(task.id, result, traceback))
       await producer.sendEncoded({
         name: task.name,
         args: task.args,
@@ -172,6 +183,7 @@ export function createWorker(options: WorkerOptions) {
         rootId: task.rootId,
         parentId: task.id, // what Celery writes on a retry
         groupId: task.groupId,
+        priority: task.priority ?? undefined,
         queue,
         embed: task.embed,
       })
@@ -185,7 +197,7 @@ export function createWorker(options: WorkerOptions) {
     // Celery's order (state, then links): a FAILURE is no SUCCESS, so a redelivery after a crash in between
     // runs the task again and sends the errbacks then (with the same derived ids).
     await results.store({ ...requestMeta(task), status: 'FAILURE', result, traceback })
-    void eventer.send('task-failed', failureFields(task.id, result, traceback))
+    taskEvent('task-failed', () => failureFields(task.id, result, traceback))
     await followFailure(follow, task, result, 'FAILURE', traceback)
     await deadLetter(
       msg,
@@ -221,7 +233,7 @@ export function createWorker(options: WorkerOptions) {
   async function revoke(task: DecodedTask, reason: 'revoked' | 'terminated' | 'expired') {
     const result = celeryException('TaskRevokedError', [reason], 'celery.exceptions')
     await results.store({ ...requestMeta(task), status: 'REVOKED', result })
-    void eventer.send('task-revoked', revokedFields(task.id, reason))
+    taskEvent('task-revoked', () => revokedFields(task.id, reason))
     await followRevoked(follow, task, result)
     metrics.revoked.inc({ task: task.name })
     log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
@@ -245,7 +257,7 @@ export function createWorker(options: WorkerOptions) {
     if (!def) {
       const result = celeryException('NotRegistered', [task.name], 'celery.exceptions')
       await results.store({ ...requestMeta(task), status: 'FAILURE', result })
-      void eventer.send('task-failed', failureFields(task.id, result, ''))
+      taskEvent('task-failed', () => failureFields(task.id, result, ''))
       await followFailure(follow, task, result)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
@@ -258,9 +270,12 @@ export function createWorker(options: WorkerOptions) {
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
+    // Celery's rate_limit: the task waits for its place in its type's bucket (holding its unacked message).
+    const wait = rateLimiter.reserve(task.name, def.options.rateLimit)
+    if (wait > 0) await sleep(wait)
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
     // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
-    void eventer.send('task-received', receivedFields(task))
+    taskEvent('task-received', () => receivedFields(task))
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
     const fresh = await results.markStarted({
       taskId: task.id,
@@ -268,7 +283,7 @@ export function createWorker(options: WorkerOptions) {
       result: { pid: process.pid, hostname: WORKER_NAME },
     })
     if (!fresh) return ConsumerStatus.ACK
-    void eventer.send('task-started', { uuid: task.id })
+    taskEvent('task-started', () => ({ uuid: task.id }))
     const started = performance.now()
     const abort = new AbortController()
     active.set(task.id, {
@@ -315,7 +330,7 @@ export function createWorker(options: WorkerOptions) {
     await followSuccess(follow, task, value ?? null)
     if (!task.ignoreResult)
       await results.store({ ...requestMeta(task), status: 'SUCCESS', result: value ?? null })
-    void eventer.send('task-succeeded', succeededFields(task.id, value ?? null, runtime))
+    taskEvent('task-succeeded', () => succeededFields(task.id, value ?? null, runtime))
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }
@@ -328,7 +343,7 @@ export function createWorker(options: WorkerOptions) {
           {
             queue,
             // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
-            queueOptions: taskQueue(queue, options.queueType).queue,
+            queueOptions: taskQueue(queue, options.queueType, options.maxPriority).queue,
             qos: { prefetchCount: options.prefetch },
             concurrency: options.concurrency,
             requeue: true,
