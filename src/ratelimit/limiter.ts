@@ -99,6 +99,8 @@ export function createLimiter(
   options: {
     name?: string
     metrics?: Metrics
+    /** False: a take never waits for REDIS_WAIT_REPLICAS (a limit whose loss in a fail-over costs nothing). */
+    replicated?: boolean
     /**
      * Refuse a subject Redis just refused from process memory until its window frees a unit (refusal-block.ts):
      * a hammering client costs no Redis call, the decisions stay exact. Only for limiters that never `release`.
