@@ -31,7 +31,7 @@ export interface TaskSystemOptions {
   metrics: Metrics
   prefix: string
   queueType: QueueType
-  queues: { defaultQueue: string; ownQueue: string }
+  queues: { defaultQueue: string; ownQueue: string; maxPriority?: number }
   worker: {
     queues: string[]
     concurrency: number
@@ -51,7 +51,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
   loadScripts(redis, new URL('./', import.meta.url))
   const registry = createRegistry()
   registerBuiltinTasks(registry, options.queues.defaultQueue)
-  const declarer = createDeclarer(amqp, options.queueType)
+  const declarer = createDeclarer(amqp, options.queueType, options.queues.maxPriority)
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
   amqp.on('connection', () => declarer.reset())
   const taskMetrics = createTaskMetrics(options.metrics)
@@ -106,6 +106,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
     metrics: taskMetrics,
     log,
     queueType: options.queueType,
+    maxPriority: options.queues.maxPriority,
     ...options.worker,
   })
 

@@ -6,13 +6,14 @@ import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
 import { createEventDispatcher, type EventFields, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
-import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
+import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
 import type { Producer, RawMessage } from './producer.ts'
+import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   queueType: QueueType
   /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
   maxDeliveries?: number
+  /** x-max-priority of the task queues (Celery's task_queue_max_priority); 0 = none. */
+  maxPriority?: number
   /** Celery node name for remote control (WORKER_NAME). */
   name?: string
   /** Celery's -E (WORKER_SEND_EVENTS): task events on `celeryev`; worker heartbeats are sent regardless. */
@@ -113,6 +116,7 @@ export function createWorker(options: WorkerOptions) {
   }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
+  const rateLimiter = createRateLimiter()
   const eventer = createEventDispatcher(amqp, {
     hostname: WORKER_NAME,
     log,
@@ -134,6 +138,8 @@ export function createWorker(options: WorkerOptions) {
     revoked,
     log,
     onShutdown: () => void stopConsumers(),
+    taskOptions: (name) => registry.get(name)?.options,
+    clock: new LamportClock(),
     onEvents: (enabled) => eventer.toggle('task', enabled),
     onHeartbeat: () => void heart?.beatNow(),
   })
@@ -177,6 +183,7 @@ export function createWorker(options: WorkerOptions) {
         rootId: task.rootId,
         parentId: task.id, // what Celery writes on a retry
         groupId: task.groupId,
+        priority: task.priority ?? undefined,
         queue,
         embed: task.embed,
       })
@@ -263,6 +270,9 @@ export function createWorker(options: WorkerOptions) {
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
+    // Celery's rate_limit: the task waits for its place in its type's bucket (holding its unacked message).
+    const wait = rateLimiter.reserve(task.name, def.options.rateLimit)
+    if (wait > 0) await sleep(wait)
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
     // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
     taskEvent('task-received', () => receivedFields(task))
@@ -333,7 +343,7 @@ export function createWorker(options: WorkerOptions) {
           {
             queue,
             // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
-            queueOptions: taskQueue(queue, options.queueType).queue,
+            queueOptions: taskQueue(queue, options.queueType, options.maxPriority).queue,
             qos: { prefetchCount: options.prefetch },
             concurrency: options.concurrency,
             requeue: true,
