@@ -106,8 +106,6 @@ export function createLimiter(
      * a hammering client costs no Redis call, the decisions stay exact. Only for limiters that never `release`.
      */
     blockRefused?: boolean
-    /** False: a take never waits for REDIS_WAIT_REPLICAS (a limit whose loss in a fail-over costs nothing). */
-    replicated?: boolean
   } = {},
 ): Limiter {
   // Several features build limiters on one client: register the script once.
