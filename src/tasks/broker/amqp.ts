@@ -1,0 +1,55 @@
+import type { Connection, Envelope } from 'rabbitmq-client'
+import type { Declarer } from '../declare.ts'
+import { DELAY_ENTRY_EXCHANGE, delayRoutingKey } from '../delay-routing.ts'
+import { type QueueType, taskQueue } from '../topology.ts'
+import type { Broker, BrokerConsumer } from './types.ts'
+
+/** Delays shorter than this are not worth a trip through the delay queues. */
+export const MIN_DELAY_MS = 500
+
+/**
+ * The broker on RabbitMQ: persistent messages with publisher confirms to the default exchange (as Celery), delays
+ * through kombu's native delayed-delivery levels, consumers that rabbitmq-client re-subscribes after a reconnect.
+ */
+export function createAmqpBroker(amqp: Connection, declarer: Declarer, queueType: QueueType): Broker {
+  // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
+  // never retried later behind its back.
+  const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 })
+
+  return {
+    kind: 'amqp',
+
+    async publish(queue, message, delayMs = 0, opts = { declare: true }) {
+      if (opts.declare) await declarer.ensureQueue(queue)
+      else await declarer.ensureBase()
+      const delayed = delayMs >= MIN_DELAY_MS
+      const envelope: Envelope = {
+        ...message.properties,
+        exchange: delayed ? DELAY_ENTRY_EXCHANGE : '',
+        routingKey: delayed ? delayRoutingKey(delayMs / 1000, queue) : queue,
+        durable: true,
+      }
+      await publisher.send(envelope, message.body)
+    },
+
+    ensureQueue: (queue) => declarer.ensureQueue(queue),
+
+    consume(queue, options, handler, onError): BrokerConsumer {
+      const consumer = amqp.createConsumer(
+        {
+          queue,
+          // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
+          queueOptions: taskQueue(queue, queueType).queue,
+          qos: { prefetchCount: options.prefetch },
+          concurrency: options.concurrency,
+          requeue: true,
+        },
+        (msg) => handler(msg),
+      )
+      consumer.on('error', onError)
+      return { close: () => consumer.close() }
+    },
+
+    close: () => publisher.close(),
+  }
+}
