@@ -3,9 +3,10 @@
  * system, then each feature with what it needs, and wires their routes and tasks. Roles (cli.ts) decide what
  * runs: HTTP, the worker, beat.
  */
+import { Redis } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
-import type { Config } from './config.ts'
+import { brokerIsRedis, type Config } from './config.ts'
 import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
@@ -22,6 +23,7 @@ import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 import { createVerificationFeature } from './verification/index.ts'
@@ -77,8 +79,20 @@ export async function createApp(options: AppOptions): Promise<App> {
     statementTimeoutMs: config.databaseStatementTimeoutMs,
   })
   const admin = makeAdminCheck(options.adminToken)
+  // BROKER_URL=redis://…: tasks on kombu's Redis transport, over a connection of their own.
+  const brokerClient = brokerIsRedis(config)
+    ? createRedis(config.brokerUrl as string, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+    : undefined
   const tasks = createTaskSystem({
     amqp,
+    broker:
+      brokerClient instanceof Redis
+        ? createRedisBroker({
+            client: brokerClient,
+            log,
+            visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
+          })
+        : undefined,
     redis,
     log,
     metrics,

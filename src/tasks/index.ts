@@ -8,6 +8,8 @@ import type { Logger } from '../infra/logger.ts'
 import type { Metrics } from '../infra/metrics.ts'
 import { loadScripts, type RedisClient } from '../infra/redis.ts'
 import { createBeat } from './beat.ts'
+import { createAmqpBroker } from './broker/amqp.ts'
+import type { Broker } from './broker/types.ts'
 import { registerBuiltinTasks } from './builtin.ts'
 import { createDeclarer } from './declare.ts'
 import { createEventBus } from './events.ts'
@@ -20,6 +22,8 @@ import { createWorker } from './worker.ts'
 
 export interface TaskSystemOptions {
   amqp: Connection
+  /** Where task messages go: default RabbitMQ (`amqp`); a Redis broker when BROKER_URL is redis://. */
+  broker?: Broker
   redis: RedisClient
   log: Logger
   metrics: Metrics
@@ -38,10 +42,10 @@ export function createTaskSystem(options: TaskSystemOptions) {
   const declarer = createDeclarer(amqp, options.queueType)
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
   amqp.on('connection', () => declarer.reset())
+  const broker = options.broker ?? createAmqpBroker(amqp, declarer, options.queueType)
   const taskMetrics = createTaskMetrics(options.metrics)
   const producer = createProducer({
-    amqp,
-    declarer,
+    broker,
     defaultQueue: options.queues.defaultQueue,
     queueFor: (name) => {
       const task = registry.get(name)
@@ -74,15 +78,14 @@ export function createTaskSystem(options: TaskSystemOptions) {
   })
   const worker = createWorker({
     amqp,
+    broker,
     redis,
     prefix: options.prefix,
     registry,
     results,
     producer,
-    declarer,
     metrics: taskMetrics,
     log,
-    queueType: options.queueType,
     ...options.worker,
   })
 
@@ -94,6 +97,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
     beat,
     worker,
     declarer,
+    broker,
     async close() {
       await worker.stop()
       await beat.stop()

@@ -1,11 +1,11 @@
-import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } from 'rabbitmq-client'
+import { type Connection, ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { followFailure, followSuccess } from './canvas/follow.ts'
 import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
-import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
@@ -13,19 +13,21 @@ import type { Producer, RawMessage } from './producer.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
-import { DEAD_LETTER_QUEUE, type QueueType, taskQueue } from './topology.ts'
+import { DEAD_LETTER_QUEUE } from './topology.ts'
 import { PermanentTaskError, RetryTask } from './types.ts'
 
 type Results = ReturnType<typeof createResultBackend>
 
 export interface WorkerOptions {
+  /** Remote control (Celery's pidbox) runs on RabbitMQ. */
   amqp: Connection
+  /** Where task messages come from: RabbitMQ or Redis (kombu's transport). */
+  broker: Broker
   redis: RedisClient
   prefix: string
   registry: Registry
   results: Results
   producer: Producer
-  declarer: Declarer
   metrics: TaskMetrics
   log: Logger
   queues: string[]
@@ -33,7 +35,6 @@ export interface WorkerOptions {
   concurrency: number
   /** Unacked messages the broker may push ahead, per queue. */
   prefetch: number
-  queueType: QueueType
   /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
   maxDeliveries?: number
   /** Celery node name for remote control (WORKER_NAME). */
@@ -56,7 +57,7 @@ function exceptionOf(error: unknown) {
 }
 
 /** The message as it arrived, ready to publish again (eta reroute, dead letter). */
-function rawMessage(msg: AsyncMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
+function rawMessage(msg: BrokerMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
   const body = Buffer.isBuffer(msg.body)
     ? msg.body
     : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
@@ -81,8 +82,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * point leaves the message to be delivered again; handlers are idempotent (context.once, SQL constraints).
  */
 export function createWorker(options: WorkerOptions) {
-  const { amqp, registry, results, producer, declarer, metrics, log } = options
-  const consumers: Consumer[] = []
+  const { amqp, broker, registry, results, producer, metrics, log } = options
+  const consumers: BrokerConsumer[] = []
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
@@ -103,7 +104,7 @@ export function createWorker(options: WorkerOptions) {
   })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
-  async function deadLetter(msg: AsyncMessage, queue: string, reason: string, detail: string) {
+  async function deadLetter(msg: BrokerMessage, queue: string, reason: string, detail: string) {
     const message = rawMessage(msg, {
       'x-hotspot-reason': reason,
       'x-hotspot-error': detail.slice(0, 1000),
@@ -115,7 +116,7 @@ export function createWorker(options: WorkerOptions) {
   }
 
   async function retryOrFail(
-    msg: AsyncMessage,
+    msg: BrokerMessage,
     queue: string,
     task: DecodedTask,
     def: RegisteredTask,
@@ -167,7 +168,7 @@ export function createWorker(options: WorkerOptions) {
    * delay levels, a queue name too long for a delayed routing key): at once. Anything else after maxDeliveries
    * deliveries, counted by quorum queues (x-delivery-count) or in Redis. Never an endless redelivery loop.
    */
-  async function isPoison(msg: AsyncMessage, error: unknown): Promise<boolean> {
+  async function isPoison(msg: BrokerMessage, error: unknown): Promise<boolean> {
     if (error instanceof RangeError) return true
     const counted = msg.headers?.['x-delivery-count']
     let deliveries: number
@@ -194,7 +195,7 @@ export function createWorker(options: WorkerOptions) {
     return ConsumerStatus.ACK
   }
 
-  async function handle(queue: string, msg: AsyncMessage): Promise<ConsumerStatus> {
+  async function handle(queue: string, msg: BrokerMessage): Promise<ConsumerStatus> {
     const decoded = decodeTask(msg.body, msg)
     if (!decoded.ok) {
       // Never log the body: it may carry personal data. The reason says what was wrong.
@@ -284,16 +285,10 @@ export function createWorker(options: WorkerOptions) {
   return {
     async start() {
       for (const queue of options.queues) {
-        await declarer.ensureQueue(queue)
-        const consumer = amqp.createConsumer(
-          {
-            queue,
-            // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
-            queueOptions: taskQueue(queue, options.queueType).queue,
-            qos: { prefetchCount: options.prefetch },
-            concurrency: options.concurrency,
-            requeue: true,
-          },
+        await broker.ensureQueue(queue)
+        const consumer = broker.consume(
+          queue,
+          { prefetch: options.prefetch, concurrency: options.concurrency },
           async (msg) => {
             try {
               return await handle(queue, msg)
@@ -315,9 +310,7 @@ export function createWorker(options: WorkerOptions) {
               return ConsumerStatus.REQUEUE
             }
           },
-        )
-        consumer.on('error', (error) =>
-          log.warn({ err: error, queue }, 'task consumer error (it recovers by itself)'),
+          (error) => log.warn({ err: error, queue }, 'task consumer error (it recovers by itself)'),
         )
         consumers.push(consumer)
       }

@@ -3,7 +3,10 @@ import os
 
 from celery import Celery
 
-app = Celery("interop", broker=os.environ["AMQP_URL"], backend=os.environ["REDIS_URL"])
+# BROKER_URL (redis://…) selects kombu's Redis transport, as for hotspot; else RabbitMQ.
+app = Celery(
+    "interop", broker=os.environ.get("BROKER_URL") or os.environ["AMQP_URL"], backend=os.environ["REDIS_URL"]
+)
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
@@ -13,6 +16,16 @@ app.conf.update(
     task_acks_late=True,
     worker_hijack_root_logger=False,
 )
+if os.environ.get("BROKER_VISIBILITY_TIMEOUT"):
+    app.conf.broker_transport_options = {"visibility_timeout": float(os.environ["BROKER_VISIBILITY_TIMEOUT"])}
+
+
+@app.task(name="py.sleep")
+def sleep(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
 
 
 @app.task(name="py.add")
