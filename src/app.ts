@@ -33,7 +33,8 @@ export interface AppOptions {
   config: Config
   /** Resolved URLs (private servers already started when the config had none). */
   redisUrl: string
-  amqpUrl: string
+  /** Unset in a Redis-only deployment (BROKER_URL=redis://): then nothing connects to RabbitMQ. */
+  amqpUrl: string | undefined
   adminToken: string
   log: Logger
   /** Over config's HOTSPOT_KEY_PREFIX: tests give each app its own, so they share one Redis. */
@@ -51,7 +52,8 @@ export interface App {
   config: Config
   http: Http
   redis: RedisClient
-  amqp: Connection
+  /** Absent in a Redis-only deployment (BROKER_URL=redis://, no AMQP_URL). */
+  amqp: Connection | undefined
   db: Db
   metrics: Metrics
   tasks: TaskSystem
@@ -72,13 +74,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const prefix = options.keyPrefix ?? config.keyPrefix
   const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
-  const amqp = createAmqp(options.amqpUrl, log)
+  const amqp = options.amqpUrl ? createAmqp(options.amqpUrl, log) : undefined
   const db = createDb(config.databaseUrl, {
     onQuery: options.onQuery,
     poolSize: config.databasePoolSize,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
   })
   const admin = makeAdminCheck(options.adminToken)
+  if (!amqp && !brokerIsRedis(config))
+    throw new Error('no broker: set AMQP_URL (RabbitMQ) or BROKER_URL=redis://… (Redis)')
   // BROKER_URL=redis://…: tasks on kombu's Redis transport, over a connection of their own.
   const brokerClient = brokerIsRedis(config)
     ? createRedis(config.brokerUrl as string, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
@@ -130,6 +134,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     web.feature,
   ]
 
+  // /readyz and gRPC health: RabbitMQ only when it is used; the Redis broker when tasks travel on Redis.
+  const checks: Record<string, () => Promise<boolean>> = { redis: () => pingRedis(redis) }
+  if (amqp) checks.amqp = () => pingAmqp(amqp)
+  if (tasks.broker.kind === 'redis') checks.broker = () => tasks.broker.ping()
+  checks.db = () => pingDb(db)
   const http = createHttp({
     logger: log,
     bodyLimit: config.bodyLimit,
@@ -139,15 +148,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   await registerDocs(http)
   opsRoutes(http, {
     metrics,
-    checks: {
-      redis: () => pingRedis(redis),
-      amqp: () => pingAmqp(amqp),
-      db: () => pingDb(db),
-    },
+    checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
   taskAdminRoutes(http, {
-    amqp,
+    broker: tasks.broker,
     producer: tasks.producer,
     metrics,
     admin,
@@ -159,7 +164,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     producer: tasks.producer,
     results: tasks.results,
     isAdmin: admin.isAdmin,
-    checks: { redis: () => pingRedis(redis), amqp: () => pingAmqp(amqp) },
+    checks,
     log,
     metrics,
     shutdownGraceMs: config.shutdownGraceMs,
@@ -210,7 +215,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await tasks.beat.stop()
         for (const feature of features) await feature.stop?.() // final flushes
         await tasks.close()
-        await amqp.close()
+        await amqp?.close()
         redis.disconnect()
         await db.destroy()
       })()

@@ -5,16 +5,14 @@
  */
 import path from 'node:path'
 import { type App, createApp, type Role } from './app.ts'
-import { type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
+import { brokerIsRedis, type Config, ConfigError, loadConfig, redactUrl } from './config.ts'
 import { runDoctor } from './doctor/index.ts'
 import { resolveAdminToken } from './infra/admin-token.ts'
-import { waitForAmqp } from './infra/amqp.ts'
 import { isClusterWorker, runWorkers } from './infra/cluster-workers.ts'
 import { createDb, migrateToLatest } from './infra/db/index.ts'
 import { LocalServerError, type PrivateServers, startPrivateServers } from './infra/local-servers.ts'
 import { chooseLogFormat, createLogger } from './infra/logger.ts'
 import { createReconciler } from './seckill/reconcile.ts'
-import { listDeadLetters, replayDeadLetters } from './tasks/dlq.ts'
 
 const USAGE = `usage: hotspot <command>
 
@@ -40,12 +38,14 @@ function fail(message: string, code = 1): never {
 }
 
 async function withServers(config: Config) {
-  const want = { redis: !config.redisUrl, rabbitmq: !config.amqpUrl }
+  // BROKER_URL=amqp://… stands for AMQP_URL; BROKER_URL=redis://… with no AMQP_URL needs no RabbitMQ at all.
+  const givenAmqp = config.amqpUrl ?? (brokerIsRedis(config) ? undefined : config.brokerUrl)
+  const want = { redis: !config.redisUrl, rabbitmq: !givenAmqp && !brokerIsRedis(config) }
   let servers: PrivateServers | undefined
   if (want.redis || want.rabbitmq) servers = await startPrivateServers(config.dataDir, want, say)
   const redisUrl = config.redisUrl ?? servers?.redisUrl
-  const amqpUrl = config.amqpUrl ?? servers?.amqpUrl
-  if (!redisUrl || !amqpUrl) fail('could not determine the Redis/RabbitMQ URLs')
+  const amqpUrl = givenAmqp ?? servers?.amqpUrl
+  if (!redisUrl || (want.rabbitmq && !amqpUrl)) fail('could not determine the Redis/RabbitMQ URLs')
   return { servers, redisUrl, amqpUrl }
 }
 
@@ -79,7 +79,7 @@ async function runApiPrimary(config: Config, workers: number) {
   if (admin.created) say(adminTokenLine(config))
   runWorkers({
     workers,
-    env: { REDIS_URL: redisUrl, AMQP_URL: amqpUrl, HOTSPOT_ADMIN_TOKEN: admin.token },
+    env: { REDIS_URL: redisUrl, ...(amqpUrl ? { AMQP_URL: amqpUrl } : {}), HOTSPOT_ADMIN_TOKEN: admin.token },
     say,
     onStopped: async () => servers?.stop(),
     stopTimeoutMs: config.shutdownGraceMs + 30_000,
@@ -137,7 +137,12 @@ async function runServer(config: Config, command: string, args: string[] = []) {
   if (roles.includes('grpc')) lines.push(`gRPC on ${config.host}:${app.grpc.port}`)
   lines.push(
     `  Redis     ${redactUrl(redisUrl)}${config.redisUrl ? '' : ' (private)'}`,
-    `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl ? '' : ' (private)'}`,
+    amqpUrl
+      ? `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl || config.brokerUrl ? '' : ' (private)'}`
+      : '  RabbitMQ  none (Redis-only: BROKER_URL=redis://…)',
+    ...(brokerIsRedis(config)
+      ? [`  broker    ${redactUrl(config.brokerUrl as string)} (Redis, kombu transport)`]
+      : []),
     `  database  ${redactUrl(config.databaseUrl)}`,
     `  data dir  ${config.dataDir}`,
   )
@@ -165,16 +170,15 @@ async function tasksCommand(config: Config, args: string[]) {
   const { servers, redisUrl, amqpUrl } = await withServers(config)
   const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
   try {
-    await waitForAmqp(app.amqp)
+    await app.tasks.broker.ready()
     if (sub === 'dlq') {
-      const letters = await listDeadLetters(app.amqp)
+      const letters = await app.tasks.broker.listDeadLetters()
       if (letters.length === 0) say('the dead-letter queue is empty')
       for (const l of letters) {
         process.stdout.write(`${l.taskId}\t${l.task}\t${l.reason}\t${l.deadAt}\t${l.error ?? ''}\n`)
       }
     } else {
-      const ids = await replayDeadLetters(
-        app.amqp,
+      const ids = await app.tasks.broker.replayDeadLetters(
         app.tasks.producer,
         (l) => target === '--all' || l.taskId === target,
       )
@@ -198,7 +202,7 @@ async function seckillCommand(config: Config, args: string[]) {
   const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
   try {
     await app.prepare()
-    await waitForAmqp(app.amqp)
+    await app.tasks.broker.ready()
     const reconcile = createReconciler({
       db: app.db,
       redis: app.redis,

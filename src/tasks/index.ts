@@ -13,6 +13,7 @@ import type { Broker } from './broker/types.ts'
 import { registerBuiltinTasks } from './builtin.ts'
 import { createDeclarer } from './declare.ts'
 import { createEventBus } from './events.ts'
+import { createRedisEventBus } from './events-redis.ts'
 import { createTaskMetrics } from './metrics.ts'
 import { createProducer } from './producer.ts'
 import { createRegistry } from './registry.ts'
@@ -21,7 +22,8 @@ import type { QueueType } from './topology.ts'
 import { createWorker } from './worker.ts'
 
 export interface TaskSystemOptions {
-  amqp: Connection
+  /** Absent in a Redis-only deployment (BROKER_URL=redis://, no AMQP_URL): then `broker` is required. */
+  amqp?: Connection
   /** Where task messages go: default RabbitMQ (`amqp`); a Redis broker when BROKER_URL is redis://. */
   broker?: Broker
   redis: RedisClient
@@ -39,10 +41,12 @@ export function createTaskSystem(options: TaskSystemOptions) {
   loadScripts(redis, new URL('./', import.meta.url))
   const registry = createRegistry()
   registerBuiltinTasks(registry, options.queues.defaultQueue)
-  const declarer = createDeclarer(amqp, options.queueType)
+  const declarer = amqp ? createDeclarer(amqp, options.queueType) : undefined
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
-  amqp.on('connection', () => declarer.reset())
-  const broker = options.broker ?? createAmqpBroker(amqp, declarer, options.queueType)
+  amqp?.on('connection', () => declarer?.reset())
+  const broker =
+    options.broker ?? (amqp && declarer ? createAmqpBroker(amqp, declarer, options.queueType) : undefined)
+  if (!broker) throw new Error('the task system needs a broker: RabbitMQ (AMQP_URL) or Redis (BROKER_URL)')
   const taskMetrics = createTaskMetrics(options.metrics)
   const producer = createProducer({
     broker,
@@ -68,7 +72,8 @@ export function createTaskSystem(options: TaskSystemOptions) {
     return node ? node.duplicate() : redis.duplicate()
   }
   const results = createResultBackend(redis, subscriber)
-  const events = createEventBus(amqp, log)
+  // Without RabbitMQ the events bus runs on Redis pub/sub.
+  const events = amqp ? createEventBus(amqp, log) : createRedisEventBus(redis, subscriber, log)
   const beat = createBeat({
     redis,
     producer,

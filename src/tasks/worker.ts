@@ -19,8 +19,8 @@ import { PermanentTaskError, RetryTask } from './types.ts'
 type Results = ReturnType<typeof createResultBackend>
 
 export interface WorkerOptions {
-  /** Remote control (Celery's pidbox) runs on RabbitMQ. */
-  amqp: Connection
+  /** Remote control (Celery's pidbox) runs on RabbitMQ: without it (Redis-only) the worker has none. */
+  amqp?: Connection
   /** Where task messages come from: RabbitMQ or Redis (kombu's transport). */
   broker: Broker
   redis: RedisClient
@@ -90,18 +90,20 @@ export function createWorker(options: WorkerOptions) {
   const revoked = createRevokedStore(options.redis, options.prefix)
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
-  const mailbox = createMailbox(amqp, {
-    hostname: WORKER_NAME,
-    active,
-    processed,
-    registered: () => registry.names(),
-    startedAt: Date.now(),
-    concurrency: options.concurrency,
-    prefetch: options.prefetch,
-    revoked,
-    log,
-    onShutdown: () => void stopConsumers(),
-  })
+  const mailbox =
+    amqp &&
+    createMailbox(amqp, {
+      hostname: WORKER_NAME,
+      active,
+      processed,
+      registered: () => registry.names(),
+      startedAt: Date.now(),
+      concurrency: options.concurrency,
+      prefetch: options.prefetch,
+      revoked,
+      log,
+      onShutdown: () => void stopConsumers(),
+    })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
   async function deadLetter(msg: BrokerMessage, queue: string, reason: string, detail: string) {
@@ -314,7 +316,7 @@ export function createWorker(options: WorkerOptions) {
         )
         consumers.push(consumer)
       }
-      await mailbox.start()
+      await mailbox?.start()
       log.info(
         { queues: options.queues, concurrency: options.concurrency, hostname: WORKER_NAME },
         'task worker consuming',
@@ -323,7 +325,7 @@ export function createWorker(options: WorkerOptions) {
     /** Stops taking messages and waits for the running handlers to finish. */
     async stop() {
       await stopConsumers()
-      await mailbox.stop()
+      await mailbox?.stop()
     },
     hostname: WORKER_NAME,
   }

@@ -1,6 +1,8 @@
 import type { Connection, Envelope } from 'rabbitmq-client'
+import { pingAmqp, waitForAmqp } from '../../infra/amqp.ts'
 import type { Declarer } from '../declare.ts'
-import { DELAY_ENTRY_EXCHANGE, delayRoutingKey } from '../delay-routing.ts'
+import { DELAY_ENTRY_EXCHANGE, DELAY_LEVELS, delayRoutingKey, levelName } from '../delay-routing.ts'
+import { listDeadLetters, replayDeadLetters } from '../dlq.ts'
 import { type QueueType, taskQueue } from '../topology.ts'
 import type { Broker, BrokerConsumer } from './types.ts'
 
@@ -15,6 +17,16 @@ export function createAmqpBroker(amqp: Connection, declarer: Declarer, queueType
   // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
   // never retried later behind its back.
   const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 })
+
+  async function depth(queue: string) {
+    try {
+      const ok = await amqp.queueDeclare({ queue, passive: true })
+      return { messages: ok.messageCount, consumers: ok.consumerCount }
+    } catch (error) {
+      if (isMissingQueue(error)) return { messages: null, consumers: null }
+      throw error
+    }
+  }
 
   return {
     kind: 'amqp',
@@ -50,6 +62,32 @@ export function createAmqpBroker(amqp: Connection, declarer: Declarer, queueType
       return { close: () => consumer.close() }
     },
 
+    depth,
+    async delayedCount() {
+      const levels = await Promise.all(Array.from({ length: DELAY_LEVELS }, (_, l) => depth(levelName(l))))
+      return levels.reduce((sum, level) => sum + (level.messages ?? 0), 0)
+    },
+    async listDeadLetters(limit) {
+      try {
+        return await listDeadLetters(amqp, limit)
+      } catch (error) {
+        if (isMissingQueue(error)) return []
+        throw error
+      }
+    },
+    async replayDeadLetters(producer, select) {
+      try {
+        return await replayDeadLetters(amqp, producer, select)
+      } catch (error) {
+        if (isMissingQueue(error)) return []
+        throw error
+      }
+    },
+    ready: (timeoutMs) => waitForAmqp(amqp, timeoutMs),
+    ping: () => pingAmqp(amqp),
     close: () => publisher.close(),
   }
 }
+
+/** RabbitMQ's 404 on a passive declare: the dead-letter queue or a task queue was never declared. */
+const isMissingQueue = (error: unknown) => (error as { code?: unknown } | null)?.code === 'NOT_FOUND'

@@ -3,7 +3,8 @@
  * on Redis (kombu's Redis transport). Messages are Celery's: a body and AMQP-style properties with headers.
  */
 import type { ConsumerStatus } from 'rabbitmq-client'
-import type { RawMessage } from '../producer.ts'
+import type { DeadLetter } from '../dlq.ts'
+import type { Producer, RawMessage } from '../producer.ts'
 
 export type BrokerKind = 'amqp' | 'redis'
 
@@ -52,5 +53,17 @@ export interface Broker {
     handler: (msg: BrokerMessage) => Promise<MessageOutcome>,
     onError: (error: unknown) => void,
   ): BrokerConsumer
+  /** Messages waiting in a queue and its consumers (null: the queue does not exist, or the broker cannot say). */
+  depth(queue: string): Promise<{ messages: number | null; consumers: number | null }>
+  /** Messages waiting for their countdown / eta / retry delay. */
+  delayedCount(): Promise<number>
+  /** The dead-letter queue, oldest first, without taking anything out of it. */
+  listDeadLetters(limit?: number): Promise<DeadLetter[]>
+  /** Sends the selected dead letters back to their queue (retry count reset); returns the task ids replayed. */
+  replayDeadLetters(producer: Producer, select: (info: DeadLetter) => boolean): Promise<string[]>
+  /** Resolves once the broker answers (a CLI command waits for it), rejects after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>
+  /** A round trip to the broker (for /readyz). */
+  ping(): Promise<boolean>
   close(): Promise<void>
 }

@@ -14,6 +14,7 @@ import { callScript, loadScripts } from '../../../infra/redis.ts'
 import type { RawMessage } from '../../producer.ts'
 import { MIN_DELAY_MS } from '../amqp.ts'
 import type { Broker, BrokerConsumer, ConsumeOptions, MessageOutcome } from '../types.ts'
+import { listRedisDeadLetters, replayRedisDeadLetters } from './dead-letters.ts'
 import {
   bindingKey,
   bindingMember,
@@ -302,6 +303,38 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     consume,
     restoreVisible,
     moveDue,
+    async depth(queue) {
+      const keys = consumeKeys(queue)
+      const [lengths, bound] = await Promise.all([
+        Promise.all(keys.map((k) => client.llen(k))),
+        client.exists(bindingKey(queue)),
+      ])
+      const messages = lengths.reduce((a, b) => a + b, 0)
+      // kombu's transport keeps no consumer registry: Redis cannot say who consumes.
+      return { messages: messages || bound ? messages : null, consumers: null }
+    },
+    delayedCount: () => client.zcard(DELAYED),
+    listDeadLetters: (limit) => listRedisDeadLetters(client, limit),
+    replayDeadLetters: (producer, select) => replayRedisDeadLetters(client, producer, select),
+    async ready(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        try {
+          await client.ping()
+          return
+        } catch (error) {
+          if (Date.now() > deadline) throw error
+          await sleep(200)
+        }
+      }
+    },
+    async ping() {
+      try {
+        return (await client.ping()) === 'PONG'
+      } catch {
+        return false
+      }
+    },
     async close() {
       await Promise.all([...consumers].map((c) => c.close()))
       for (const timer of timers) clearInterval(timer)
