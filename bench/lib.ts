@@ -55,8 +55,12 @@ export async function benchSetup(want: { rabbitmq?: boolean } = {}) {
     env,
     shared: { redisPid: servers.redis.pid, brokerPid: servers.rabbit?.pid },
     /** Starts a contender server (bench/servers/*.ts) in its own process, on the bench's servers. */
-    async spawn(script: string, extra: Record<string, string> = {}): Promise<Contender> {
-      const contender = await spawnServer(script, { ...env, ...extra })
+    async spawn(
+      script: string,
+      extra: Record<string, string> = {},
+      options: Parameters<typeof spawnServer>[2] = {},
+    ): Promise<Contender> {
+      const contender = await spawnServer(script, { ...env, ...extra }, options)
       contenders.push(contender)
       return contender
     },
@@ -81,10 +85,18 @@ export interface Contender {
   stop(): Promise<void>
 }
 
-/** Runs a contender server in its own process, so the load generator never shares its event loop. */
-export async function spawnServer(script: string, env: Record<string, string>): Promise<Contender> {
+/**
+ * Runs a contender server in its own process, so the load generator never shares its event loop. `nodeArgs`
+ * replaces the default `--import tsx <script>` (the compiled runtime: `['--cpu-prof', 'bin/hotspot.js', 'api']`).
+ */
+export async function spawnServer(
+  script: string,
+  env: Record<string, string>,
+  options: { nodeArgs?: string[]; cwd?: string } = {},
+): Promise<Contender> {
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, options.nodeArgs ?? ['--import', 'tsx', script], {
+    cwd: options.cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
@@ -104,6 +116,7 @@ export async function spawnServer(script: string, env: Record<string, string>): 
     pid: child.pid as number,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve() // stopped already
         child.once('exit', () => resolve())
         child.kill('SIGTERM')
       }),

@@ -7,7 +7,6 @@ import { Redis } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
-import type { FlushHooks } from './counters/flush.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
@@ -20,6 +19,8 @@ import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
 import { createPresence } from './infra/presence.ts'
 import { createRedis, pingRedis, type RedisClient } from './infra/redis.ts'
+import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
+import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
@@ -39,9 +40,8 @@ export interface AppOptions {
   log: Logger
   /** Over config's HOTSPOT_KEY_PREFIX: tests give each app its own, so they share one Redis. */
   keyPrefix?: string
-  flushHooks?: FlushHooks
-  /** Sees every SQL statement (tests count queries with it). */
-  onQuery?: (sql: string) => void
+  /** The database client, instead of one built from config's DATABASE_URL; the app destroys it on close. */
+  database?: Db
   /** Leader lock lifetime of beat, over config's BEAT_LOCK_TTL_MS (tests shorten it to see a fail-over quickly). */
   beatLockTtlMs?: number
 }
@@ -72,14 +72,21 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, log } = options
   const prefix = options.keyPrefix ?? config.keyPrefix
-  const metrics = createMetrics()
   const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+  // Half the command timeout: WAIT answers (with too few replicas → 503) before the command itself times out.
+  waitForReplicas(redis, config.redisWaitReplicas, Math.floor(config.redisCommandTimeoutMs / 2))
+  const cacheRedis = config.cacheRedisUrl
+    ? createRedis(config.cacheRedisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+    : undefined
+  const metrics = createMetrics()
+  redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
   const amqp = options.amqpUrl ? createAmqp(options.amqpUrl, log) : undefined
-  const db = createDb(config.databaseUrl, {
-    onQuery: options.onQuery,
-    poolSize: config.databasePoolSize,
-    statementTimeoutMs: config.databaseStatementTimeoutMs,
-  })
+  const db =
+    options.database ??
+    createDb(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    })
   const admin = makeAdminCheck(options.adminToken)
   if (!amqp && !brokerIsRedis(config))
     throw new Error('no broker: set AMQP_URL (RabbitMQ) or BROKER_URL=redis://… (Redis)')
@@ -111,6 +118,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     config,
     db,
     redis,
+    cacheRedis,
     log,
     metrics,
     admin,
@@ -119,7 +127,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     events: tasks.events,
     schedule: tasks.beat,
   }
-  const counters = createCountersFeature(ctx, { flushHooks: options.flushHooks })
+  const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
   const sms = createSmsFeature(ctx)
@@ -148,6 +156,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   await registerDocs(http)
   opsRoutes(http, {
     metrics,
+    metricsToken: config.metricsToken,
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
@@ -217,6 +226,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await tasks.close()
         await amqp?.close()
         redis.disconnect()
+        cacheRedis?.disconnect()
         await db.destroy()
       })()
       return closing

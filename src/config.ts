@@ -8,6 +8,8 @@ export interface Config {
   grpcPort: number
   /** Unset: hotspot starts a private redis-server under `dataDir`. Several comma-separated URLs mean Cluster. */
   redisUrl: string | undefined
+  /** The cache's entries on a Redis of their own (where allkeys-lfu is right); unset: on REDIS_URL's. */
+  cacheRedisUrl: string | undefined
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
@@ -20,6 +22,8 @@ export interface Config {
   brokerVisibilityTimeoutSeconds: number
   /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
   redisCommandTimeoutMs: number
+  /** Replicas that must acknowledge a state write (Redis WAIT) before hotspot answers; 0 = asynchronous. */
+  redisWaitReplicas: number
   /** Prefix of every Redis key (Celery's result keys excepted): deployments sharing one Redis keep apart. */
   keyPrefix: string
   /** `postgres://…` or a SQLite file path / `sqlite:` URL. */
@@ -34,6 +38,8 @@ export interface Config {
   maxInFlightRequests: number
   /** Unset: generated on first start and stored in `dataDir/admin-token`. */
   adminToken: string | undefined
+  /** Set: `GET /metrics` needs `Authorization: Bearer <it>`; unset: open (a scraper on a private network). */
+  metricsToken: string | undefined
   /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
   /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
   smsProvider: string
@@ -74,6 +80,8 @@ export interface Config {
   countersFlushMs: number
   /** A visitor's views of one item count once per this many seconds; 0 counts every view. */
   countersDedupeSeconds: number
+  /** Trending rankings: a view's weight halves every this many hours. */
+  countersTrendingHalfLifeHours: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
@@ -105,6 +113,10 @@ export interface Config {
     maxDeliveries: number
     /** Celery node name (`name@host`) the worker answers remote control as; default `hotspot-<pid>@<host>`. */
     name: string | undefined
+    /** Celery's -E: task events on `celeryev` (worker heartbeats are always sent, as Celery does). */
+    sendEvents: boolean
+    /** Celery's task_send_sent_event: the producer sends `task-sent`. */
+    sendSentEvent: boolean
   }
   seckill: {
     /** How often beat runs the flash-sale reconciliation. */
@@ -115,6 +127,8 @@ export interface Config {
     userLimit: number
     ipLimit: number
     limitWindowSeconds: number
+    /** How long a sold-out answer is remembered in process (refused without Redis); 0 = always ask Redis. */
+    soldOutTrustMs: number
   }
   sms: {
     /** Per-phone limit: at most this many segments per phone within any window of `limitWindowSeconds`. */
@@ -193,7 +207,7 @@ function oneOf<T extends string, F extends T | undefined>(
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
-  if (name === 'REDIS_URL' && isSentinelUrl(raw)) {
+  if (name.endsWith('REDIS_URL') && isSentinelUrl(raw)) {
     try {
       parseSentinelUrl(raw)
     } catch (error) {
@@ -300,6 +314,21 @@ function redactOneUrl(raw: string): string {
   return url.href
 }
 
+/**
+ * REDIS_WAIT_REPLICAS: WAIT runs on the connection that wrote, which one node or Sentinel gives; a Redis Cluster
+ * client spreads commands over many connections, so there it would wait on the wrong one and is refused.
+ */
+function waitReplicas(env: Env): number {
+  const replicas = integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16)
+  const url = read(env, 'REDIS_URL')
+  if (replicas > 0 && url !== undefined && !isSentinelUrl(url) && splitUrlList(url).length > 1)
+    throw new ConfigError(
+      'REDIS_WAIT_REPLICAS',
+      'works on a single Redis or through Sentinel, not on a Redis Cluster',
+    )
+  return replicas
+}
+
 function keyPrefix(env: Env): string {
   const prefix = read(env, 'HOTSPOT_KEY_PREFIX') ?? 'hs'
   // No braces: Redis Cluster would take a {…} in the prefix as every key's hash tag (all keys on one slot).
@@ -341,14 +370,11 @@ function smsProviders(env: Env): SmsProviderName[] {
         'aliyun sends registered templates only: set ALIYUN_CODE_TEMPLATE and/or ALIYUN_TEMPLATE',
       )
   }
-  if (names.includes('twilio'))
-    throw new ConfigError(
-      'SMS_PROVIDER',
-      'twilio is not available in this build yet (ihuyi, aliyun and smpp are)',
-    )
   if (names.includes('twilio')) {
     if (!read(env, 'TWILIO_ACCOUNT_SID') || !read(env, 'TWILIO_AUTH_TOKEN'))
       throw new ConfigError('SMS_PROVIDER', 'twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN')
+    if (!/^AC[0-9a-fA-F]{32}$/.test(read(env, 'TWILIO_ACCOUNT_SID') ?? ''))
+      throw new ConfigError('TWILIO_ACCOUNT_SID', 'must be an account SID: AC and 32 hex digits')
     if (!read(env, 'TWILIO_FROM') && !read(env, 'TWILIO_MESSAGING_SERVICE_SID'))
       throw new ConfigError('TWILIO_FROM', 'twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID')
   }
@@ -382,16 +408,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
   }
+  const metricsToken = read(env, 'METRICS_TOKEN')
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters')
+  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    cacheRedisUrl: urlList(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     brokerUrl: brokerUrl(env),
     brokerVisibilityTimeoutSeconds: integer(env, 'BROKER_VISIBILITY_TIMEOUT', 3600, 1, 30 * 86_400),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
+    redisWaitReplicas: waitReplicas(env),
     keyPrefix: keyPrefix(env),
     databaseUrl: databaseUrl(env, dataDir),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
@@ -399,6 +431,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 9000, 100, 600_000),
     maxInFlightRequests: integer(env, 'MAX_IN_FLIGHT_REQUESTS', 2000, 1, 1_000_000),
     adminToken,
+    metricsToken,
     smsProvider: read(env, 'SMS_PROVIDER') ?? 'outbox',
     smsProviders: smsProviders(env),
     gateways: {
@@ -445,6 +478,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
     countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
     countersDedupeSeconds: integer(env, 'COUNTERS_DEDUPE_SECONDS', 0, 0, 30 * 86_400),
+    countersTrendingHalfLifeHours: integer(env, 'COUNTERS_TRENDING_HALF_LIFE_HOURS', 6, 1, 24 * 365),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
@@ -460,6 +494,8 @@ export function loadConfig(env: Env = process.env): Config {
       prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
       maxDeliveries: integer(env, 'WORKER_MAX_DELIVERIES', 5, 1, 1000),
       name: workerName(env),
+      sendEvents: oneOf(env, 'WORKER_SEND_EVENTS', ['true', 'false'], 'false') === 'true',
+      sendSentEvent: oneOf(env, 'TASK_SEND_SENT_EVENT', ['true', 'false'], 'false') === 'true',
     },
     seckill: {
       reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),
@@ -467,6 +503,7 @@ export function loadConfig(env: Env = process.env): Config {
       userLimit: integer(env, 'SECKILL_USER_LIMIT', 10, 0, 1_000_000),
       ipLimit: integer(env, 'SECKILL_IP_LIMIT', 1000, 0, 1_000_000),
       limitWindowSeconds: integer(env, 'SECKILL_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
+      soldOutTrustMs: integer(env, 'SECKILL_SOLD_OUT_TRUST_MS', 1000, 0, 60_000),
     },
     sms: {
       limitSegments: integer(env, 'SMS_LIMIT_SEGMENTS', 5, 1, 1_000_000),

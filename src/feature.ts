@@ -16,6 +16,8 @@ export interface FeatureContext {
   config: Config
   db: Db
   redis: RedisClient
+  /** CACHE_REDIS_URL's client when set: the cache's entries live there, all state stays on `redis`. */
+  cacheRedis?: RedisClient
   log: Logger
   metrics: Metrics
   admin: AdminCheck

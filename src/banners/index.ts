@@ -10,7 +10,7 @@ export const REFRESH_TASK = 'hotspot.banners.refresh'
 
 export interface BannersFeature extends Feature {
   service: BannersService
-  /** The list's cache (tests reach its hooks and L1 through here). */
+  /** The list's cache (tests reach its L1 through here). */
   cache: Cache<PublicBanner[]>
 }
 

@@ -28,6 +28,7 @@ export type Loader<T> = () => Promise<T>
 /** What a cache needs from the app; a FeatureContext has all of it. */
 export interface CacheDeps {
   redis: RedisClient
+  cacheRedis?: RedisClient
   events: EventBus
   prefix: string
   log: Logger
@@ -55,7 +56,8 @@ interface Found<T> extends CacheResult<T> {
  */
 export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
   const o = resolveOptions(options)
-  const { redis, log } = deps
+  const { log } = deps
+  const redis = deps.cacheRedis ?? deps.redis
   const entries = createEntries(redis, deps.prefix, o.name, o.generationTtlMs)
   const l1 = createL1<T>(o.l1)
   const generationOf = createGenerationReader((key) => entries.generation(key))
@@ -92,10 +94,9 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
     l1.set(key, entry)
   }
 
-  async function runLoader(key: string, loader: Loader<T>): Promise<T> {
+  async function runLoader(loader: Loader<T>): Promise<T> {
     const started = performance.now()
     try {
-      await o.hooks.beforeLoad?.(key)
       const value = await loader()
       metrics.loadOk.inc()
       metrics.loadSeconds.observe((performance.now() - started) / 1000)
@@ -108,8 +109,7 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
 
   /** Loads and stores the value, unless an invalidation happened since `generation` was read. */
   async function load(key: string, loader: Loader<T>, generation: string, token: string, newGeneration = '') {
-    const value = await runLoader(key, loader)
-    await o.hooks.afterLoad?.(key)
+    const value = await runLoader(loader)
     const serialized = o.serialize(value)
     const freshMs = ttlWithJitter()
     const stored = await entries
@@ -176,7 +176,7 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
     if (cached && now < cached.freshUntil) return { ...cached, status: 'HIT', layer: 'l1' }
     try {
       return await flights.run(`${key}\n?`, async () => {
-        const value = await runLoader(key, loader)
+        const value = await runLoader(loader)
         const found = { value, serialized: o.serialize(value) }
         const freshMs = Math.min(ttlWithJitter(), o.l1.ttlMs)
         // Generation '?' never matches Redis: once Redis is back this copy is re-checked before use.
@@ -208,8 +208,6 @@ export function createCache<T>(deps: CacheDeps, options: CacheOptions<T>) {
 
   return {
     name: o.name,
-    /** Test hooks (see CacheHooks); empty in production. */
-    hooks: o.hooks,
 
     async get(key: string, loader: Loader<T>): Promise<CacheResult<T>> {
       const found = await lookup(key, loader)

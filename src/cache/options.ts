@@ -1,11 +1,3 @@
-/** Points where tests stop or break a load, to replay the races a cache has to survive. */
-export interface CacheHooks {
-  /** Before the loader runs (a test throws here to play "SQL is down"). */
-  beforeLoad?(key: string): Promise<void> | void
-  /** After the loader returned, before the value is stored (a test waits here to play "a slow loader"). */
-  afterLoad?(key: string): Promise<void> | void
-}
-
 export interface CacheOptions<T> {
   /** Names the cache in Redis keys, metrics and invalidation messages. */
   name: string
@@ -37,14 +29,11 @@ export interface CacheOptions<T> {
   }
   serialize?(value: T): string
   deserialize?(serialized: string): T
-  hooks?: CacheHooks
 }
 
-export type ResolvedCacheOptions<T> = Required<Omit<CacheOptions<T>, 'l1' | 'lock' | 'hooks'>> & {
+export type ResolvedCacheOptions<T> = Required<Omit<CacheOptions<T>, 'l1' | 'lock'>> & {
   l1: { maxEntries: number; ttlMs: number }
   lock: { ttlMs: number; waitMs: number; retryMs: number }
-  /** Mutable on purpose: tests set hooks on a running cache. */
-  hooks: CacheHooks
   /** Lifetime of a generation key: longer than any entry, so a live entry never outlives its generation. */
   generationTtlMs: number
 }
@@ -65,7 +54,6 @@ export function resolveOptions<T>(options: CacheOptions<T>): ResolvedCacheOption
     },
     serialize: options.serialize ?? ((value: T) => JSON.stringify(value)),
     deserialize: options.deserialize ?? ((serialized: string) => JSON.parse(serialized) as T),
-    hooks: options.hooks ?? {},
     generationTtlMs: Math.max(86_400_000, 2 * (options.ttlMs + graceMs)),
   }
 }

@@ -5,12 +5,6 @@ import type { Logger } from '../infra/logger.ts'
 import { callScript, type RedisClient } from '../infra/redis.ts'
 import { BUCKETS, counterKeys } from './keys.ts'
 
-/** Test seams: throw from one of these to simulate a crash between the steps of a flush. */
-export interface FlushHooks {
-  afterClaim?(bucket: number): void | Promise<void>
-  afterCommit?(bucket: number): void | Promise<void>
-}
-
 /**
  * Write-behind: moves view deltas from Redis into SQL in batches. Three steps, each safe to repeat:
  * 1. claim: the bucket's pending deltas are renamed to a "flushing" hash with a batch id (one Lua call);
@@ -18,14 +12,8 @@ export interface FlushHooks {
  * 3. ack: the flushing hash is dropped.
  * A crash after 1 re-offers the same batch next time; after 2, SQL recognises it. Nothing lost, nothing twice.
  */
-export function createFlusher(options: {
-  db: Db
-  redis: RedisClient
-  prefix: string
-  log: Logger
-  hooks?: FlushHooks
-}) {
-  const { db, redis, prefix, log, hooks } = options
+export function createFlusher(options: { db: Db; redis: RedisClient; prefix: string; log: Logger }) {
+  const { db, redis, prefix, log } = options
 
   async function flushBucket(bucket: number): Promise<number> {
     const keys = counterKeys(prefix, bucket)
@@ -37,7 +25,6 @@ export function createFlusher(options: {
     )
     if (claimed.length === 0) return 0
     const [batchId = '', ...fields] = claimed
-    await hooks?.afterClaim?.(bucket)
 
     const perItem = new Map<number, number>()
     const perDay: { itemId: number; day: number; views: number }[] = []
@@ -81,7 +68,6 @@ export function createFlusher(options: {
           .execute()
       }
     })
-    await hooks?.afterCommit?.(bucket)
     await callScript(redis, 'ackFlush', [keys.flushing, keys.flushingId], [batchId])
     return total
   }

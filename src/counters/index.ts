@@ -1,20 +1,21 @@
 import type { Feature, FeatureContext } from '../feature.ts'
 import { loadScripts } from '../infra/redis.ts'
-import { createFlusher, type FlushHooks } from './flush.ts'
+import { createFlusher } from './flush.ts'
 import { createLiveCounts } from './live.ts'
 import { countersRoutes } from './routes.ts'
 import { createCountersService } from './service.ts'
 
 /** View counters and rankings: routes, the write-behind flush loop, the Redis rebuild at start. */
-export function createCountersFeature(ctx: FeatureContext, options: { flushHooks?: FlushHooks } = {}) {
+export function createCountersFeature(ctx: FeatureContext) {
   loadScripts(ctx.redis, new URL('./', import.meta.url))
   const live = createLiveCounts({ events: ctx.events, log: ctx.log, prefix: ctx.prefix })
   const service = createCountersService({
     ...ctx,
     dedupeSeconds: ctx.config.countersDedupeSeconds,
+    trendingHalfLifeHours: ctx.config.countersTrendingHalfLifeHours,
     onViewed: live.viewed,
   })
-  const flusher = createFlusher({ ...ctx, hooks: options.flushHooks })
+  const flusher = createFlusher(ctx)
   let loop: { stop(): Promise<void> } | undefined
   const feature: Feature = {
     name: 'counters',

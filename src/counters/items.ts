@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from '../infra/db/index.ts'
 
 export type ItemKind = 'article' | 'video'
@@ -52,20 +53,72 @@ export function createItemStore(db: Db) {
     },
 
     /** Pages through every item (id ascending), for rebuilding Redis from SQL. */
-    async *all(pageSize = 1000): AsyncGenerator<{ id: number; views: number }[]> {
+    async *all(pageSize = 1000): AsyncGenerator<{ id: number; kind: ItemKind; views: number }[]> {
       let after = 0
       for (;;) {
         const rows = await db
           .selectFrom('items')
-          .select(['id', 'views'])
+          .select(['id', 'kind', 'views'])
           .where('id', '>', after)
           .orderBy('id')
           .limit(pageSize)
           .execute()
         if (rows.length === 0) return
-        yield rows.map((r) => ({ id: Number(r.id), views: Number(r.views) }))
+        yield rows.map((r) => ({ id: Number(r.id), kind: r.kind, views: Number(r.views) }))
         after = Number(rows[rows.length - 1]?.id)
       }
+    },
+
+    /** The most viewed items over days first..last (inclusive), from the per-day totals: past periods. */
+    async rankedBetween(
+      first: number,
+      last: number,
+      page: { kind?: ItemKind; limit: number; offset: number },
+    ): Promise<{ id: number; title: string; views: number }[]> {
+      const total = sql<number | string>`sum(d.views)`
+      let query = db
+        .selectFrom('item_views_daily as d')
+        .innerJoin('items as i', 'i.id', 'd.item_id')
+        .select(['d.item_id as id', 'i.title as title', total.as('views')])
+        .where('d.day', '>=', first)
+        .where('d.day', '<=', last)
+        .groupBy(['d.item_id', 'i.title'])
+        .orderBy(total, 'desc')
+        .orderBy('d.item_id')
+        .limit(page.limit)
+        .offset(page.offset)
+      if (page.kind) query = query.where('i.kind', '=', page.kind)
+      const rows = await query.execute()
+      return rows.map((r) => ({ id: Number(r.id), title: r.title, views: Number(r.views) }))
+    },
+
+    /** An item's place over days first..last: 1 + the items with more views (ties share a place). */
+    async rankBetween(id: number, first: number, last: number) {
+      const totals = db
+        .selectFrom('item_views_daily as d')
+        .innerJoin('items as i', 'i.id', 'd.item_id')
+        .select(['d.item_id', sql<number | string>`sum(d.views)`.as('views')])
+        .where('d.day', '>=', first)
+        .where('d.day', '<=', last)
+        .groupBy('d.item_id')
+        .having(sql`sum(d.views)`, '>', 0)
+      const own = await db
+        .selectFrom(totals.as('t'))
+        .select('t.views')
+        .where('t.item_id', '=', id)
+        .executeTakeFirst()
+      const counted = await db
+        .selectFrom(totals.as('t'))
+        .select([
+          sql<number | string>`count(*)`.as('of'),
+          sql<number | string>`sum(case when t.views > ${Number(own?.views ?? 0)} then 1 else 0 end)`.as(
+            'ahead',
+          ),
+        ])
+        .executeTakeFirstOrThrow()
+      const of = Number(counted.of)
+      if (!own) return { rank: null, views: 0, of }
+      return { rank: 1 + Number(counted.ahead ?? 0), views: Number(own.views), of }
     },
 
     async dailyViews(days: number[]): Promise<{ itemId: number; day: number; views: number }[]> {

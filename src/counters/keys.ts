@@ -40,6 +40,13 @@ export function counterKeys(prefix: string, bucket: number) {
     rankAll: `${tag}:rank:all`,
     rankDay: (day: number) => `${tag}:rank:d:${day}`,
     rankWeek: (week: number) => `${tag}:rank:w:${week}`,
+    rankMonth: (month: number) => `${tag}:rank:m:${month}`,
+    /** Log-scored decayed views (see trending.ts): never rescored, never expires. */
+    rankTrending: `${tag}:rank:trending`,
+    /** Ids of this bucket's items of one kind, for rankings per kind (intersected with a ranking). */
+    kindItems: (kind: string) => `${tag}:items:${kind}`,
+    /** A ranking intersected with a kind, built and dropped inside one script call. */
+    scratch: `${tag}:rank:scratch`,
     visitors: (itemId: number) => `${tag}:hll:${itemId}`,
     /** A visitor's view of an item within the dedupe window (COUNTERS_DEDUPE_SECONDS); expires with it. */
     // Hashed: a visitor id may be a client address, which is not kept in clear at rest.
@@ -51,6 +58,7 @@ export function counterKeys(prefix: string, bucket: number) {
 /**
  * Set once the Redis side has been built from SQL; its absence after a data loss triggers a rebuild. `:2` since the
  * bucket tags moved: an upgraded deployment rebuilds its counts under the new keys (a clean stop flushed them all).
+ * `:3` since the kind sets, month and trending rankings: an upgrade builds them (every rebuild write is "if absent").
  */
-export const readyKey = (prefix: string) => `${prefix}:counters:ready:2`
+export const readyKey = (prefix: string) => `${prefix}:counters:ready:3`
 export const rebuildLockKey = (prefix: string) => `${prefix}:counters:rebuilding`

@@ -3,7 +3,19 @@ import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import type { ItemStore } from './items.ts'
 import { BUCKETS, bucketOf, counterKeys, readyKey, rebuildLockKey } from './keys.ts'
-import { DAY_RANKING_TTL_S, dayIndex, daysOfWeek, WEEK_RANKING_TTL_S, weekIndex } from './periods.ts'
+import {
+  DAY_RANKING_TTL_S,
+  dayIndex,
+  daysOfMonth,
+  daysOfWeek,
+  MONTH_RANKING_TTL_S,
+  monthIndex,
+  WEEK_RANKING_TTL_S,
+  weekIndex,
+} from './periods.ts'
+import type { Trending } from './trending.ts'
+
+const DAY_MS = 86_400_000
 
 /**
  * Rebuilds the Redis side of the counters from SQL (the record) when Redis has lost it: first start, or a
@@ -15,8 +27,9 @@ export async function rebuildCounters(options: {
   prefix: string
   items: ItemStore
   log: Logger
+  trending: Trending
 }): Promise<boolean> {
-  const { redis, prefix, items, log } = options
+  const { redis, prefix, items, log, trending } = options
   if ((await redis.exists(readyKey(prefix))) === 1) return false
   const lock = createLock(redis, rebuildLockKey(prefix), { ttlMs: 60_000 })
   if (!(await lock.tryAcquire())) {
@@ -32,7 +45,10 @@ export async function rebuildCounters(options: {
     const waiting = await waitingDeltas(redis, prefix)
     const today = dayIndex()
     const week = weekIndex(today)
-    const weekDays = new Set(daysOfWeek(week))
+    const month = monthIndex(today)
+    // Trending from the per-day totals (each day's views as seen at its noon): older days weigh next to nothing.
+    const trendingDays = Array.from({ length: 30 }, (_, i) => today - i)
+    const days = new Set([...daysOfWeek(week), ...daysOfMonth(month), ...trendingDays])
     let count = 0
     // Plain commands under Promise.all, not one pipeline: on Redis Cluster the 16 buckets live on different
     // nodes and a pipeline must stay on one; auto-pipelining still batches them per node.
@@ -43,6 +59,7 @@ export async function rebuildCounters(options: {
           const live = item.views + (waiting.total.get(item.id) ?? 0)
           return [
             redis.sadd(keys.items, item.id),
+            redis.sadd(keys.kindItems(item.kind), item.id),
             redis.hsetnx(keys.counts, String(item.id), live),
             redis.zadd(keys.rankAll, 'NX', live, item.id),
           ]
@@ -50,17 +67,27 @@ export async function rebuildCounters(options: {
       )
       count += page.length
     }
-    // Day and week rankings: SQL's per-day totals plus what is still waiting in Redis for those days.
-    const perDay = await items.dailyViews([...weekDays])
+    // Day, week, month and trending rankings: SQL's per-day totals plus what is still waiting in Redis for them.
+    const perDay = await items.dailyViews([...days])
     for (const [key, views] of waiting.perDay) {
       const [id, day] = key.split(':').map(Number)
-      if (id !== undefined && day !== undefined && weekDays.has(day)) perDay.push({ itemId: id, day, views })
+      if (id !== undefined && day !== undefined && days.has(day)) perDay.push({ itemId: id, day, views })
     }
     const dayScores = new Map<number, number>()
     const weekScores = new Map<number, number>()
+    const monthScores = new Map<number, number>()
+    const trendingWeights = new Map<number, number>()
+    const add = (scores: Map<number, number>, id: number, views: number) =>
+      scores.set(id, (scores.get(id) ?? 0) + views)
     for (const row of perDay) {
-      weekScores.set(row.itemId, (weekScores.get(row.itemId) ?? 0) + row.views)
-      if (row.day === today) dayScores.set(row.itemId, (dayScores.get(row.itemId) ?? 0) + row.views)
+      if (row.day === today) add(dayScores, row.itemId, row.views)
+      if (weekIndex(row.day) === week) add(weekScores, row.itemId, row.views)
+      if (monthIndex(row.day) === month) add(monthScores, row.itemId, row.views)
+      // Weights relative to today's noon keep the sum far from overflowing; the score adds today's back.
+      const weight = Math.exp(
+        trending.scoreOf(1, (row.day + 0.5) * DAY_MS) - trending.scoreOf(1, (today + 0.5) * DAY_MS),
+      )
+      if (row.views > 0) add(trendingWeights, row.itemId, row.views * weight)
     }
     const writes: Promise<unknown>[] = []
     for (const [id, views] of dayScores) {
@@ -72,6 +99,15 @@ export async function rebuildCounters(options: {
       const keys = counterKeys(prefix, bucketOf(id))
       writes.push(redis.zadd(keys.rankWeek(week), 'NX', views, id))
       writes.push(redis.expire(keys.rankWeek(week), WEEK_RANKING_TTL_S, 'NX'))
+    }
+    for (const [id, views] of monthScores) {
+      const keys = counterKeys(prefix, bucketOf(id))
+      writes.push(redis.zadd(keys.rankMonth(month), 'NX', views, id))
+      writes.push(redis.expire(keys.rankMonth(month), MONTH_RANKING_TTL_S, 'NX'))
+    }
+    for (const [id, weight] of trendingWeights) {
+      const keys = counterKeys(prefix, bucketOf(id))
+      writes.push(redis.zadd(keys.rankTrending, 'NX', trending.scoreOf(weight, (today + 0.5) * DAY_MS), id))
     }
     await Promise.all(writes)
     await redis.set(readyKey(prefix), new Date().toISOString())

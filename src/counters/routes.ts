@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { Type } from 'typebox'
+import { AppError } from '../errors.ts'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
+import { dayIndex, type Period, parseDay } from './periods.ts'
 import type { CountersService } from './service.ts'
 
 const ItemId = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 9_007_199_254_740_991 }) })
@@ -16,6 +18,26 @@ const Item = Type.Object({
   createdAt: Type.String(),
 })
 const VISITOR_COOKIE = 'hs_vid'
+const PeriodName = Type.Union(
+  ['day', 'week', 'month', 'all', 'trending'].map((p) => Type.Literal(p as Period)),
+  { default: 'day' },
+)
+const PeriodQuery = {
+  period: PeriodName,
+  /** A day of the (past) calendar period wanted. */
+  date: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' })),
+}
+
+/** `date` names a day of a day, week or month period, up to today. */
+function dayOf(period: Period, date: string | undefined): number | undefined {
+  if (date === undefined) return undefined
+  if (period === 'all' || period === 'trending')
+    throw new AppError('validation_failed', `date applies to period day, week or month, not ${period}`)
+  const day = parseDay(date)
+  if (day === null) throw new AppError('validation_failed', `date ${date} is not a calendar date`)
+  if (day > dayIndex()) throw new AppError('validation_failed', `date ${date} is in the future`)
+  return day
+}
 
 /** Items, views and rankings over HTTP: parse, call the service, answer. */
 export function countersRoutes(app: Http, deps: { counters: CountersService; admin: AdminCheck }) {
@@ -124,17 +146,59 @@ export function countersRoutes(app: Http, deps: { counters: CountersService; adm
     {
       schema: {
         tags: ['items'],
-        querystring: Type.Object({
-          period: Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('all')], {
-            default: 'day',
-          }),
-          limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-        }),
+        querystring: Type.Object(
+          {
+            ...PeriodQuery,
+            kind: Type.Optional(Kind),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+            offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (request) => ({
-      period: request.query.period,
-      items: await counters.rankings(request.query.period, request.query.limit),
-    }),
+    async (request) => {
+      const { period, date, kind, limit, offset } = request.query
+      const items = await counters.rankings({
+        period,
+        day: dayOf(period, date),
+        kind,
+        limit,
+        offset: offset ?? 0,
+      })
+      // Echo what was asked (period always), so a page of results says which ranking it is.
+      return {
+        period,
+        ...(date && { date }),
+        ...(kind && { kind }),
+        ...(offset !== undefined && { offset }),
+        items,
+      }
+    },
+  )
+
+  app.get(
+    '/api/items/:id/rank',
+    {
+      schema: {
+        tags: ['items'],
+        params: ItemId,
+        querystring: Type.Object(PeriodQuery, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            id: Type.Integer(),
+            period: Type.String(),
+            rank: Type.Union([Type.Integer(), Type.Null()]),
+            views: Type.Number(),
+            of: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { period, date } = request.query
+      const rank = await counters.rankOf(request.params.id, period, dayOf(period, date))
+      return { id: request.params.id, period, ...rank }
+    },
   )
 }

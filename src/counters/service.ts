@@ -3,9 +3,11 @@ import type { Db } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { createItemStore, type ItemKind, type ItemRow } from './items.ts'
-import { BUCKETS, bucketOf, counterKeys, readyKey } from './keys.ts'
-import { dayIndex, type Period, weekIndex } from './periods.ts'
+import { bucketOf, counterKeys, readyKey } from './keys.ts'
+import { dayIndex, monthIndex, type Period, weekIndex } from './periods.ts'
+import { createRankings, type RankingQuery } from './rankings.ts'
 import { rebuildCounters } from './rebuild.ts'
+import { createTrending } from './trending.ts'
 import { ViewRecorder, type ViewResult } from './views.ts'
 
 export interface Item extends Omit<ItemRow, 'views'> {
@@ -13,11 +15,7 @@ export interface Item extends Omit<ItemRow, 'views'> {
   uniqueVisitors: number
 }
 
-export interface RankedItem {
-  id: number
-  title: string
-  views: number
-}
+export type { ItemRank, RankedItem, RankingQuery } from './rankings.ts'
 
 /** Items, view counting and rankings. Knows nothing of HTTP: gRPC and the routes both call this. */
 export function createCountersService(options: {
@@ -27,14 +25,18 @@ export function createCountersService(options: {
   log: Logger
   /** COUNTERS_DEDUPE_SECONDS */
   dedupeSeconds?: number
+  /** COUNTERS_TRENDING_HALF_LIFE_HOURS */
+  trendingHalfLifeHours?: number
   /** Hears every counted view (live counts for the web UI); must be cheap, it runs on the hot path. */
   onViewed?: (id: number, result: ViewResult) => void
 }) {
   const { redis, prefix, log } = options
   const items = createItemStore(options.db)
-  const recorder = new ViewRecorder(redis, prefix, options.dedupeSeconds)
+  const trending = createTrending(options.trendingHalfLifeHours ?? 6)
+  const recorder = new ViewRecorder(redis, prefix, options.dedupeSeconds ?? 0, trending)
+  const rankings = createRankings({ redis, prefix, items, trending })
 
-  const rebuild = () => rebuildCounters({ redis, prefix, items, log })
+  const rebuild = () => rebuildCounters({ redis, prefix, items, log, trending })
 
   async function liveCounts(id: number): Promise<{ views: number | null; uniqueVisitors: number }> {
     const keys = counterKeys(prefix, bucketOf(id))
@@ -52,20 +54,30 @@ export function createCountersService(options: {
       const row = await items.insert(input)
       const keys = counterKeys(prefix, bucketOf(row.id))
       // SQL first (the record), then make the id known to Redis so its views are accepted.
-      await redis.multi().hsetnx(keys.counts, String(row.id), 0).sadd(keys.items, row.id).exec()
+      await redis
+        .multi()
+        .hsetnx(keys.counts, String(row.id), 0)
+        .sadd(keys.items, row.id)
+        .sadd(keys.kindItems(row.kind), row.id)
+        .exec()
       return { ...row, uniqueVisitors: 0 }
     },
 
     async deleteItem(id: number): Promise<void> {
       if (!(await items.remove(id))) throw new AppError('item_not_found', `item ${id} does not exist`)
       const keys = counterKeys(prefix, bucketOf(id))
+      const today = dayIndex()
       await redis
         .multi()
         .srem(keys.items, id)
+        .srem(keys.kindItems('article'), id)
+        .srem(keys.kindItems('video'), id)
         .hdel(keys.counts, String(id))
         .zrem(keys.rankAll, id)
-        .zrem(keys.rankDay(dayIndex()), id)
-        .zrem(keys.rankWeek(weekIndex(dayIndex())), id)
+        .zrem(keys.rankDay(today), id)
+        .zrem(keys.rankWeek(weekIndex(today)), id)
+        .zrem(keys.rankMonth(monthIndex(today)), id)
+        .zrem(keys.rankTrending, id)
         .del(keys.visitors(id))
         .exec()
     },
@@ -104,34 +116,13 @@ export function createCountersService(options: {
       return result
     },
 
-    /** Top items of a period: the top `limit` of each of the 16 buckets, merged; titles in one SQL query. */
-    async rankings(period: Period, limit: number): Promise<RankedItem[]> {
-      const today = dayIndex()
-      // 16 single-key reads, not one pipeline: on Redis Cluster the buckets live on different nodes (a pipeline
-      // must stay on one); auto-pipelining still sends them in one round trip per node.
-      const results = await Promise.all(
-        Array.from({ length: BUCKETS }, (_, bucket) => {
-          const keys = counterKeys(prefix, bucket)
-          const key =
-            period === 'all'
-              ? keys.rankAll
-              : period === 'day'
-                ? keys.rankDay(today)
-                : keys.rankWeek(weekIndex(today))
-          return redis.zrevrange(key, 0, limit - 1, 'WITHSCORES')
-        }),
-      )
-      const ranked: { id: number; views: number }[] = []
-      for (const pairs of results) {
-        for (let i = 0; i < pairs.length; i += 2)
-          ranked.push({ id: Number(pairs[i]), views: Number(pairs[i + 1]) })
-      }
-      ranked.sort((a, b) => b.views - a.views || a.id - b.id)
-      const top = ranked.slice(0, limit)
-      const titles = await items.titles(top.map((r) => r.id))
-      return top
-        .filter((r) => titles.has(r.id))
-        .map((r) => ({ id: r.id, title: titles.get(r.id) ?? '', views: r.views }))
+    /** Top items of a period (optionally one kind, a past period, a later page). */
+    rankings: (query: RankingQuery) => rankings.top(query),
+
+    /** An item's place in a period's ranking; 404 for an item that does not exist. */
+    async rankOf(id: number, period: Period, day?: number) {
+      if (!(await items.get(id))) throw new AppError('item_not_found', `item ${id} does not exist`)
+      return rankings.rankOf(id, period, day)
     },
   }
 }

@@ -1,7 +1,16 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { replicated } from '../infra/replica-wait.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import { bucketOf, counterKeys } from './keys.ts'
-import { DAY_RANKING_TTL_S, dayIndex, WEEK_RANKING_TTL_S, weekIndex } from './periods.ts'
+import {
+  DAY_RANKING_TTL_S,
+  dayIndex,
+  MONTH_RANKING_TTL_S,
+  monthIndex,
+  WEEK_RANKING_TTL_S,
+  weekIndex,
+} from './periods.ts'
+import type { Trending } from './trending.ts'
 
 export interface ViewResult {
   views: number
@@ -36,7 +45,8 @@ export class ViewRecorder {
     private readonly redis: RedisClient,
     private readonly prefix: string,
     /** COUNTERS_DEDUPE_SECONDS: a visitor's views of one item count once per this window; 0 counts every view. */
-    private readonly dedupeSeconds = 0,
+    private readonly dedupeSeconds: number,
+    private readonly trending: Trending,
   ) {
     this.batcher = createTurnBatcher<number, View, ViewResult | null>({
       send: (bucket, views) => this.send(bucket, views),
@@ -72,6 +82,8 @@ export class ViewRecorder {
       keys.rankAll,
       keys.rankDay(day),
       keys.rankWeek(weekIndex(day)),
+      keys.rankMonth(monthIndex(day)),
+      keys.rankTrending,
       ...ids.map((id) => keys.visitors(id)),
     ]
     if (dedupe) {
@@ -82,7 +94,9 @@ export class ViewRecorder {
       day,
       DAY_RANKING_TTL_S,
       WEEK_RANKING_TTL_S,
+      MONTH_RANKING_TTL_S,
       this.dedupeSeconds,
+      this.trending.logWeight(),
       ids.length,
     ]
     for (const [id, item] of items) args.push(id, item.views, item.visitors.size, ...item.visitors)
@@ -92,6 +106,7 @@ export class ViewRecorder {
       [],
       [scriptKeys.length, ...scriptKeys, ...args],
     )
+    await replicated(this.redis)
     const outcomes = new Map<number, ItemOutcome>()
     ids.forEach((id, i) => {
       const row = results[i] ?? []

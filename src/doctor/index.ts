@@ -8,7 +8,10 @@ import { createDb } from '../infra/db/index.ts'
 import { runningPrivateServers } from '../infra/local-servers.ts'
 import { createLogger } from '../infra/logger.ts'
 import { createRedis } from '../infra/redis.ts'
+import { isSentinelUrl } from '../infra/sentinel-url.ts'
 import { type CheckResult, checkMigrations, checkProcesses, checkQueues, checkRedis } from './checks.ts'
+import { checkMemory } from './memory.ts'
+import { checkSentinel } from './sentinel.ts'
 
 async function attempt(name: string, fn: () => Promise<CheckResult | CheckResult[]>): Promise<CheckResult[]> {
   try {
@@ -35,17 +38,35 @@ export async function runDoctor(config: Config, write: (line: string) => void): 
     })
   } else {
     const redis = createRedis(redisUrl, { log })
+    const sentinel = isSentinelUrl(redisUrl)
     results.push(
       ...(await attempt('redis', async () => {
         await redis.ping()
         return [
           { name: 'redis', ok: true, detail: `reachable at ${redactUrl(redisUrl)}` },
-          ...(await checkRedis(redis, redisUrl.includes(','))),
+          // A Sentinel URL lists sentinels with commas too: only a plain list means Cluster.
+          ...(await checkRedis(redis, !sentinel && redisUrl.includes(','))),
+          ...(await checkMemory(redis, 'state')),
           ...(await checkProcesses(redis, config.keyPrefix)),
         ]
       })),
     )
+    if (sentinel) results.push(...(await attempt('sentinel', () => checkSentinel(redisUrl))))
     redis.disconnect()
+  }
+  if (config.cacheRedisUrl) {
+    const cacheUrl = config.cacheRedisUrl
+    const cache = createRedis(cacheUrl, { log })
+    results.push(
+      ...(await attempt('cache redis', async () => {
+        await cache.ping()
+        return [
+          { name: 'cache redis', ok: true, detail: `reachable at ${redactUrl(cacheUrl)}` },
+          ...(await checkMemory(cache, 'cache')),
+        ]
+      })),
+    )
+    cache.disconnect()
   }
 
   if (redisBroker) {

@@ -3,13 +3,17 @@ import { AppError } from '../errors.ts'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
-/** Checks `Authorization: Bearer <token>` in constant time (hashing first makes the lengths equal). */
-export function makeAdminCheck(adminToken: string) {
-  const expected = digest(adminToken)
-  const isAdmin = (authorization: string | undefined): boolean => {
+/** Whether `Authorization: Bearer <token>` names this token, in constant time (hashing makes lengths equal). */
+export function makeBearerCheck(token: string): (authorization: string | undefined) => boolean {
+  const expected = digest(token)
+  return (authorization) => {
     const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '')
     return match?.[1] !== undefined && timingSafeEqual(digest(match[1].trim()), expected)
   }
+}
+
+export function makeAdminCheck(adminToken: string) {
+  const isAdmin = makeBearerCheck(adminToken)
   const requireAdmin = async (request: { headers: { authorization?: string } }) => {
     if (!isAdmin(request.headers.authorization)) {
       throw new AppError('unauthorized', 'this route needs Authorization: Bearer <HOTSPOT_ADMIN_TOKEN>')

@@ -15,6 +15,7 @@ import Fastify, {
 import { AppError } from '../errors.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
+import { docsContentSecurityPolicy, securityHeaders } from './security-headers.ts'
 import { isUnavailableError } from './unavailable.ts'
 
 export type Http = FastifyInstance<
@@ -103,6 +104,7 @@ export function createHttp(options: {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Http
 
   app.register(cookie)
+  securityHeaders(app)
   shedLoad(app, limits)
 
   // NUL and other control characters never reach a handler (PostgreSQL refuses NUL in text: a 500 otherwise).
@@ -224,6 +226,6 @@ export async function registerDocs(app: Http): Promise<void> {
       components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' } } },
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsContentSecurityPolicy() })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }

@@ -1,6 +1,6 @@
 /**
- * Private, real servers for the embedded default (`hotspot start` with no REDIS_URL / AMQP_URL) and for the test
- * suite: a redis-server with AOF on and a RabbitMQ node with its own name, ports and data directory, so neither
+ * Private, real servers for the embedded default (`hotspot start` with no REDIS_URL / AMQP_URL), also used by the
+ * test suite (test/support/ adds PostgreSQL and clusters): a redis-server with AOF on and a RabbitMQ node with its own name, ports and data directory, so neither
  * ever touches a system-wide instance. Written by hand because no npm package starts *Debian's* binaries (the
  * ones that exist download their own builds, which these machines cannot).
  */
@@ -29,11 +29,6 @@ const BINARIES = {
     // The lib path skips Debian's wrapper, which would `su` to the rabbitmq user and need a chowned data dir.
     paths: ['/usr/lib/rabbitmq/bin/rabbitmq-server', 'rabbitmq-server'],
     urlVar: 'AMQP_URL',
-  },
-  postgres: {
-    package: 'postgresql',
-    paths: ['initdb', '/usr/lib/postgresql/15/bin/initdb'],
-    urlVar: 'DATABASE_URL',
   },
 } as const
 
@@ -220,57 +215,6 @@ export async function startRabbitMQ(options: RabbitOptions): Promise<RunningServ
   // The VM writes its own pid (the script may fork); RabbitMQ deletes the file on shutdown, so keep it now.
   const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : (child.pid ?? 0)
   return { url: `amqp://guest:guest@127.0.0.1:${port}`, pid, stop: () => terminate(pid, 30_000) }
-}
-
-export interface PostgresOptions {
-  dir: string
-  port?: number
-  say?: Say
-}
-
-/** A private PostgreSQL cluster (tests, `doctor`): initdb + pg_ctl, run as `postgres` when we are root. */
-export async function startPostgres(options: PostgresOptions): Promise<RunningServer> {
-  const initdb = findBinary('postgres', options.say ?? (() => {}), false)
-  const bin = path.dirname(fs.realpathSync(initdb))
-  const asOwner = (cmd: string, args: string[]) =>
-    isRoot()
-      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
-      : execFileSync(cmd, args, { stdio: 'pipe' })
-  fs.mkdirSync(options.dir, { recursive: true })
-  if (isRoot()) execFileSync('chown', ['-R', 'postgres:postgres', options.dir])
-  const data = path.join(options.dir, 'data')
-  if (!fs.existsSync(path.join(data, 'PG_VERSION'))) {
-    asOwner(path.join(bin, 'initdb'), [
-      '-D',
-      data,
-      '-U',
-      'hotspot',
-      '--auth=trust',
-      '-E',
-      'UTF8',
-      '--no-sync',
-    ])
-  }
-  const port = await pickPort(options.port)
-  const opts = `-p ${port} -k ${options.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`
-  asOwner(path.join(bin, 'pg_ctl'), [
-    '-D',
-    data,
-    '-o',
-    opts,
-    '-l',
-    path.join(options.dir, 'pg.log'),
-    '-w',
-    'start',
-  ])
-  const pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
-  return {
-    url: `postgres://hotspot@127.0.0.1:${port}/postgres`,
-    pid,
-    stop: async () => {
-      asOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'])
-    },
-  }
 }
 
 /** What a running embedded hotspot wrote down, so a crashed run's servers are found and stopped next time. */

@@ -1,11 +1,17 @@
 import { Type } from 'typebox'
+import { AppError } from '../errors.ts'
+import { makeBearerCheck } from './auth.ts'
 import type { Http } from './http.ts'
 import type { Metrics } from './metrics.ts'
 
 export type Check = () => Promise<boolean>
 
 /** Liveness, readiness (real checks of every backing server) and Prometheus metrics. */
-export function opsRoutes(app: Http, deps: { checks: Record<string, Check>; metrics: Metrics }) {
+export function opsRoutes(
+  app: Http,
+  deps: { checks: Record<string, Check>; metrics: Metrics; metricsToken?: string | undefined },
+) {
+  const metricsAllowed = deps.metricsToken ? makeBearerCheck(deps.metricsToken) : () => true
   app.get('/healthz', { schema: { tags: ['ops'] } }, async () => ({ status: 'ok' }))
 
   app.get(
@@ -35,7 +41,9 @@ export function opsRoutes(app: Http, deps: { checks: Record<string, Check>; metr
     },
   )
 
-  app.get('/metrics', { schema: { tags: ['ops'] } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { tags: ['ops'] } }, async (request, reply) => {
+    if (!metricsAllowed(request.headers.authorization))
+      throw new AppError('unauthorized', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')
     reply.header('content-type', deps.metrics.registry.contentType)
     return deps.metrics.registry.metrics()
   })

@@ -16,6 +16,7 @@ export function isUnavailableError(error: unknown): boolean {
   // Fastify's handlerTimeout: a backing server hung past the request's deadline.
   if (code === 'FST_ERR_HANDLER_TIMEOUT') return true
   if (error.name === 'BatchQueueFullError') return true // too much already waits for a hung server
+  if (error.name === 'ReplicaWaitError') return true // REDIS_WAIT_REPLICAS: too few replicas acknowledged
   // Redis Cluster mid-fail-over: no master for a slot yet (CLUSTERDOWN), or ioredis gave up following MOVEDs.
   if (/CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections/.test(error.message)) return true
   return /Connection is closed|Command aborted due to connection close|RabbitMQ failed to connect in time|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Command timed out|Query read timeout|Cluster isn't ready/i.test(

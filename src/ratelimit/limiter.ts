@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { unavailable } from '../errors.ts'
 import type { Metrics } from '../infra/metrics.ts'
 import { callScript, loadScripts, type RedisClient } from '../infra/redis.ts'
+import { replicated } from '../infra/replica-wait.ts'
 import { limiterKey } from './keys.ts'
 
 export interface Rule {
@@ -117,6 +118,7 @@ export function createLimiter(
     let reply: number[]
     try {
       reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
+      if (!peek) await replicated(redis)
     } catch (error) {
       throw unavailable('Redis (rate limiter)', error)
     }

@@ -1,4 +1,5 @@
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { replicated } from '../infra/replica-wait.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { AdmitResult, Refusal } from './admission.ts'
 import { productKeys } from './keys.ts'
@@ -36,6 +37,7 @@ export function createAdmissionBatcher(redis: RedisClient, prefix: string) {
       const args: string[] = []
       for (const a of attempts) args.push(a.userId, a.admissionId)
       const reply = await callScript<number[]>(redis, 'admitBuyers', [keys.product, keys.buyers], args)
+      await replicated(redis)
       const admittedAt = reply[0] as number
       return attempts.map((_, i): AdmitResult => {
         const code = reply[i + 1]

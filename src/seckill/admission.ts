@@ -64,7 +64,12 @@ function fieldPairs(fields: ProductFields): string[] {
 /** Buyers per script call when restoring: keeps each call's ARGV (and its time in Redis) small. */
 const RESTORE_CHUNK = 1000
 
-export function createAdmissions(redis: RedisClient, prefix: string) {
+/** `restocked` hears of every change that may raise a product's `remaining` (sold-out.ts forgets it then). */
+export function createAdmissions(
+  redis: RedisClient,
+  prefix: string,
+  hooks: { restocked?(productId: number): void } = {},
+) {
   const keysOf = (productId: number) => {
     const keys = productKeys(prefix, productId)
     return [keys.product, keys.buyers]
@@ -79,6 +84,7 @@ export function createAdmissions(redis: RedisClient, prefix: string) {
         userId,
         admissionId,
       ])
+      if (code === 1) hooks.restocked?.(productId) // the unit is back
       return code === 1 ? 'undone' : code === 0 ? 'claimed' : 'absent'
     },
 
@@ -110,7 +116,10 @@ export function createAdmissions(redis: RedisClient, prefix: string) {
         for (const [userId, record] of chunk) args.push(userId, formatRecord(record))
         const result = await callScript<number>(redis, 'restoreProduct', keysOf(productId), args)
         if (result === -1) return false
-        if (last) return true
+        if (last) {
+          hooks.restocked?.(productId)
+          return true
+        }
       }
     },
 
@@ -125,6 +134,7 @@ export function createAdmissions(redis: RedisClient, prefix: string) {
         args,
       )
       if (before === -1) return undefined
+      if (after > (before as number)) hooks.restocked?.(productId)
       return { remainingBefore: before as number, remainingAfter: after, restored, buyers }
     },
 

@@ -5,13 +5,20 @@ import { ORDER_TASK, orderTaskHandler } from './order-task.ts'
 import { createReconciler, RECONCILE_TASK } from './reconcile.ts'
 import { seckillRoutes } from './routes.ts'
 import { createSeckillService } from './service.ts'
+import { createSoldOutMemory } from './sold-out.ts'
 
 /** Flash sale: routes, the order task, the reconciliation (task + beat entry), the Redis rebuild at start. */
 export function createSeckillFeature(ctx: FeatureContext) {
   loadScripts(ctx.redis, new URL('./', import.meta.url))
-  const service = createSeckillService({ ...ctx, producer: ctx.tasks.producer })
+  const soldOut = createSoldOutMemory({
+    events: ctx.events,
+    log: ctx.log,
+    trustMs: ctx.config.seckill.soldOutTrustMs,
+  })
+  const service = createSeckillService({ ...ctx, producer: ctx.tasks.producer, soldOut })
   const reconcile = createReconciler({
     ...ctx,
+    restocked: soldOut.restocked,
     producer: ctx.tasks.producer,
     results: ctx.tasks.results,
     resendAfterMs: ctx.config.seckill.resendAfterSeconds * 1000,

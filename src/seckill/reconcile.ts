@@ -48,11 +48,13 @@ export function createReconciler(deps: {
   log: Logger
   /** Admissions younger than this are left alone: their order task is most likely still on its way. */
   resendAfterMs: number
+  /** Hears of each product whose `remaining` a repair raised (the sold-out memory of API processes). */
+  restocked?(productId: number): void
 }) {
   const { producer, results, log } = deps
   const products = createProductStore(deps.db)
   const orders = createOrderStore(deps.db)
-  const admissions = createAdmissions(deps.redis, deps.prefix)
+  const admissions = createAdmissions(deps.redis, deps.prefix, { restocked: deps.restocked })
 
   /** Sends an admission's order again: under its own id, unless that id already reported SUCCESS. */
   async function resend(productId: number, userId: string, record: AdmissionRecord): Promise<boolean> {

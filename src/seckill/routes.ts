@@ -91,6 +91,12 @@ export function seckillRoutes(
     },
     // Refusals are most of a rush's answers: sent as they are, without the cost of an Error and its handler.
     async (request, reply) => {
+      // Known sold out in this process: refused before the limiter and the admission script (no Redis call).
+      if (seckill.knownSoldOut(request.params.productId)) {
+        return reply
+          .status(errorCodes.sold_out)
+          .send({ error: { code: 'sold_out', message: REFUSAL_MESSAGES.sold_out } })
+      }
       const verdict = await limits(request.body.userId, request.ip)
       setRateLimitHeaders(reply, verdict.quota)
       if (!verdict.allowed) {

@@ -10,6 +10,7 @@ import { ORDER_TASK, type OrderTaskKwargs } from './order-task.ts'
 import { createOrderStore, type OrderRow } from './orders.ts'
 import { createProductStore } from './products.ts'
 import { rebuildSeckill } from './restore.ts'
+import type { SoldOutMemory } from './sold-out.ts'
 
 export interface Product {
   id: number
@@ -76,11 +77,13 @@ export function createSeckillService(options: {
   prefix: string
   log: Logger
   producer: TaskProducer
+  /** Products known sold out in this process (sold-out.ts); without it every attempt asks Redis. */
+  soldOut?: SoldOutMemory
 }) {
-  const { redis, prefix, log, producer } = options
+  const { redis, prefix, log, producer, soldOut } = options
   const products = createProductStore(options.db)
   const orders = createOrderStore(options.db)
-  const admissions = createAdmissions(redis, prefix)
+  const admissions = createAdmissions(redis, prefix, { restocked: soldOut?.restocked })
   const rebuild = () => rebuildSeckill({ redis, prefix, products, orders, admissions, log })
 
   /** Redis came back empty (no ready mark): rebuild from SQL once. True when the caller should look again. */
@@ -133,6 +136,12 @@ export function createSeckillService(options: {
     },
 
     /**
+     * True when this process knows the product is sold out: the attempt can be refused before the limiter and
+     * the admission script (refusing never oversells; see sold-out.ts for how long it is trusted).
+     */
+    knownSoldOut: (productId: number) => soldOut?.isSoldOut(productId) ?? false,
+
+    /**
      * Admits the buyer and queues the order: the task id the client polls, or why not (a refusal is normal
      * work in a flash sale, 99 % of the answers: returned, not thrown).
      */
@@ -142,7 +151,10 @@ export function createSeckillService(options: {
       if (!result.admitted && result.refusal === 'product_not_found' && (await rebuiltAfterLoss())) {
         result = await admissions.admit(productId, userId, admissionId)
       }
-      if (!result.admitted) return { admitted: false, refusal: result.refusal }
+      if (!result.admitted) {
+        if (result.refusal === 'sold_out') soldOut?.remember(productId)
+        return { admitted: false, refusal: result.refusal }
+      }
       const kwargs: OrderTaskKwargs = { productId, userId, admissionId, admittedAt: result.admittedAt }
       try {
         await producer.send(ORDER_TASK, [], { ...kwargs }, { taskId: admissionId })

@@ -1,11 +1,17 @@
 import type { Logger } from '../infra/logger.ts'
-import { PermanentTaskError, RetryTask, type TaskContext, type TaskRegistry } from '../tasks/types.ts'
+import {
+  PermanentTaskError,
+  RetryTask,
+  type TaskContext,
+  type TaskProducer,
+  type TaskRegistry,
+} from '../tasks/types.ts'
 import { maskPhone } from './phone.ts'
 import { isFinal } from './providers/errors.ts'
 import type { SmsProvider } from './providers/index.ts'
 import type { Sealer } from './sealed.ts'
 import { segment } from './segment.ts'
-import { DELIVER_TASK } from './service.ts'
+import { DELIVER_TASK, MAX_BATCH } from './service.ts'
 import type { SmsStore } from './store.ts'
 
 /** A delivery owns its message this long; a redelivery of the same task waits it out (the owner may be alive). */
@@ -14,9 +20,13 @@ const LEASE_MS = 60_000
 const PROVIDER_TIMEOUT_MS = 30_000
 /** Extra task retries beyond the delivery attempts, for deliveries that had to wait for another's lease. */
 const SPARE_RETRIES = 3
+/** Provider calls at once within one batch task (as many as a worker runs tasks at once by default). */
+const BATCH_CONCURRENCY = 16
 
 export interface DeliveryOptions {
   store: SmsStore
+  /** Sends an SMS of a batch that needs another attempt as a task of its own. */
+  producer: TaskProducer
   provider: SmsProvider
   sealer: Sealer
   log: Logger
@@ -34,21 +44,69 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** Runs `work` on every item, at most `limit` at a time (hand-written: a few lines, no dependency for it). */
+async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0
+  const lane = async () => {
+    while (next < items.length) await work(items[next++] as T)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+}
+
 /**
- * `hotspot.sms.deliver(smsId)`: at-least-once from the broker, exactly once to the provider. A delivery first
+ * `hotspot.sms.deliver(smsId, …)`: at-least-once from the broker, exactly once to the provider. A delivery first
  * claims the message in SQL (only one can); a message already `sent` or `failed` is left alone; the provider
  * call runs under `context.once` (a redelivery after it succeeded does not repeat it) and the provider itself
  * is idempotent per part. Provider errors are retried with exponential backoff until `maxAttempts`, then
  * the message is `failed`.
  */
 export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOptions) {
-  const { store, provider, sealer, log, maxAttempts } = options
+  const { store, provider, sealer, log, maxAttempts, producer } = options
   const maxRetries = maxAttempts - 1 + SPARE_RETRIES
 
   async function deliver(args: unknown[], _kwargs: Record<string, unknown>, context: TaskContext) {
+    if (args.length > 1) return deliverBatch(args, context)
     const id = args[0]
     if (typeof id !== 'string' || id.length > 64) throw new PermanentTaskError('expected args [smsId]')
+    return deliverOne(id, context)
+  }
 
+  /**
+   * Many SMS in one task (the API publishes one per event-loop turn: one broker message instead of one per SMS).
+   * Each gets its first attempt here; one that needs another (provider error, another delivery's lease) goes on
+   * as a task of its own with the usual backoff, so a batch never retries the SMS that went through. If such a
+   * task cannot be sent, the batch fails and is retried: what was sent is skipped then (its SQL state says so).
+   */
+  async function deliverBatch(args: unknown[], context: TaskContext) {
+    if (args.length > MAX_BATCH || !args.every((id) => typeof id === 'string' && id.length <= 64))
+      throw new PermanentTaskError(`expected args [smsId, …] (at most ${MAX_BATCH})`)
+    const results: { id: string; status: string }[] = []
+    const unsent: unknown[] = []
+    await eachLimited(args as string[], BATCH_CONCURRENCY, async (id) => {
+      // Effects are remembered per SMS within the batch task (a redelivered batch repeats none).
+      const own: TaskContext = { ...context, once: (key, effect) => context.once(`${key}:${id}`, effect) }
+      try {
+        results.push(await deliverOne(id, own))
+      } catch (error) {
+        if (error instanceof PermanentTaskError) {
+          results.push({ id, status: 'failed' })
+          return
+        }
+        const countdown = error instanceof RetryTask ? error.countdown : options.retryBaseMs / 1000
+        try {
+          await producer.send(DELIVER_TASK, [id], {}, { countdown })
+          results.push({ id, status: 'retrying' })
+        } catch (sendError) {
+          unsent.push(sendError)
+        }
+      }
+    })
+    if (unsent.length > 0)
+      throw new Error(`${unsent.length} SMS of the batch could not be sent on for a retry`)
+    return results
+  }
+
+  async function deliverOne(id: string, context: TaskContext) {
     const sms = await store.claim(id, LEASE_MS)
     if (!sms) {
       const row = await store.get(id)

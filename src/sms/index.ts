@@ -35,6 +35,7 @@ export function createSmsFeature(ctx: FeatureContext) {
   })
   registerDeliveryTask(ctx.tasks.registry, {
     store,
+    producer: ctx.tasks.producer,
     provider: createProvider(
       config,
       ctx.db,

@@ -22,6 +22,31 @@ const RateLimited = Type.Object({
   }),
 })
 
+/** A message as GET /api/sms/:id and the admin list show it: state, gateway, each part's message id and receipt. */
+const SmsViewFields = {
+  id: Type.String(),
+  phone: Type.String({ description: 'masked' }),
+  status: Status,
+  encoding: Encoding,
+  segments: Type.Integer(),
+  attempts: Type.Integer(),
+  createdAt: Type.String(),
+  sentAt: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String({ description: "the gateway's refusal or the last delivery error" })),
+  gateway: Type.Optional(Type.String()),
+  receipts: Type.Optional(
+    Type.Array(
+      Type.Object({
+        part: Type.Integer(),
+        messageId: Type.String(),
+        status: Type.Union([Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('undelivered')]),
+        error: Type.Optional(Type.String()),
+        reportedAt: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+}
+
 export const quotaMessage = {
   phone: 'this phone has used its SMS quota',
   address: 'this client address has used its SMS quota',
@@ -63,6 +88,24 @@ export function smsRoutes(app: Http, deps: { sms: SmsService; admin: AdminCheck 
   )
 
   app.get(
+    '/api/sms',
+    {
+      onRequest: admin.requireAdmin,
+      schema: {
+        tags: ['sms'],
+        security: [{ admin: [] }],
+        querystring: Type.Object({
+          phone: Type.Optional(Type.String()),
+          status: Type.Optional(Status),
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+        }),
+        response: { 200: Type.Object({ messages: Type.Array(Type.Object(SmsViewFields)) }) },
+      },
+    },
+    async (request) => ({ messages: await sms.recent(request.query) }),
+  )
+
+  app.get(
     '/api/sms/outbox',
     {
       onRequest: admin.requireAdmin,
@@ -99,31 +142,7 @@ export function smsRoutes(app: Http, deps: { sms: SmsService; admin: AdminCheck 
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
         response: {
           200: Type.Object({
-            id: Type.String(),
-            phone: Type.String({ description: 'masked' }),
-            status: Status,
-            encoding: Encoding,
-            segments: Type.Integer(),
-            attempts: Type.Integer(),
-            createdAt: Type.String(),
-            sentAt: Type.Optional(Type.String()),
-            error: Type.Optional(Type.String()),
-            gateway: Type.Optional(Type.String()),
-            receipts: Type.Optional(
-              Type.Array(
-                Type.Object({
-                  part: Type.Integer(),
-                  messageId: Type.String(),
-                  status: Type.Union([
-                    Type.Literal('sent'),
-                    Type.Literal('delivered'),
-                    Type.Literal('undelivered'),
-                  ]),
-                  error: Type.Optional(Type.String()),
-                  reportedAt: Type.Optional(Type.String()),
-                }),
-              ),
-            ),
+            ...SmsViewFields,
             content: Type.Optional(Type.String({ description: 'admin only' })),
             parts: Type.Optional(Type.Array(Type.String(), { description: 'admin only' })),
           }),

@@ -3,6 +3,7 @@ import { AppError, unavailable } from '../errors.ts'
 import type { Db } from '../infra/db/index.ts'
 import type { SmsStatus } from '../infra/db/schema.ts'
 import type { Logger } from '../infra/logger.ts'
+import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { Limiter, Quota } from '../ratelimit/index.ts'
 import type { TaskProducer } from '../tasks/types.ts'
 import { checkCountry, createBudgetTaker, type SmsBudgets } from './budgets.ts'
@@ -10,9 +11,13 @@ import { maskPhone, normalizePhone } from './phone.ts'
 import { listOutbox } from './providers/outbox.ts'
 import type { Sealer } from './sealed.ts'
 import { type SmsEncoding, segment } from './segment.ts'
-import type { SmsStore } from './store.ts'
+import type { GatewayPart, SmsRow, SmsStore } from './store.ts'
 
 export const DELIVER_TASK = 'hotspot.sms.deliver'
+/** SMS ids one delivery task may carry (one task per event-loop turn of the API, see `publishDelivery`). */
+export const MAX_BATCH = 500
+/** SMS waiting for their delivery task's confirm, past which a send is refused (503) rather than queued. */
+const MAX_PENDING_PUBLISHES = 20_000
 /** API.md: more segments than this is `invalid_content`. */
 const MAX_SEGMENTS = 10
 
@@ -65,6 +70,34 @@ export interface SmsView {
   parts?: string[]
 }
 
+/** What GET /api/sms/:id and the admin list show of a message; the content only to the admin, on its own. */
+function smsView(row: SmsRow, parts: GatewayPart[], view: { admin: boolean }): SmsView {
+  return {
+    id: row.id,
+    phone: maskPhone(row.phone),
+    status: row.status,
+    encoding: row.encoding,
+    segments: row.segments,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    ...(row.sent_at ? { sentAt: row.sent_at } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    ...(row.gateway ? { gateway: row.gateway } : {}),
+    ...(parts.length > 0
+      ? {
+          receipts: parts.map((p) => ({
+            part: p.part + 1,
+            messageId: p.messageId,
+            status: p.status,
+            ...(p.error ? { error: p.error } : {}),
+            ...(p.reportedAt ? { reportedAt: p.reportedAt } : {}),
+          })),
+        }
+      : {}),
+    ...(view.admin ? { content: row.content, parts: segment(row.content).parts } : {}),
+  }
+}
+
 export interface SmsServiceOptions {
   db: Db
   store: SmsStore
@@ -104,6 +137,17 @@ export function createSmsService(options: SmsServiceOptions) {
   const { db, store, limiter, producer, log, budgets, sealer } = options
   const limit = { segments: budgets.perPhone.limit, windowMs: budgets.perPhone.windowMs }
   const takeBudgets = createBudgetTaker(limiter, budgets)
+  // The SMS stored in one event-loop turn share one delivery task: one broker message and one confirm for the
+  // batch, not one per SMS (the broker's cost per message was the largest part of a POST /api/sms). Each send
+  // still waits for that confirm before its 202, and on a failed publish every SMS of it is undone (below).
+  const publishDelivery = createTurnBatcher<'deliver', string, void>({
+    maxBatch: MAX_BATCH,
+    maxPending: MAX_PENDING_PUBLISHES,
+    async send(_key, ids) {
+      await producer.send(DELIVER_TASK, ids)
+      return ids.map(() => undefined)
+    },
+  })
 
   function parseContent(content: string) {
     const segmented = segment(content)
@@ -168,7 +212,7 @@ export function createSmsService(options: SmsServiceOptions) {
         throw error instanceof AppError ? error : unavailable('The database', error)
       }
       try {
-        await producer.send(DELIVER_TASK, [id])
+        await publishDelivery.add('deliver', id)
       } catch (error) {
         // A worker that already took it means the publish did land (only its confirm was lost): it is queued.
         if (await store.cancelQueued(id, 'could not be queued (task broker unavailable)').catch(() => true)) {
@@ -188,31 +232,15 @@ export function createSmsService(options: SmsServiceOptions) {
     async get(id: string, view: { admin: boolean }): Promise<SmsView> {
       const row = await store.get(id)
       if (!row) throw new AppError('sms_not_found', `no SMS ${id}`)
-      const parts = await store.gatewayParts(id)
-      return {
-        id: row.id,
-        phone: maskPhone(row.phone),
-        status: row.status,
-        encoding: row.encoding,
-        segments: row.segments,
-        attempts: row.attempts,
-        createdAt: row.created_at,
-        ...(row.sent_at ? { sentAt: row.sent_at } : {}),
-        ...(row.error ? { error: row.error } : {}),
-        ...(row.gateway ? { gateway: row.gateway } : {}),
-        ...(parts.length > 0
-          ? {
-              receipts: parts.map((p) => ({
-                part: p.part + 1,
-                messageId: p.messageId,
-                status: p.status,
-                ...(p.error ? { error: p.error } : {}),
-                ...(p.reportedAt ? { reportedAt: p.reportedAt } : {}),
-              })),
-            }
-          : {}),
-        ...(view.admin ? { content: row.content, parts: segment(row.content).parts } : {}),
-      }
+      return smsView(row, await store.gatewayParts(id), view)
+    },
+
+    /** The newest messages for the admin list: gateway, message ids, receipts and errors; phones masked. */
+    async recent(query: { limit: number; phone?: string; status?: SmsStatus }): Promise<SmsView[]> {
+      const phone = query.phone === undefined ? undefined : parsePhone(query.phone)
+      const rows = await store.recent({ ...query, phone })
+      const parts = await store.partsOf(rows.map((r) => r.id))
+      return rows.map((row) => smsView(row, parts.get(row.id) ?? [], { admin: false }))
     },
 
     /** A gateway's delivery receipt; the SMS id it belongs to, or undefined when no part has that id. */

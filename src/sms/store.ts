@@ -82,6 +82,32 @@ export function createSmsStore(db: Db) {
     }
   }, INSERT_BATCH)
 
+  async function partsOf(ids: string[]): Promise<Map<string, GatewayPart[]>> {
+    const byId = new Map<string, GatewayPart[]>()
+    if (ids.length === 0) return byId
+    const rows = await db
+      .selectFrom('sms_gateway_parts')
+      .selectAll()
+      .where('sms_id', 'in', ids)
+      .orderBy('sms_id')
+      .orderBy('part')
+      .execute()
+    for (const r of rows) {
+      const list = byId.get(r.sms_id) ?? []
+      list.push({
+        part: r.part,
+        gateway: r.gateway,
+        messageId: r.message_id,
+        status: r.status,
+        error: r.error,
+        sentAt: r.sent_at,
+        reportedAt: r.reported_at,
+      })
+      byId.set(r.sms_id, list)
+    }
+    return byId
+  }
+
   const get = (id: string): Promise<SmsRow | undefined> =>
     db.selectFrom('sms_messages').selectAll().where('id', '=', id).executeTakeFirst()
 
@@ -163,22 +189,19 @@ export function createSmsStore(db: Db) {
     },
 
     async gatewayParts(id: string): Promise<GatewayPart[]> {
-      const rows = await db
-        .selectFrom('sms_gateway_parts')
-        .selectAll()
-        .where('sms_id', '=', id)
-        .orderBy('part')
-        .execute()
-      return rows.map((r) => ({
-        part: r.part,
-        gateway: r.gateway,
-        messageId: r.message_id,
-        status: r.status,
-        error: r.error,
-        sentAt: r.sent_at,
-        reportedAt: r.reported_at,
-      }))
+      return (await partsOf([id])).get(id) ?? []
     },
+
+    /** The newest messages (admin list), optionally of one phone (E.164) or in one status. */
+    async recent(query: { limit: number; phone?: string; status?: SmsStatus }): Promise<SmsRow[]> {
+      let select = db.selectFrom('sms_messages').selectAll()
+      if (query.phone !== undefined) select = select.where('phone', '=', query.phone)
+      if (query.status !== undefined) select = select.where('status', '=', query.status)
+      return select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute()
+    },
+
+    /** The gateway parts of several messages at once (one query for a page of the admin list). */
+    partsOf,
 
     /** Parts a gateway took since `since` (ISO) and has not reported on yet, newest first (for polled receipts). */
     async unreportedParts(gateway: string, since: string, limit: number) {

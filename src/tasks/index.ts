@@ -2,6 +2,8 @@
  * The task system, assembled: registry, producer, Redis result backend, event bus, beat and worker. The
  * composition root creates one per process; which parts run (worker, beat) depends on the role.
  */
+
+import { hostname } from 'node:os'
 import { Cluster } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
@@ -11,6 +13,10 @@ import { createBeat } from './beat.ts'
 import { createAmqpBroker } from './broker/amqp.ts'
 import type { Broker } from './broker/types.ts'
 import { registerBuiltinTasks } from './builtin.ts'
+import { type Canvas, sendCanvas } from './canvas/build.ts'
+import { createChordStore } from './canvas/chord.ts'
+import { createEventDispatcher } from './celeryev/dispatcher.ts'
+import { sentFields } from './celeryev/task-events.ts'
 import { createDeclarer } from './declare.ts'
 import { createEventBus } from './events.ts'
 import { createRedisEventBus } from './events-redis.ts'
@@ -32,7 +38,17 @@ export interface TaskSystemOptions {
   prefix: string
   queueType: QueueType
   queues: { defaultQueue: string; ownQueue: string }
-  worker: { queues: string[]; concurrency: number; prefetch: number; maxDeliveries?: number }
+  worker: {
+    queues: string[]
+    concurrency: number
+    prefetch: number
+    maxDeliveries?: number
+    name?: string
+    /** WORKER_SEND_EVENTS: the worker's task events. */
+    sendEvents?: boolean
+    /** TASK_SEND_SENT_EVENT: `task-sent` from this process's producer. */
+    sendSentEvent?: boolean
+  }
   beat?: { lockTtlMs?: number }
 }
 
@@ -48,7 +64,15 @@ export function createTaskSystem(options: TaskSystemOptions) {
     options.broker ?? (amqp && declarer ? createAmqpBroker(amqp, declarer, options.queueType) : undefined)
   if (!broker) throw new Error('the task system needs a broker: RabbitMQ (AMQP_URL) or Redis (BROKER_URL)')
   const taskMetrics = createTaskMetrics(options.metrics)
+  // Celery's client dispatcher: an anonymous node name (gen<pid>@host), the `task` group only.
+  const sentEvents =
+    options.worker.sendSentEvent && amqp
+      ? createEventDispatcher(amqp, { hostname: `gen${process.pid}@${hostname()}`, log, groups: ['task'] })
+      : undefined
   const producer = createProducer({
+    onSent:
+      sentEvents &&
+      ((opts, taskId, queue) => void sentEvents.send('task-sent', sentFields(opts, taskId, queue))),
     broker,
     defaultQueue: options.queues.defaultQueue,
     queueFor: (name) => {
@@ -94,9 +118,13 @@ export function createTaskSystem(options: TaskSystemOptions) {
     ...options.worker,
   })
 
+  const chords = createChordStore(redis)
   return {
     registry,
     producer,
+    /** Sends a chain / group / chord built with canvas/build.ts (Python workers run its messages too). */
+    sendCanvas: (canvas: Canvas) => sendCanvas({ send: (o) => producer.sendEncoded(o), chords }, canvas),
+    chords,
     results,
     events,
     beat,
@@ -108,6 +136,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
       await beat.stop()
       await events.stop()
       await producer.close()
+      await sentEvents?.close()
     },
   }
 }

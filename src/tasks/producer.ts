@@ -20,6 +20,8 @@ export function createProducer(options: {
   queueFor?: (name: string) => string | undefined
   /** For tasks this process does not know: Celery's `celery` unless configured. */
   defaultQueue?: string
+  /** Called once the broker has a task message (Celery's `task-sent` event hangs here). */
+  onSent?: (opts: EncodeTaskOptions, taskId: string, queue: string) => void
 }) {
   const { broker } = options
 
@@ -49,6 +51,10 @@ export function createProducer(options: {
         eta,
         expires,
         queue: opts.queue,
+        timeLimit:
+          opts.timeLimit || opts.softTimeLimit
+            ? { hard: opts.timeLimit, soft: opts.softTimeLimit }
+            : undefined,
       })
     },
 
@@ -60,6 +66,7 @@ export function createProducer(options: {
       const { expiration: _dropped, ...properties } = encoded.properties
       const delayMs = opts.eta ? opts.eta.getTime() - Date.now() : 0
       await publish(queue, { body: encoded.body, properties }, delayMs)
+      options.onSent?.(opts, encoded.taskId, queue)
       return encoded.taskId
     },
 

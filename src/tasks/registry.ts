@@ -3,7 +3,8 @@ import type { TaskHandler, TaskOptions, TaskRegistry } from './types.ts'
 export interface RegisteredTask {
   name: string
   handler: TaskHandler
-  options: Required<Omit<TaskOptions, 'queue'>> & { queue: string | undefined }
+  options: Required<Omit<TaskOptions, 'queue' | 'timeLimit' | 'softTimeLimit'>> &
+    Pick<TaskOptions, 'timeLimit' | 'softTimeLimit'> & { queue: string | undefined }
 }
 
 const DEFAULTS = { maxRetries: 3, retryBaseDelay: 1, retryMaxDelay: 300, retryJitter: true }

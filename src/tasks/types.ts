@@ -15,6 +15,9 @@ export interface SendOptions {
   /** After this the task is not run (state REVOKED). A Date, or seconds from now. */
   expires?: Date | number
   taskId?: string
+  /** Seconds; sent in the `timelimit` header, which the worker (hotspot or Python) enforces over the task's own. */
+  timeLimit?: number
+  softTimeLimit?: number
 }
 
 export interface TaskProducer {
@@ -48,7 +51,11 @@ export interface TaskContext {
   /** True when the broker redelivered the message (a worker died or lost its connection mid-task). */
   redelivered: boolean
   log: Logger
-  /** Aborted when the task is revoked with `terminate` (Celery's `revoke(id, terminate=True)`): stop early. */
+  /**
+   * Aborted when the task is revoked with `terminate` (Celery's `revoke(id, terminate=True)`), or when it
+   * reaches its soft time limit (reason: a SoftTimeLimitExceeded, which the handler may catch to clean up and
+   * still return) or its hard one (reason: a TimeLimitExceeded; the task has already failed): stop early.
+   */
   signal: AbortSignal
   /**
    * Runs `effect` at most once per task id and `key`, even if the message is delivered again: the result is
@@ -70,6 +77,13 @@ export interface TaskOptions {
   retryJitter?: boolean
   /** Default queue when sending this task. */
   queue?: string
+  /**
+   * Celery's time_limit (seconds): past it the task fails with TimeLimitExceeded and its slot is freed, whether
+   * or not the handler stops. A message's `timelimit` header overrides it. Read at each run, so it can change.
+   */
+  timeLimit?: number
+  /** Celery's soft_time_limit (seconds): past it `context.signal` aborts with a SoftTimeLimitExceeded. */
+  softTimeLimit?: number
 }
 
 /** Thrown by a handler: the task fails at once, without retries (bad input that will never succeed). */
@@ -85,6 +99,33 @@ export class RetryTask extends Error {
     readonly countdown?: number,
   ) {
     super(message)
+  }
+}
+
+/** A time limit reached; never retried (it would be reached again), stored as billiard's exception. */
+export class TimeLimitError extends PermanentTaskError {
+  constructor(
+    message: string,
+    /** The exception's args as Python stores them (exc_message). */
+    readonly pythonArgs: unknown[],
+  ) {
+    super(message)
+  }
+}
+
+/** The soft time limit: `context.signal.reason`, thrown by `signal.throwIfAborted()`; a handler may catch it. */
+export class SoftTimeLimitExceeded extends TimeLimitError {
+  override name = 'SoftTimeLimitExceeded'
+  constructor(readonly seconds: number) {
+    super(`soft time limit (${seconds} s) exceeded`, [])
+  }
+}
+
+/** The hard time limit: the task failed with it, whatever its handler still does. */
+export class TimeLimitExceeded extends TimeLimitError {
+  override name = 'TimeLimitExceeded'
+  constructor(readonly seconds: number) {
+    super(`hard time limit (${seconds} s) exceeded`, [seconds])
   }
 }
 

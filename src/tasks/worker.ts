@@ -3,7 +3,10 @@ import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
 import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
-import { followFailure, followSuccess } from './canvas/follow.ts'
+import { createChordStore } from './canvas/chord.ts'
+import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
+import { createEventDispatcher, startHeart } from './celeryev/dispatcher.ts'
+import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
@@ -13,13 +16,14 @@ import type { Producer, RawMessage } from './producer.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
+import { runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
 import { DEAD_LETTER_QUEUE } from './topology.ts'
-import { PermanentTaskError, RetryTask } from './types.ts'
+import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 
 type Results = ReturnType<typeof createResultBackend>
 
 export interface WorkerOptions {
-  /** Remote control (Celery's pidbox) runs on RabbitMQ: without it (Redis-only) the worker has none. */
+  /** Remote control (pidbox) and Celery events run on RabbitMQ: without it (Redis-only) the worker has neither. */
   amqp?: Connection
   /** Where task messages come from: RabbitMQ or Redis (kombu's transport). */
   broker: Broker
@@ -39,12 +43,21 @@ export interface WorkerOptions {
   maxDeliveries?: number
   /** Celery node name for remote control (WORKER_NAME). */
   name?: string
+  /** Celery's -E (WORKER_SEND_EVENTS): task events on `celeryev`; worker heartbeats are sent regardless. */
+  sendEvents?: boolean
 }
 /** Python re-raises builtins by name; anything else becomes a synthesized exception class on the Python side. */
 const PYTHON_BUILTINS = new Set(['TypeError', 'ValueError', 'RuntimeError', 'KeyError', 'LookupError'])
 
 function exceptionOf(error: unknown) {
   const e = error instanceof Error ? error : new Error(String(error))
+  if (e instanceof TimeLimitError) {
+    // billiard's classes, which Celery raises for its own time limits (celery.exceptions re-exports them).
+    return {
+      result: celeryException(e.name, e.pythonArgs, 'billiard.exceptions'),
+      traceback: e.stack ?? e.name,
+    }
+  }
   const type = e.name === 'Error' ? 'Exception' : e.name
   return {
     result: celeryException(
@@ -74,6 +87,11 @@ function rawMessage(msg: BrokerMessage, extraHeaders: Record<string, unknown> = 
   }
 }
 
+/** What Celery's _get_result_meta takes from the request: group_id and parent_id, written only when set. */
+function requestMeta(task: DecodedTask) {
+  return { taskId: task.id, groupId: task.groupId, parentId: task.parentId }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -88,8 +106,22 @@ export function createWorker(options: WorkerOptions) {
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
   const revoked = createRevokedStore(options.redis, options.prefix)
+  // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
+  const follow: FollowDeps = {
+    send: (opts) => producer.sendEncoded(opts),
+    chords: createChordStore(options.redis),
+    store: (input) => results.store(input),
+  }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
+  const eventer =
+    amqp &&
+    createEventDispatcher(amqp, {
+      hostname: WORKER_NAME,
+      log,
+      groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
+    })
+  let heart: ReturnType<typeof startHeart> | undefined
   const mailbox =
     amqp &&
     createMailbox(amqp, {
@@ -103,6 +135,7 @@ export function createWorker(options: WorkerOptions) {
       revoked,
       log,
       onShutdown: () => void stopConsumers(),
+      onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
     })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
@@ -132,6 +165,7 @@ export function createWorker(options: WorkerOptions) {
           ? error.countdown
           : retryDelaySeconds(def.options, task.retries)
       await results.store({ taskId: task.id, status: 'RETRY', result, traceback, parentId: task.id })
+      void eventer?.send('task-retried', failureFields(task.id, result, traceback))
       await producer.sendEncoded({
         name: task.name,
         args: task.args,
@@ -153,12 +187,15 @@ export function createWorker(options: WorkerOptions) {
       )
       return
     }
-    await results.store({ taskId: task.id, status: 'FAILURE', result, traceback })
-    await followFailure(producer.sendEncoded, task)
+    // Celery's order (state, then links): a FAILURE is no SUCCESS, so a redelivery after a crash in between
+    // runs the task again and sends the errbacks then (with the same derived ids).
+    await results.store({ ...requestMeta(task), status: 'FAILURE', result, traceback })
+    void eventer?.send('task-failed', failureFields(task.id, result, traceback))
+    await followFailure(follow, task, result, 'FAILURE', traceback)
     await deadLetter(
       msg,
       queue,
-      permanent ? 'permanent_error' : 'retries_exhausted',
+      error instanceof TimeLimitError ? 'time_limit' : permanent ? 'permanent_error' : 'retries_exhausted',
       result.exc_message.join(' '),
     )
     metrics.failed.inc({ task: task.name })
@@ -186,12 +223,11 @@ export function createWorker(options: WorkerOptions) {
   }
 
   /** Celery's REVOKED record: TaskRevokedError with the reason (revoked, terminated). */
-  async function revoke(task: DecodedTask, reason: string) {
-    await results.store({
-      taskId: task.id,
-      status: 'REVOKED',
-      result: celeryException('TaskRevokedError', [reason], 'celery.exceptions'),
-    })
+  async function revoke(task: DecodedTask, reason: 'revoked' | 'terminated' | 'expired') {
+    const result = celeryException('TaskRevokedError', [reason], 'celery.exceptions')
+    await results.store({ ...requestMeta(task), status: 'REVOKED', result })
+    void eventer?.send('task-revoked', revokedFields(task.id, reason))
+    await followRevoked(follow, task, result)
     metrics.revoked.inc({ task: task.name })
     log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
     return ConsumerStatus.ACK
@@ -212,32 +248,24 @@ export function createWorker(options: WorkerOptions) {
     const def = registry.get(task.name)
     metrics.received.inc({ task: def ? task.name : 'unregistered' })
     if (!def) {
-      await results.store({
-        taskId: task.id,
-        status: 'FAILURE',
-        result: celeryException('NotRegistered', [task.name], 'celery.exceptions'),
-      })
-      await followFailure(producer.sendEncoded, task)
+      const result = celeryException('NotRegistered', [task.name], 'celery.exceptions')
+      await results.store({ ...requestMeta(task), status: 'FAILURE', result })
+      void eventer?.send('task-failed', failureFields(task.id, result, ''))
+      await followFailure(follow, task, result)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
       return ConsumerStatus.ACK
     }
     const now = Date.now()
-    if (task.expires && task.expires.getTime() <= now) {
-      await results.store({
-        taskId: task.id,
-        status: 'REVOKED',
-        result: celeryException('TaskRevokedError', ['expired'], 'celery.exceptions'),
-      })
-      metrics.revoked.inc({ task: task.name })
-      return ConsumerStatus.ACK
-    }
+    if (task.expires && task.expires.getTime() <= now) return revoke(task, 'expired')
     if (task.eta && task.eta.getTime() - now > 500) {
       // An eta from a Celery client (which does not use delay queues): park it in the broker, not in memory.
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
+    // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
+    void eventer?.send('task-received', receivedFields(task))
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
     const fresh = await results.markStarted({
       taskId: task.id,
@@ -245,6 +273,7 @@ export function createWorker(options: WorkerOptions) {
       result: { pid: process.pid, hostname: WORKER_NAME },
     })
     if (!fresh) return ConsumerStatus.ACK
+    void eventer?.send('task-started', { uuid: task.id })
     const started = performance.now()
     const abort = new AbortController()
     active.set(task.id, {
@@ -257,29 +286,41 @@ export function createWorker(options: WorkerOptions) {
       abort,
     })
     processed.set(task.name, (processed.get(task.name) ?? 0) + 1)
+    // Aborted for a reason other than a time limit: revoked with terminate.
+    const terminated = () => abort.signal.aborted && !(abort.signal.reason instanceof TimeLimitError)
     let value: unknown
     try {
-      value = await def.handler(task.args, task.kwargs, {
+      const context = {
         taskId: task.id,
         name: task.name,
         retries: task.retries,
         redelivered: msg.redelivered,
         log,
         signal: abort.signal,
-        once: (key, effect) => once(task.id, key, effect),
-      })
+        once: <T>(key: string, effect: () => Promise<T>) => once(task.id, key, effect),
+      }
+      value = await runWithTimeLimits(
+        () => def.handler(task.args, task.kwargs, context),
+        timeLimitsOf(task, def),
+        abort,
+      )
     } catch (error) {
       active.delete(task.id)
-      if (abort.signal.aborted) return revoke(task, 'terminated')
+      if (terminated()) return revoke(task, 'terminated')
       metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
       await retryOrFail(msg, queue, task, def, error)
       return ConsumerStatus.ACK
     }
     active.delete(task.id)
-    if (abort.signal.aborted) return revoke(task, 'terminated')
-    metrics.duration.observe({ task: task.name }, (performance.now() - started) / 1000)
-    if (!task.ignoreResult) await results.store({ taskId: task.id, status: 'SUCCESS', result: value ?? null })
-    await followSuccess(producer.sendEncoded, task, value ?? null)
+    if (terminated()) return revoke(task, 'terminated')
+    const runtime = (performance.now() - started) / 1000
+    metrics.duration.observe({ task: task.name }, runtime)
+    // The next chain step, callbacks and chord part before SUCCESS is stored (see canvas/follow.ts): a worker
+    // that dies in between runs the task again on redelivery instead of losing the step.
+    await followSuccess(follow, task, value ?? null)
+    if (!task.ignoreResult)
+      await results.store({ ...requestMeta(task), status: 'SUCCESS', result: value ?? null })
+    void eventer?.send('task-succeeded', succeededFields(task.id, value ?? null, runtime))
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }
@@ -317,6 +358,11 @@ export function createWorker(options: WorkerOptions) {
         consumers.push(consumer)
       }
       await mailbox?.start()
+      if (eventer)
+        heart = startHeart(eventer, {
+          active: () => active.size,
+          processed: () => [...processed.values()].reduce((a, b) => a + b, 0),
+        })
       log.info(
         { queues: options.queues, concurrency: options.concurrency, hostname: WORKER_NAME },
         'task worker consuming',
@@ -326,6 +372,9 @@ export function createWorker(options: WorkerOptions) {
     async stop() {
       await stopConsumers()
       await mailbox?.stop()
+      await heart?.stop()
+      heart = undefined
+      await eventer?.close()
     },
     hostname: WORKER_NAME,
   }

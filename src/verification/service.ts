@@ -1,5 +1,6 @@
 import { AppError, unavailable } from '../errors.ts'
 import { callScript, type RedisClient } from '../infra/redis.ts'
+import { replicated } from '../infra/replica-wait.ts'
 import { type Limiter, type Quota, type Rule, tightest } from '../ratelimit/index.ts'
 import type { SmsService } from '../sms/service.ts'
 import { generateCode, hashCode } from './code.ts'
@@ -74,6 +75,7 @@ export function createVerificationService(options: {
           .hset(codeKey(prefix, phone), 'hash', hashCode(secret(), phone, code), 'wrong', 0)
           .expire(codeKey(prefix, phone), settings.ttlSeconds)
           .exec()
+        await replicated(redis)
       } catch (error) {
         throw unavailable('Redis', error)
       }
@@ -98,6 +100,8 @@ export function createVerificationService(options: {
           [codeKey(prefix, phone)],
           [hashCode(secret(), phone, code), settings.maxAttempts],
         )
+        // A used code's deletion and a wrong guess's count must survive a fail-over too.
+        await replicated(redis)
       } catch (error) {
         throw unavailable('Redis', error)
       }

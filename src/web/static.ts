@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyReply } from 'fastify'
 import type { Http } from '../infra/http.ts'
+import { pageContentSecurityPolicy } from '../infra/security-headers.ts'
 
 /** Paths that belong to the API and operations: never answered with the UI, even when unknown (JSON 404). */
 const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz|openapi\.json)(\/|$)/
@@ -25,6 +27,25 @@ too), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
  * written by the build are sent to browsers that accept them.
  */
 const acceptsHtml = (accept: string | undefined) => accept !== undefined && /\btext\/html\b/i.test(accept)
+
+const INLINE_SCRIPT = /<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/gi
+let hashed: { file: string; mtimeMs: number; sources: string[] } | undefined
+
+/** `'sha256-…'` of each inline script of index.html, for the page's CSP; read again when the UI is rebuilt. */
+function inlineScriptSources(file: string): string[] {
+  const { mtimeMs } = fs.statSync(file)
+  if (hashed?.file !== file || hashed.mtimeMs !== mtimeMs) {
+    const html = fs.readFileSync(file, 'utf8')
+    const sources = [...html.matchAll(INLINE_SCRIPT)].map(
+      (match) =>
+        `'sha256-${createHash('sha256')
+          .update(match[1] ?? '')
+          .digest('base64')}'`,
+    )
+    hashed = { file, mtimeMs, sources }
+  }
+  return hashed.sources
+}
 
 export function staticRoutes(app: Http, options: { root: string }) {
   const { root } = options
@@ -59,6 +80,8 @@ export function staticRoutes(app: Http, options: { root: string }) {
     }
     // A path that names a file is that file or a 404; anything else is a client-side route.
     if (namesFile) return send(reply, pathname, HASHED_ASSET.test(pathname) ? IMMUTABLE : SHORT)
+    const scripts = inlineScriptSources(path.join(root, 'index.html'))
+    reply.header('content-security-policy', pageContentSecurityPolicy(scripts))
     return send(reply, 'index.html', REVALIDATE)
   })
 }

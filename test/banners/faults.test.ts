@@ -3,8 +3,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { unavailable } from '../../src/errors.ts'
-import { type RunningServer, startPostgres, startRedis } from '../../src/infra/local-servers.ts'
+import { type RunningServer, startRedis } from '../../src/infra/local-servers.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
+import { startPostgres } from '../support/postgres.ts'
 import { bannersOf, list, sleep } from './support.ts'
 
 const newBanner = { title: 'Written during an outage', image: '/outage.png' }
@@ -84,8 +85,8 @@ describe('banners when SQL fails (SQLite: the loader throws as a down database w
     await list(app)
     const warm = await list(app)
     const cache = bannersOf(app).cache
-    cache.hooks.beforeLoad = () => {
-      throw unavailable('SQL')
+    app.sql.before = (sql) => {
+      if (/from "banners"/i.test(sql)) throw unavailable('SQL')
     }
     cache.l1.clear() // from Redis, not only from this process's copy
     const hit = await list(app)
@@ -102,7 +103,7 @@ describe('banners when SQL fails (SQLite: the loader throws as a down database w
     expect(gone.statusCode).toBe(503)
     expect(gone.json().error.code).toBe('unavailable')
 
-    cache.hooks.beforeLoad = undefined
+    app.sql.before = undefined
     const back = await list(app)
     expect([back.statusCode, back.headers['x-cache'], back.body]).toEqual([200, 'MISS', warm.body])
   })

@@ -73,8 +73,9 @@ describe.each(dbKinds)('banners on two API processes (%s)', (db) => {
       release = resolve
     })
     // A's next load stops after reading SQL and before storing what it read.
-    bannersOf(a).cache.hooks.afterLoad = () => {
-      bannersOf(a).cache.hooks.afterLoad = undefined
+    a.sql.after = (sql) => {
+      if (!/from "banners"/i.test(sql)) return
+      a.sql.after = undefined
       reached()
       return gate
     }

@@ -1,7 +1,7 @@
 import type { BannersFeature } from '../../src/banners/index.ts'
 import type { TestApp } from '../support/app.ts'
 
-/** The banners feature of a test app (its service, and its cache with hooks and L1). */
+/** The banners feature of a test app (its service, and its cache and L1). */
 export function bannersOf(app: TestApp): BannersFeature {
   const feature = app.features.find((f) => f.name === 'banners')
   if (!feature) throw new Error('the banners feature is not registered')

@@ -119,8 +119,10 @@ describe('cache', () => {
   it('a reader whose loader is stuck in another process loads itself after lock.waitMs', async () => {
     const stuck = gate()
     const { ca, cb } = pair<string>({}, { lock: { waitMs: 200 } })
-    ca.hooks.afterLoad = () => stuck.wait()
-    const first = ca.get('k', async () => 'from a')
+    const first = ca.get('k', async () => {
+      await stuck.wait() // loaded, then stuck before storing
+      return 'from a'
+    })
     await stuck.reached
     expect(await cb.get('k', async () => 'from b')).toMatchObject({ value: 'from b', status: 'MISS' })
     stuck.open()
@@ -131,11 +133,11 @@ describe('cache', () => {
     const slow = gate()
     const { name, ca, cb } = pair<number>()
     const src = source(1)
-    ca.hooks.afterLoad = () => {
-      ca.hooks.afterLoad = undefined
-      return slow.wait()
-    }
-    const first = ca.get('k', src.load) // reads 1, then waits before storing
+    const first = ca.get('k', async () => {
+      const read = await src.load()
+      await slow.wait()
+      return read
+    }) // reads 1, then waits before storing
     await slow.reached
     await ca.mutate(['k'], async () => {
       src.value = 2
@@ -153,11 +155,11 @@ describe('cache', () => {
     const slow = gate()
     const { ca, cb } = pair<number>()
     const src = source(1)
-    ca.hooks.afterLoad = () => {
-      ca.hooks.afterLoad = undefined
-      return slow.wait()
-    }
-    const first = ca.get('k', src.load)
+    const first = ca.get('k', async () => {
+      const read = await src.load()
+      await slow.wait()
+      return read
+    })
     await slow.reached
     await cb.mutate(['k'], async () => {
       src.value = 2

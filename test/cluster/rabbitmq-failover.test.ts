@@ -6,8 +6,8 @@
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningRabbitCluster, startRabbitMQCluster } from '../../src/infra/local-clusters.ts'
 import { onCluster, startTestApp, type TestApp } from '../support/app.ts'
+import { type RunningRabbitCluster, startRabbitMQCluster } from '../support/local-clusters.ts'
 import { startWorkerProcess } from '../tasks/support/start-worker-process.ts'
 import { sleep, tempDir, until } from './support.ts'
 

@@ -4,8 +4,8 @@
  * A Redis Cluster of its own (3 masters + 3 replicas), so killing a node never disturbs other test files.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningRedisCluster, startRedisCluster } from '../../src/infra/local-clusters.ts'
 import { onCluster, startTestApp, type TestApp } from '../support/app.ts'
+import { type RunningRedisCluster, startRedisCluster } from '../support/local-clusters.ts'
 import { loop, sleep, tempDir, until } from './support.ts'
 
 const ITEMS = 16 // one per bucket: the views touch every master

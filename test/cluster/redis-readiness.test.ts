@@ -3,8 +3,8 @@
  * slots, then 200 again unaided. A Redis Cluster of its own, so killing a node never disturbs other test files.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningRedisCluster, startRedisCluster } from '../../src/infra/local-clusters.ts'
 import { onCluster, startTestApp, type TestApp } from '../support/app.ts'
+import { type RunningRedisCluster, startRedisCluster } from '../support/local-clusters.ts'
 import { sleep, tempDir, until } from './support.ts'
 
 describe.runIf(onCluster)('Redis Cluster readiness', () => {

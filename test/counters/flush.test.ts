@@ -1,19 +1,45 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFlusher, type FlushHooks } from '../../src/counters/flush.ts'
+import { createFlusher } from '../../src/counters/flush.ts'
 import { bucketOf, counterKeys } from '../../src/counters/keys.ts'
 import { dayIndex } from '../../src/counters/periods.ts'
 import { createLogger } from '../../src/infra/logger.ts'
+import type { RedisClient } from '../../src/infra/redis.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
 
 class SimulatedCrash extends Error {}
 
+/**
+ * `redis` whose Lua script `script` crashes the process, as seen by the flusher: `after` runs the script, then
+ * dies (its effect is in Redis); `before` dies without running it. The flusher gets it as its declared Redis.
+ */
+function crashingAt(redis: RedisClient, script: string, when: 'before' | 'after'): RedisClient {
+  return new Proxy(redis, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target)
+      if (typeof value !== 'function') return value
+      if (name !== script) return value.bind(target)
+      return async (...args: unknown[]) => {
+        if (when === 'after') await value.apply(target, args)
+        throw new SimulatedCrash(`died ${when} ${script}`)
+      }
+    },
+  })
+}
+
 describe.each(dbKinds)('write-behind flush on %s', (db) => {
   let app: TestApp
-  const hooks: FlushHooks = {}
   beforeAll(async () => {
-    app = await startTestApp({ db, flushHooks: hooks })
+    app = await startTestApp({ db })
   })
+  /** A flusher of this app whose Redis crashes at one step of the flush. */
+  const crashingFlusher = (script: string, when: 'before' | 'after') =>
+    createFlusher({
+      db: app.db,
+      redis: crashingAt(app.redis, script, when),
+      prefix: app.prefix,
+      log: createLogger('silent'),
+    })
   afterAll(() => app.close())
 
   async function itemWithViews(views: number) {
@@ -57,11 +83,8 @@ describe.each(dbKinds)('write-behind flush on %s', (db) => {
 
   it('loses nothing when the process dies after claiming, before SQL', async () => {
     const id = await itemWithViews(11)
-    hooks.afterClaim = () => {
-      throw new SimulatedCrash('died after claim')
-    }
-    await expect(app.flusher.flushBucket(bucketOf(id))).rejects.toBeInstanceOf(SimulatedCrash)
-    hooks.afterClaim = undefined
+    const dying = crashingFlusher('claimFlush', 'after')
+    await expect(dying.flushBucket(bucketOf(id))).rejects.toBeInstanceOf(SimulatedCrash)
     expect(await sqlViews(id)).toBe(0)
     // Views keep arriving meanwhile; they wait in `pending` behind the claimed batch.
     await Promise.all(
@@ -74,11 +97,8 @@ describe.each(dbKinds)('write-behind flush on %s', (db) => {
 
   it('never double-counts when the process dies after the SQL commit, before the ack', async () => {
     const id = await itemWithViews(23)
-    hooks.afterCommit = () => {
-      throw new SimulatedCrash('died after commit')
-    }
-    await expect(app.flusher.flushBucket(bucketOf(id))).rejects.toBeInstanceOf(SimulatedCrash)
-    hooks.afterCommit = undefined
+    const dying = crashingFlusher('ackFlush', 'before') // the SQL commit happened, the ack never does
+    await expect(dying.flushBucket(bucketOf(id))).rejects.toBeInstanceOf(SimulatedCrash)
     expect(await sqlViews(id)).toBe(23)
     await app.flusher.flushBucket(bucketOf(id)) // same batch again: SQL recognises it
     await app.flusher.flushAll()

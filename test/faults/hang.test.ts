@@ -8,13 +8,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import {
-  freePort,
-  type RunningServer,
-  startPostgres,
-  startRabbitMQ,
-  startRedis,
-} from '../../src/infra/local-servers.ts'
+import { freePort, type RunningServer, startRabbitMQ, startRedis } from '../../src/infra/local-servers.ts'
+import { startPostgres } from '../support/postgres.ts'
 
 const TOKEN = 'hang-test-admin-token-0123456789'
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkSentinel } from '../../src/doctor/sentinel.ts'
 import { freePort, type RunningServer, startRedis, terminate } from '../../src/infra/local-servers.ts'
 import { createRedis, pingRedis, type RedisClient } from '../../src/infra/redis.ts'
 
@@ -12,13 +13,14 @@ describe('Redis through Sentinel', () => {
   let dir: string
   let master: RunningServer
   let sentinelPid = 0
+  let port = 0
   let client: RedisClient
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotspot-sentinel-'))
     master = await startRedis({ dir: path.join(dir, 'master') })
     const masterPort = new URL(master.url).port
-    const port = await freePort()
+    port = await freePort()
     const conf = path.join(dir, 'sentinel.conf')
     fs.writeFileSync(
       conf,
@@ -51,5 +53,13 @@ describe('Redis through Sentinel', () => {
     expect(await run.call(client, 'sentinel:test')).toBe(2)
     const result = await client.multi().incr('sentinel:test').get('sentinel:test').exec()
     expect(result?.map(([, value]) => value)).toEqual([3, '3'])
+  })
+
+  it('hotspot doctor calls one sentinel and no replica a problem', async () => {
+    const checks = await checkSentinel(`redis+sentinel://127.0.0.1:${port}/hs`)
+    expect(checks.find((c) => c.name === 'sentinel master')?.ok).toBe(true)
+    const quorum = checks.find((c) => c.name === 'sentinel quorum')
+    expect(quorum?.ok).toBe(false)
+    expect(quorum?.detail).toMatch(/at least three sentinels.*nothing to promote/)
   })
 })

@@ -7,7 +7,9 @@ import type { Connection } from 'rabbitmq-client'
 import { inject } from 'vitest'
 import { type App, type AppOptions, createApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
+import { createDb } from '../../src/infra/db/index.ts'
 import { createLogger } from '../../src/infra/logger.ts'
+import { probed, type SqlProbe } from './sql-probe.ts'
 
 export type DbKind = 'sqlite' | 'postgres'
 
@@ -48,6 +50,8 @@ export interface TestApp extends Omit<App, 'amqp'> {
   prefix: string
   auth: { authorization: string }
   queries: string[]
+  /** The app's database goes through this: it records statements and can fail or pause them. */
+  sql: SqlProbe
 }
 
 /** A real app on the shared test servers, isolated by its own key prefix and its own database. */
@@ -73,7 +77,12 @@ export async function startTestApp(
     ...(onCluster ? { AMQP_QUEUE_TYPE: 'quorum' } : {}),
     ...options.env,
   })
-  const queries: string[] = []
+  const { db, probe } = probed(
+    createDb(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    }),
+  )
   const app = await createApp({
     config,
     redisUrl: options.redisUrl ?? inject('redisUrl'),
@@ -81,9 +90,14 @@ export async function startTestApp(
     adminToken: ADMIN_TOKEN,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     keyPrefix: prefix,
-    onQuery: (sql) => queries.push(sql),
+    database: db,
     ...options,
   })
   await app.prepare()
-  return Object.assign(app, { prefix, auth: { authorization: `Bearer ${ADMIN_TOKEN}` }, queries }) as TestApp
+  return Object.assign(app, {
+    prefix,
+    auth: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    queries: probe.queries,
+    sql: probe,
+  }) as TestApp
 }

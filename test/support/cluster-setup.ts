@@ -8,8 +8,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { startRabbitMQCluster, startRedisCluster } from '../../src/infra/local-clusters.ts'
-import { startPostgres } from '../../src/infra/local-servers.ts'
+import { startRabbitMQCluster, startRedisCluster } from './local-clusters.ts'
+import { startPostgres } from './postgres.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,7 +27,7 @@ export default async function setup(project: TestProject) {
   const results = await Promise.allSettled([
     startRedisCluster({ dir: path.join(root, 'redis'), say }),
     startRabbitMQCluster({ dir: path.join(root, 'rabbitmq'), say }),
-    startPostgres({ dir: path.join(root, 'postgres'), say }),
+    startPostgres({ dir: path.join(root, 'postgres') }),
   ])
   const stopAll = async () => {
     // Every server that did start is stopped, whichever failed: a failed run leaves no process behind.

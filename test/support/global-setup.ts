@@ -6,12 +6,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import {
-  type RunningServer,
-  startPostgres,
-  startRabbitMQ,
-  startRedis,
-} from '../../src/infra/local-servers.ts'
+import { type RunningServer, startRabbitMQ, startRedis } from '../../src/infra/local-servers.ts'
+import { startPostgres } from './postgres.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,7 +29,7 @@ export default async function setup(project: TestProject) {
     startRedis({ dir: path.join(root, 'redis'), say }),
     startRabbitMQ({ dir: path.join(root, 'rabbitmq'), say }),
     postgresWanted
-      ? startPostgres({ dir: path.join(root, 'postgres'), say }).catch((error: Error) => {
+      ? startPostgres({ dir: path.join(root, 'postgres') }).catch((error: Error) => {
           if (process.env.CI) throw error // CI installs PostgreSQL: its absence there is a failure
           say(`PostgreSQL not available, SQL tests run on SQLite only: ${error.message}`)
           return null

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, type LogEvent, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { migrations as builtIn } from './migrations/index.ts'
 import type { Database } from './schema.ts'
@@ -14,18 +14,10 @@ export type Db = Kysely<Database>
 pg.types.setTypeParser(20, (value) => Number(value))
 
 /**
- * `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `sqlite:path`). `onQuery` sees every
- * statement (tests count queries with it: "500 misses cause one SQL query").
+ * `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `sqlite:path`). To see or shape every
+ * statement, add a Kysely plugin to the result (`db.withPlugin(…)`, as the tests' SQL probe does).
  */
-export function createDb(
-  url: string,
-  options: { onQuery?: (sql: string) => void; poolSize?: number; statementTimeoutMs?: number } = {},
-): Db {
-  const log = options.onQuery
-    ? (event: LogEvent) => {
-        if (event.level === 'query') options.onQuery?.(event.query.sql)
-      }
-    : undefined
+export function createDb(url: string, options: { poolSize?: number; statementTimeoutMs?: number } = {}): Db {
   if (/^postgres(ql)?:\/\//.test(url)) {
     // statement_timeout is sent at connect time: a runaway query (a lock wait, a bad plan) is cancelled by the server
     // (error 57014 → 503) instead of holding a pooled connection until every request queues behind it.
@@ -42,7 +34,7 @@ export function createDb(
     // An idle client whose server went away (restart, fail-over) is reported on the pool; with no listener Node
     // would crash the process. The pool drops that client, and queries report their own errors (→ 503).
     pool.on('error', () => {})
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '')
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
@@ -51,7 +43,7 @@ export function createDb(
   database.pragma('journal_mode = WAL')
   database.pragma('busy_timeout = 5000')
   database.pragma('synchronous = NORMAL')
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }), log })
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
 }
 
 export async function migrateToLatest(

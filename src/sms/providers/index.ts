@@ -9,6 +9,7 @@ import { createFlakyProvider } from './flaky.ts'
 import { createIhuyiProvider } from './ihuyi.ts'
 import { createOutboxProvider } from './outbox.ts'
 import { createSmppProvider, type SmppReceipt } from './smpp.ts'
+import { createTwilioProvider, type TwilioSettings } from './twilio.ts'
 import type { SmsProvider } from './types.ts'
 
 export type { OutgoingSms, SmsProvider } from './types.ts'
@@ -32,6 +33,19 @@ export function aliyunSettings(config: Config): AliyunSettings {
     ...(a.template ? { template: a.template } : {}),
     templateParam: a.templateParam,
     url: a.url,
+  }
+}
+
+/** Twilio's settings (config.ts checked the account SID, the token and a sender are there). */
+export function twilioSettings(config: Config): TwilioSettings {
+  const t = config.gateways.twilio
+  return {
+    accountSid: t.accountSid ?? '',
+    authToken: t.authToken ?? '',
+    ...(t.from ? { from: t.from } : {}),
+    ...(t.messagingServiceSid ? { messagingServiceSid: t.messagingServiceSid } : {}),
+    ...(t.statusCallbackUrl ? { statusCallbackUrl: t.statusCallbackUrl } : {}),
+    url: t.url,
   }
 }
 
@@ -62,6 +76,8 @@ function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps)
       )
     case 'aliyun':
       return createAliyunProvider(aliyunSettings(config), gateways.timeoutMs)
+    case 'twilio':
+      return createTwilioProvider(twilioSettings(config), gateways.timeoutMs)
     default:
       throw new Error(`SMS gateway ${name} is not available in this build`)
   }

@@ -50,7 +50,8 @@ describe.each(dbKinds)('SMS_PROVIDER=ihuyi on %s (a strict ihuyi stand-in)', (db
     const sms = await settled(app, id)
     expect(sms).toMatchObject({ status: 'sent', gateway: 'ihuyi', attempts: 1 })
     const sent = ihuyi.accepted.find((s) => s.mobile === phone)
-    expect(sent).toMatchObject({ content: '您的订单已发货' })
+    // The dynamic password (md5 with the time) proved the APIKEY: the key itself never went over the wire.
+    expect(sent).toMatchObject({ content: '您的订单已发货', auth: 'dynamic' })
     expect(sms.receipts).toEqual([{ part: 1, messageId: sent?.smsid, status: 'sent' }])
 
     const ok = await receipt(RECEIPT_SECRET, {
@@ -61,6 +62,7 @@ describe.each(dbKinds)('SMS_PROVIDER=ihuyi on %s (a strict ihuyi stand-in)', (db
       report_time: '2026-12-03 15:00:00',
     })
     expect(ok.statusCode).toBe(200)
+    expect(ok.body).toBe('success') // what ihuyi takes as received (§5); anything else is pushed again
     expect(await getSms(app, id)).toMatchObject({
       status: 'delivered',
       receipts: [{ part: 1, status: 'delivered', reportedAt: '2026-12-03 15:00:00' }],
@@ -93,6 +95,14 @@ describe.each(dbKinds)('SMS_PROVIDER=ihuyi on %s (a strict ihuyi stand-in)', (db
     const { id } = (await sendSms(app, { phone, content: 'try again' })).json()
     const sms = await settled(app, id, 30_000)
     expect(sms).toMatchObject({ status: 'sent', attempts: 5, gateway: 'ihuyi' })
+    expect(ihuyi.accepted.filter((s) => s.mobile === phone)).toHaveLength(1)
+  })
+
+  it('"submit failed" (0) and an expired dynamic password (40501) are retried with a fresh time', async () => {
+    const phone = randomPhone()
+    ihuyi.script.push({ code: 0, msg: '提交失败' }, { code: 40501, msg: '动态密码已过期' })
+    const { id } = (await sendSms(app, { phone, content: 'again please' })).json()
+    expect(await settled(app, id, 30_000)).toMatchObject({ status: 'sent', attempts: 3 })
     expect(ihuyi.accepted.filter((s) => s.mobile === phone)).toHaveLength(1)
   })
 
@@ -141,11 +151,11 @@ describe('ihuyi with a wrong APIKEY', () => {
     await ihuyi?.close()
   })
 
-  it('the gateway answers 405 and the message fails for good', async () => {
+  it('the dynamic password does not check (40502) and the message fails for good', async () => {
     const { id } = (await sendSms(app, { phone: randomPhone(), content: 'x' })).json()
     const sms = await settled(app, id)
     expect(sms).toMatchObject({ status: 'failed', attempts: 1 })
-    expect(sms.error).toMatch(/code 405/)
+    expect(sms.error).toMatch(/code 40502/)
     expect(ihuyi.accepted).toHaveLength(0)
   })
 })

@@ -16,6 +16,9 @@ app.conf.update(
     task_acks_late=True,
     worker_hijack_root_logger=False,
 )
+# REDIS_URL=sentinel://h1:p1;sentinel://h2:p2 (Celery's Sentinel result backend) needs the master's name apart.
+if os.environ.get("REDIS_SENTINEL_MASTER"):
+    app.conf.result_backend_transport_options = {"master_name": os.environ["REDIS_SENTINEL_MASTER"]}
 if os.environ.get("BROKER_VISIBILITY_TIMEOUT"):
     app.conf.broker_transport_options = {"visibility_timeout": float(os.environ["BROKER_VISIBILITY_TIMEOUT"])}
 
@@ -42,3 +45,9 @@ def fail(message):
 def record_error(task_id):
     """An errback: Celery calls it with the failed task's id."""
     return task_id
+
+
+@app.task(name="py.sum")
+def py_sum(numbers):
+    """A chord body on the Python side."""
+    return sum(numbers)

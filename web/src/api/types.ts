@@ -93,6 +93,28 @@ export interface SmsState {
   error?: string
 }
 
+export type SmsStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'delivered' | 'undelivered'
+
+/** One message of the admin list (GET /api/sms): its gateway and what the gateway said of each part. */
+export interface SmsMessage {
+  id: string
+  phone: string
+  status: SmsStatus
+  segments: number
+  attempts: number
+  createdAt: string
+  sentAt?: string
+  error?: string
+  gateway?: string
+  receipts?: {
+    part: number
+    messageId: string
+    status: 'sent' | 'delivered' | 'undelivered'
+    error?: string
+    reportedAt?: string
+  }[]
+}
+
 export interface CodeSent {
   smsId: string
   expiresIn: number

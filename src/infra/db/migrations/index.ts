@@ -5,6 +5,7 @@ import * as m0003 from './0003_banners.ts'
 import * as m0004 from './0004_seckill.ts'
 import * as m0005 from './0005_sms_sealed.ts'
 import * as m0006 from './0006_sms_gateways.ts'
+import * as m0007 from './0007_sms_recent.ts'
 
 /** Every migration, in order. Listed by hand so the same list works from src/ (tsx) and dist/ (node). */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_seckill': m0004,
   '0005_sms_sealed': m0005,
   '0006_sms_gateways': m0006,
+  '0007_sms_recent': m0007,
 }

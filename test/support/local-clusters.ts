@@ -18,7 +18,7 @@ import {
   startRabbitMQ,
   startRedis,
   terminate,
-} from './local-servers.ts'
+} from '../../src/infra/local-servers.ts'
 
 const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

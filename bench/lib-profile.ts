@@ -1,0 +1,139 @@
+/**
+ * Reads a V8 CPU profile (`node --cpu-prof`) and says where a time window's CPU went, grouped the way issue 16
+ * asks (parsing and validation, hooks, serialisation, Redis client, SQL, publishing, …). V8 stamps samples with
+ * the monotonic clock `process.hrtime` reads, so the bench cuts one profile into per-route windows by taking
+ * `process.hrtime` around each load run.
+ */
+import fs from 'node:fs'
+
+interface CallFrame {
+  functionName: string
+  url: string
+  lineNumber: number
+}
+
+interface ProfileNode {
+  id: number
+  callFrame: CallFrame
+  parent?: number
+  children?: number[]
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[]
+  startTime: number
+  samples: number[]
+  timeDeltas: number[]
+}
+
+export const nowUs = () => Number(process.hrtime.bigint() / 1000n)
+
+/**
+ * The category of a stack: the first frame from the leaf up that has a source URL decides (a native or
+ * compiled-at-runtime leaf — JSON.parse, a `new Function` serialiser — belongs to its caller), with two
+ * exceptions read from the function name: Ajv's compiled `validateN` and fast-json-stringify's `anonymous` code.
+ */
+function categorise(frames: CallFrame[]): string {
+  const leaf = frames[0]
+  if (!leaf) return 'other'
+  if (leaf.functionName === '(garbage collector)') return 'GC'
+  if (leaf.functionName === '(program)') return 'V8 / native (program)'
+  for (const frame of frames) {
+    if (!frame.url && /^validate\d*$/.test(frame.functionName)) return 'parsing + validation'
+    if (frame.url) return byUrl(frame)
+  }
+  return 'other'
+}
+
+const RULES: [RegExp, string][] = [
+  [
+    /node_modules\/(ioredis|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback)\//,
+    'Redis client',
+  ],
+  [/node_modules\/rabbitmq-client\//, 'publishing (rabbitmq-client)'],
+  [/node_modules\/(better-sqlite3|kysely|pg)\//, 'SQL (kysely, driver)'],
+  [/node_modules\/(pino|sonic-boom|fast-redact|thread-stream)/, 'logging'],
+  [/node_modules\/prom-client\//, 'hooks: metrics'],
+  [/node_modules\/(@fastify\/cookie|cookie|cookie-signature)\//, 'hooks: cookies'],
+  [/node_modules\/@fastify\/under-pressure\//, 'hooks: load shedding'],
+  [
+    /node_modules\/(fast-json-stringify|@fastify\/fast-json-stringify-compiler|json-schema-ref-resolver)\//,
+    'serialisation',
+  ],
+  [/node_modules\/fastify\/lib\/(reply|error-serializer)\.js/, 'serialisation + reply'],
+  [
+    /node_modules\/(secure-json-parse|ajv|fast-uri|@fastify\/ajv-compiler|fast-querystring)\//,
+    'parsing + validation',
+  ],
+  [/node_modules\/fastify\/lib\/(contentTypeParser|validation|schemas)\.js/, 'parsing + validation'],
+  [/node_modules\/fastify\/lib\/hooks\.js/, 'hooks: Fastify runner'],
+  [
+    /node_modules\/(find-my-way|fastify|avvio|@fastify\/[a-z-]+|light-my-request|toad-cache|process-warning)\//,
+    'Fastify core (routing, request, reply)',
+  ],
+  [/\/infra\/http\.(js|ts)/, 'hooks: infra/http (control chars, deadline, in-flight, timer)'],
+  [/\/infra\/metrics\.(js|ts)/, 'hooks: metrics'],
+  [/\/infra\//, 'infra (other)'],
+  [/\/(counters|seckill|sms|banners|cache|ratelimit|verification|tasks)\//, 'feature code'],
+  [/^node:/, 'Node core (HTTP, sockets, timers, streams)'],
+  [/node_modules\//, 'other libraries'],
+]
+
+function byUrl(frame: CallFrame): string {
+  for (const [pattern, category] of RULES) if (pattern.test(frame.url)) return category
+  return 'other'
+}
+
+export interface WindowSummary {
+  /** Samples that were not idle. */
+  busySamples: number
+  /** Share of the busy samples per category, largest first. */
+  categories: [string, number][]
+  /** Functions with the most self time (share of busy samples), for finding the next thing to fix. */
+  topFunctions: [string, number][]
+}
+
+export function readProfile(file: string): CpuProfile {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
+}
+
+/** The CPU of the samples between `fromUs` and `toUs` (hrtime µs), by category and by function. */
+export function summarise(profile: CpuProfile, fromUs: number, toUs: number, top = 12): WindowSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) {
+      const c = byId.get(child)
+      if (c) c.parent = node.id
+    }
+  const categoryOf = new Map<number, string>()
+  const stackOf = (id: number): CallFrame[] => {
+    const frames: CallFrame[] = []
+    for (let n = byId.get(id); n; n = n.parent === undefined ? undefined : byId.get(n.parent))
+      frames.push(n.callFrame)
+    return frames
+  }
+  const categories = new Map<string, number>()
+  const functions = new Map<string, number>()
+  let busy = 0
+  let t = profile.startTime
+  for (const [i, id] of profile.samples.entries()) {
+    t += profile.timeDeltas[i] ?? 0
+    if (t < fromUs || t > toUs) continue
+    const node = byId.get(id)
+    if (!node || node.callFrame.functionName === '(idle)') continue
+    busy++
+    let category = categoryOf.get(id)
+    if (category === undefined) {
+      category = categorise(stackOf(id))
+      categoryOf.set(id, category)
+    }
+    categories.set(category, (categories.get(category) ?? 0) + 1)
+    const f = node.callFrame
+    const where = f.url ? `${f.url.replace(/^.*\/(node_modules|dist)\//, '')}:${f.lineNumber + 1}` : 'native'
+    const name = `${f.functionName || '(anonymous)'} ${where}`
+    functions.set(name, (functions.get(name) ?? 0) + 1)
+  }
+  const share = (m: Map<string, number>) =>
+    [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]): [string, number] => [k, v / Math.max(1, busy)])
+  return { busySamples: busy, categories: share(categories), topFunctions: share(functions).slice(0, top) }
+}

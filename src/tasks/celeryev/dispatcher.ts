@@ -1,0 +1,127 @@
+// Celery's event dispatcher (celery/events/dispatcher.py), the wire truth being
+// test/fixtures/celery/fixtures/control_events.json: what Flower and `celery events` read.
+import os from 'node:os'
+import type { Connection } from 'rabbitmq-client'
+import type { Logger } from '../../infra/logger.ts'
+
+/** Celery's event exchange: topic, durable (celery.events.event.exchange). */
+export const CELERY_EVENT_EXCHANGE = 'celeryev'
+const exchange = { exchange: CELERY_EVENT_EXCHANGE, type: 'topic', durable: true, autoDelete: false } as const
+
+/** Hours west of UTC, as celery.utils.time.utcoffset() counts them (the receiver corrects timestamps with it). */
+export function utcoffset(now = new Date()): number {
+  return Math.floor((now.getTimezoneOffset() * 60) / 3600)
+}
+
+/** Events a publish may have in flight; past it new ones are dropped (an outage must not pile them up). */
+const MAX_IN_FLIGHT = 1000
+
+export type EventFields = Record<string, unknown>
+
+/**
+ * Publishes `{hostname, utcoffset, pid, clock, ...fields, timestamp, type}` to `celeryev` with routing key
+ * `type` dashes made dots (`task-succeeded` → `task.succeeded`), transient, JSON, header `hostname`, like
+ * Celery's EventDispatcher.send. Groups (`task`, `worker`) switch on and off as -E / enable_events do. Events
+ * are best effort, as in Celery: a failed publish is logged and dropped, never fails a task.
+ */
+export function createEventDispatcher(
+  amqp: Connection,
+  options: { hostname: string; log: Logger; groups: Iterable<string> },
+) {
+  const { hostname, log } = options
+  const groups = new Set(options.groups)
+  const publisher = amqp.createPublisher({ confirm: false, maxAttempts: 1, exchanges: [exchange] })
+  let clock = 0
+  let inFlight = 0
+  let warned = false
+
+  /** Resolves once published or dropped; never rejects. */
+  function send(type: string, fields: EventFields = {}): Promise<void> {
+    const group = type.split('-', 1)[0] as string
+    if (!groups.has(group) || inFlight >= MAX_IN_FLIGHT) return Promise.resolve()
+    clock += 1
+    const event = {
+      hostname,
+      utcoffset: utcoffset(),
+      pid: process.pid,
+      clock,
+      ...fields,
+      timestamp: Date.now() / 1000,
+      type,
+    }
+    inFlight += 1
+    return publisher
+      .send(
+        {
+          exchange: CELERY_EVENT_EXCHANGE,
+          routingKey: type.replaceAll('-', '.'),
+          contentType: 'application/json',
+          contentEncoding: 'utf-8',
+          headers: { hostname },
+          durable: false,
+        },
+        event,
+      )
+      .then(() => {
+        warned = false
+      })
+      .catch((error: unknown) => {
+        if (!warned) log.warn({ err: error, type }, 'celery event not sent (events are best effort)')
+        warned = true
+      })
+      .finally(() => {
+        inFlight -= 1
+      })
+  }
+
+  return {
+    hostname,
+    send,
+    /** Whether events of `group` are sent. */
+    enabled: (group: string) => groups.has(group),
+    /** Turns a group on or off; true when that changed something (Celery's "already enabled" otherwise). */
+    toggle(group: string, on: boolean): boolean {
+      if (groups.has(group) === on) return false
+      if (on) groups.add(group)
+      else groups.delete(group)
+      return true
+    },
+    close: () => publisher.close(),
+  }
+}
+
+export type EventDispatcher = ReturnType<typeof createEventDispatcher>
+
+/** Celery's load_average(): the three load averages rounded to two decimals. */
+const loadavg = () => os.loadavg().map((n) => Math.round(n * 100) / 100)
+
+/** Celery's SOFTWARE_INFO, for this peer. */
+const SOFTWARE_INFO = { sw_ident: 'hotspot', sw_ver: '0.1.0', sw_sys: os.type() }
+
+/**
+ * Celery's Heart (celery/worker/heartbeat.py): `worker-online` at start, `worker-heartbeat` every `freq`
+ * seconds, `worker-offline` at stop, each with freq, active, processed, loadavg and the software info.
+ */
+export function startHeart(
+  dispatcher: EventDispatcher,
+  state: { active(): number; processed(): number },
+  freqSeconds = 2,
+) {
+  const beat = (type: string) =>
+    dispatcher.send(type, {
+      freq: freqSeconds,
+      active: state.active(),
+      processed: state.processed(),
+      loadavg: loadavg(),
+      ...SOFTWARE_INFO,
+    })
+  beat('worker-online')
+  const timer = setInterval(() => beat('worker-heartbeat'), freqSeconds * 1000)
+  timer.unref()
+  return {
+    stop() {
+      clearInterval(timer)
+      return beat('worker-offline')
+    },
+  }
+}
