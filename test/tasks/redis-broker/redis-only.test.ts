@@ -122,7 +122,8 @@ describe.skipIf(onCluster)('Redis-only deployment', () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()))
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
     try {
-      await expect.poll(() => output, { timeout: 90_000, interval: 200 }).toContain('ready on')
+      await expect.poll(() => output, { timeout: 90_000, interval: 200 }).toContain('data dir') // the last start-up line
+      expect(output).toContain('ready on')
       expect(output).toContain('RabbitMQ  none')
       expect(fs.readdirSync(dir).filter((f) => /rabbit/i.test(f))).toEqual([])
       const headers = {
