@@ -169,3 +169,64 @@ describe('Redis broker: a killed hotspot worker', () => {
     }
   })
 })
+
+describe.runIf(hasCelery || process.env.CI)(
+  "Redis broker: Python's restore of a killed hotspot worker's message",
+  () => {
+    let broker: Awaited<ReturnType<typeof startPrivateRedis>>
+    let app: TestApp
+
+    beforeAll(async () => {
+      broker = await startPrivateRedis()
+      // hotspot's own processes never restore here (visibility timeout 1 h): only the Python worker does.
+      app = await startTestApp({ env: { BROKER_URL: broker.url } })
+    })
+    afterAll(async () => {
+      await app?.close()
+      await broker?.stop()
+    })
+
+    it('a Python worker (visibility timeout 2 s) puts it back in its queue, flagged redelivered', async () => {
+      const raw = broker.client()
+      const doomed = await startWorkerProcess(app, inject('amqpUrl'), { BROKER_URL: broker.url, HANG: '1' })
+      const queue = app.config.tasks.ownQueue
+      const taskId = await app.tasks.producer.send('test.effect', [], {}, { queue })
+      await expect.poll(() => app.redis.hget(`${app.prefix}:runs`, taskId), { timeout: 20_000 }).toBe('1')
+      doomed.kill('SIGKILL')
+      await new Promise((r) => doomed.once('exit', r))
+      const [tag, value] = Object.entries(await raw.hgetall(UNACKED))[0] as [string, string]
+      const [payload, exchange, routingKey] = JSON.parse(value)
+      expect([payload.properties.delivery_tag, exchange, routingKey]).toEqual([tag, '', queue])
+      await sleep(2100)
+      const python = spawn(
+        PYTHON,
+        [
+          ...['-m', 'celery', '-A', 'interop_app', 'worker', '-Q', `${queue}-py`, '-c', '1', '-P', 'solo'],
+          ...['-l', 'ERROR', '--without-gossip', '--without-mingle', '--without-heartbeat'],
+        ],
+        {
+          cwd: pythonDir,
+          env: {
+            ...process.env,
+            BROKER_URL: broker.url,
+            BROKER_VISIBILITY_TIMEOUT: '2',
+            REDIS_URL: inject('redisUrl'),
+            PYTHONPATH: pythonDir,
+          },
+          stdio: 'ignore',
+        },
+      )
+      try {
+        await expect.poll(() => raw.llen(queue), { timeout: 30_000 }).toBe(1)
+        const back = JSON.parse((await raw.lindex(queue, 0)) as string)
+        expect(back.headers.id).toBe(taskId)
+        expect(back.headers.redelivered).toBe(true)
+        expect(back.properties.delivery_info.redelivered).toBe(true)
+        expect(await raw.hlen(UNACKED)).toBe(0)
+      } finally {
+        python.kill('SIGTERM')
+        await new Promise((r) => python.once('exit', r))
+      }
+    })
+  },
+)
