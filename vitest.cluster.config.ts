@@ -16,8 +16,12 @@ export default defineConfig({
       'test/tasks/celery-interop.test.ts',
       // The same Python app (interop_app.py: one broker URL, one Redis node) drives `celery inspect/control`.
       'test/tasks/celery-control.test.ts',
+      // Python workers and clients again (canvas across both kinds of worker, two-worker remote control).
+      'test/tasks/{celery-canvas,celery-control-fleet}.test.ts',
+      // Priorities are a classic-queue feature (RabbitMQ's quorum queues have none); this profile runs quorum.
+      'test/tasks/priority.test.ts',
       // Pure functions (no server): already covered by `npm test`, nothing cluster-specific to learn.
-      'test/tasks/{message,result-meta,delay-routing}.test.ts',
+      'test/tasks/{message,result-meta,delay-routing,rate-limit}.test.ts',
       'test/sms/{segment,phone}.test.ts',
     ],
     globalSetup: ['test/support/cluster-setup.ts'],

@@ -93,6 +93,11 @@ export interface Config {
     defaultQueue: string
     /** Queue of hotspot's own tasks (SMS delivery, orders, refreshes), so Python workers never see them. */
     ownQueue: string
+    /**
+     * Celery's task_queue_max_priority (TASK_QUEUE_MAX_PRIORITY, 1–255; 0 = none): every classic task queue is
+     * declared with `x-max-priority` = this, as Celery declares them, so both sides declare alike.
+     */
+    maxPriority: number
   }
   banners: {
     /** How often beat refreshes the cached banner list (task `hotspot.banners.refresh`). */
@@ -482,7 +487,11 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
-    tasks: { defaultQueue, ownQueue },
+    tasks: {
+      defaultQueue,
+      ownQueue,
+      maxPriority: integer(env, 'TASK_QUEUE_MAX_PRIORITY', 0, 0, 255),
+    },
     banners: {
       refreshSeconds: integer(env, 'BANNERS_REFRESH_SECONDS', 300, 1, 86_400),
       cacheTtlMs: integer(env, 'BANNERS_CACHE_TTL_MS', 600_000, 50, 86_400_000),

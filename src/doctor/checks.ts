@@ -60,7 +60,7 @@ export async function checkQueues(amqp: Connection, config: Config): Promise<Che
     const channel = await amqp.acquire()
     try {
       await channel.queueDeclare({ queue: name, passive: true })
-      await channel.queueDeclare(taskQueue(name, config.amqpQueueType).queue)
+      await channel.queueDeclare(taskQueue(name, config.amqpQueueType, config.tasks.maxPriority).queue)
       out.push({ name: `queue ${name}`, ok: true, detail: 'declared as configured' })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)

@@ -10,6 +10,7 @@ import type { Metrics } from '../infra/metrics.ts'
 import { callScript, loadScripts, type RedisClient } from '../infra/redis.ts'
 import { replicated } from '../infra/replica-wait.ts'
 import { limiterKey } from './keys.ts'
+import { createRefusalBlock } from './refusal-block.ts'
 
 export interface Rule {
   /** Units (e.g. SMS segments) allowed within any window of `windowMs`. */
@@ -53,7 +54,10 @@ export interface Limiter {
   take(subject: string, options: TakeOptions): Promise<Decision>
   /** The decision `take` would make now, taking nothing (an allowed peek's `id` is empty). */
   peek(subject: string, options: TakeOptions): Promise<Decision>
-  /** Gives a reservation's units back (the publish it paid for failed). Safe to call twice. */
+  /**
+   * Gives a reservation's units back (the publish it paid for failed). Safe to call twice. Not on a limiter
+   * with `blockRefused` (it throws): units leaving early would make another process's block refuse too much.
+   */
   release(subject: string, id: string): Promise<void>
   /** Forgets everything taken for the subject. */
   reset(subject: string): Promise<void>
@@ -92,19 +96,39 @@ const RESERVATION_ID = /^\d{13}:[A-Za-z0-9_-]+$/
 export function createLimiter(
   redis: RedisClient,
   prefix: string,
-  options: { name?: string; metrics?: Metrics } = {},
+  options: {
+    name?: string
+    metrics?: Metrics
+    /**
+     * Refuse a subject Redis just refused from process memory until its window frees a unit (refusal-block.ts):
+     * a hammering client costs no Redis call, the decisions stay exact. Only for limiters that never `release`.
+     */
+    blockRefused?: boolean
+  } = {},
 ): Limiter {
   // Several features build limiters on one client: register the script once.
   if (typeof (redis as unknown as Record<string, unknown>)[SCRIPT] !== 'function')
     loadScripts(redis, new URL('./', import.meta.url))
   const decisions = options.metrics ? decisionCounter(options.metrics) : undefined
+  const heldCounter = options.metrics && options.blockRefused ? blockedCounter(options.metrics) : undefined
   const name = options.name ?? prefix
+  const block = options.blockRefused ? createRefusalBlock() : undefined
+  const blockKey = (subject: string, rules: Rule[]) =>
+    `${subject}\n${rules.map((r) => `${r.limit}/${r.windowMs}`).join(',')}`
 
   async function decide(subject: string, takeOptions: TakeOptions, peek: boolean): Promise<Decision> {
     const rules = checkedRules(takeOptions)
     const weight = takeOptions.weight ?? 1
     if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_WEIGHT)
       throw new RangeError(`weight must be between 1 and ${MAX_WEIGHT}, got ${weight}`)
+    const held = block?.check(blockKey(subject, rules), weight)
+    if (held) {
+      if (!peek) {
+        decisions?.labels(name, 'limited').inc()
+        heldCounter?.labels(name).inc()
+      }
+      return held
+    }
     const token = peek ? '' : `${PROCESS_TOKEN}${(++sequence).toString(36)}`
     const args: (string | number)[] = [token, weight]
     // The log keeps as many units as the rule with the longest window allows (older ones count for none).
@@ -116,6 +140,7 @@ export function createLimiter(
     }
     args.push(keep.limit)
     let reply: number[]
+    const sentAt = performance.now()
     try {
       reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
       if (!peek) await replicated(redis)
@@ -127,7 +152,14 @@ export function createLimiter(
     if (!peek) decisions?.labels(name, admitted === 1 ? 'allowed' : 'limited').inc()
     // Admitted: `retry` holds the time the units were logged at; the id is their value in the log.
     if (admitted === 1) return { allowed: true, id: peek ? '' : `${retry}:${token}`, ...quota }
-    return { allowed: false, retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry, rule, ...quota }
+    const refusal = {
+      allowed: false as const,
+      retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry,
+      rule,
+      ...quota,
+    }
+    block?.remember(blockKey(subject, rules), weight, refusal, sentAt)
+    return refusal
   }
 
   return {
@@ -135,6 +167,7 @@ export function createLimiter(
     peek: (subject, takeOptions) => decide(subject, takeOptions, true),
 
     async release(subject, id) {
+      if (block) throw new TypeError(`limiter ${name} blocks refused subjects: it cannot release units early`)
       if (!RESERVATION_ID.test(id)) throw new RangeError('not a reservation id')
       try {
         await redis.lrem(limiterKey(prefix, subject), 0, id)
@@ -145,11 +178,24 @@ export function createLimiter(
 
     async reset(subject) {
       await redis.del(limiterKey(prefix, subject))
+      // This process's blocks only: reset is for tests and operators, not for the request path.
+      block?.forget(`${subject}\n`)
     },
   }
 }
 
 const METRIC = 'hotspot_rate_limit_decisions_total'
+const BLOCKED_METRIC = 'hotspot_rate_limit_blocked_total'
+
+/** Refusals answered from a limiter's in-process block (no Redis call); they are in the decisions too. */
+function blockedCounter(metrics: Metrics) {
+  const existing = metrics.registry.getSingleMetric(BLOCKED_METRIC)
+  if (existing) return existing as ReturnType<typeof make>
+  return make()
+  function make() {
+    return metrics.counter(BLOCKED_METRIC, 'Refusals answered from process memory, by limiter', ['limiter'])
+  }
+}
 
 /** One counter per metrics registry, shared by every limiter of the app. */
 function decisionCounter(metrics: Metrics) {

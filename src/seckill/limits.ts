@@ -17,7 +17,8 @@ export type LimitVerdict = ({ allowed: true } | { allowed: false; retryAfterMs: 
  * attempt counts, admitted or not.
  */
 export function createBuyLimiter(redis: RedisClient, prefix: string, limits: BuyLimits, metrics?: Metrics) {
-  const limiter = createLimiter(redis, `${prefix}:rl`, { name: 'seckill', metrics })
+  // Buy attempts are never given back, so refused buyers can be refused from memory (a bot costs no Redis call).
+  const limiter = createLimiter(redis, `${prefix}:rl`, { name: 'seckill', metrics, blockRefused: true })
   const windowMs = limits.limitWindowSeconds * 1000
   const take = (subject: string, limit: number) =>
     limit > 0 ? limiter.take(subject, { limit, windowMs }) : ({ allowed: true } as const)

@@ -9,6 +9,7 @@ import {
 import { maskPhone } from './phone.ts'
 import { isFinal } from './providers/errors.ts'
 import type { SmsProvider } from './providers/index.ts'
+import { partsAlreadySent } from './providers/types.ts'
 import type { Sealer } from './sealed.ts'
 import { segment } from './segment.ts'
 import { DELIVER_TASK, MAX_BATCH } from './service.ts'
@@ -122,7 +123,7 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
     const parts = segment(text).parts
     const maskedParts = sms.sealed === null ? undefined : segment(sms.content).parts
     // Parts a gateway already took in an earlier attempt (or through another gateway) are never sent again.
-    const sentParts = new Set((await store.gatewayParts(id)).map((p) => p.part))
+    const sentParts = partsAlreadySent(await store.gatewayParts(id), parts.length)
     try {
       await context.once('provider-send', () =>
         withTimeout(

@@ -44,6 +44,11 @@ export interface SendOptions {
    * delivered, then erased.
    */
   masked?: string
+  /**
+   * The delivery task's message priority (higher first; default 0): verification codes go ahead of bulk messages
+   * waiting in the queue when it has priorities (TASK_QUEUE_MAX_PRIORITY).
+   */
+  priority?: number
 }
 
 export interface SmsView {
@@ -140,11 +145,12 @@ export function createSmsService(options: SmsServiceOptions) {
   // The SMS stored in one event-loop turn share one delivery task: one broker message and one confirm for the
   // batch, not one per SMS (the broker's cost per message was the largest part of a POST /api/sms). Each send
   // still waits for that confirm before its 202, and on a failed publish every SMS of it is undone (below).
-  const publishDelivery = createTurnBatcher<'deliver', string, void>({
+  // Batched per message priority: a verification code never waits in a bulk batch's message.
+  const publishDelivery = createTurnBatcher<number, string, void>({
     maxBatch: MAX_BATCH,
     maxPending: MAX_PENDING_PUBLISHES,
-    async send(_key, ids) {
-      await producer.send(DELIVER_TASK, ids)
+    async send(priority, ids) {
+      await producer.send(DELIVER_TASK, ids, {}, { priority })
       return ids.map(() => undefined)
     },
   })
@@ -212,7 +218,7 @@ export function createSmsService(options: SmsServiceOptions) {
         throw error instanceof AppError ? error : unavailable('The database', error)
       }
       try {
-        await publishDelivery.add('deliver', id)
+        await publishDelivery.add(options.priority ?? 0, id)
       } catch (error) {
         // A worker that already took it means the publish did land (only its confirm was lost): it is queued.
         if (await store.cancelQueued(id, 'could not be queued (task broker unavailable)').catch(() => true)) {

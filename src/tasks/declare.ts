@@ -6,7 +6,7 @@ import { deadLetterQueue, delayTopology, EVENTS_EXCHANGE, type QueueType, taskQu
  * exchange, and each task queue with its delay binding. Each queue is declared once per process; a broker that
  * lost its definitions gets them again on the next `reset()` (called after a reconnect).
  */
-export function createDeclarer(amqp: Connection, queueType: QueueType) {
+export function createDeclarer(amqp: Connection, queueType: QueueType, maxPriority = 0) {
   let base: Promise<void> | undefined
   const queues = new Map<string, Promise<void>>()
 
@@ -27,7 +27,7 @@ export function createDeclarer(amqp: Connection, queueType: QueueType) {
 
   async function declareQueue(name: string) {
     await ensureBase()
-    const { queue, exchange, binding } = taskQueue(name, queueType)
+    const { queue, exchange, binding } = taskQueue(name, queueType, maxPriority)
     await amqp.exchangeDeclare(exchange)
     await amqp.queueDeclare(queue)
     await amqp.queueBind(binding)

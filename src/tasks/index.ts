@@ -37,7 +37,7 @@ export interface TaskSystemOptions {
   metrics: Metrics
   prefix: string
   queueType: QueueType
-  queues: { defaultQueue: string; ownQueue: string }
+  queues: { defaultQueue: string; ownQueue: string; maxPriority?: number }
   worker: {
     queues: string[]
     concurrency: number
@@ -57,11 +57,14 @@ export function createTaskSystem(options: TaskSystemOptions) {
   loadScripts(redis, new URL('./', import.meta.url))
   const registry = createRegistry()
   registerBuiltinTasks(registry, options.queues.defaultQueue)
-  const declarer = amqp ? createDeclarer(amqp, options.queueType) : undefined
+  const declarer = amqp ? createDeclarer(amqp, options.queueType, options.queues.maxPriority) : undefined
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
   amqp?.on('connection', () => declarer?.reset())
   const broker =
-    options.broker ?? (amqp && declarer ? createAmqpBroker(amqp, declarer, options.queueType) : undefined)
+    options.broker ??
+    (amqp && declarer
+      ? createAmqpBroker(amqp, declarer, options.queueType, options.queues.maxPriority)
+      : undefined)
   if (!broker) throw new Error('the task system needs a broker: RabbitMQ (AMQP_URL) or Redis (BROKER_URL)')
   const taskMetrics = createTaskMetrics(options.metrics)
   // Celery's client dispatcher: an anonymous node name (gen<pid>@host), the `task` group only.

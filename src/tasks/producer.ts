@@ -51,6 +51,7 @@ export function createProducer(options: {
         eta,
         expires,
         queue: opts.queue,
+        priority: opts.priority,
         timeLimit:
           opts.timeLimit || opts.softTimeLimit
             ? { hard: opts.timeLimit, soft: opts.softTimeLimit }

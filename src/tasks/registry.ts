@@ -1,10 +1,11 @@
+import { parseRate } from './rate-limit.ts'
 import type { TaskHandler, TaskOptions, TaskRegistry } from './types.ts'
 
 export interface RegisteredTask {
   name: string
   handler: TaskHandler
-  options: Required<Omit<TaskOptions, 'queue' | 'timeLimit' | 'softTimeLimit'>> &
-    Pick<TaskOptions, 'timeLimit' | 'softTimeLimit'> & { queue: string | undefined }
+  options: Required<Omit<TaskOptions, 'queue' | 'timeLimit' | 'softTimeLimit' | 'rateLimit'>> &
+    Pick<TaskOptions, 'timeLimit' | 'softTimeLimit' | 'rateLimit'> & { queue: string | undefined }
 }
 
 const DEFAULTS = { maxRetries: 3, retryBaseDelay: 1, retryMaxDelay: 300, retryJitter: true }
@@ -18,6 +19,7 @@ export function createRegistry(): TaskRegistry & {
   return {
     register(name, handler, options = {}) {
       if (tasks.has(name)) throw new Error(`task ${name} is registered twice`)
+      parseRate(options.rateLimit) // a bad rate fails here, not at the first run
       tasks.set(name, { name, handler, options: { ...DEFAULTS, ...options, queue: options.queue } })
     },
     get: (name) => tasks.get(name),

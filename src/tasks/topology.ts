@@ -18,14 +18,21 @@ type QueueBind = MethodParams[Cmd.QueueBind]
  * no arguments; binding with the queue's name), or RabbitMQ answers 406 PRECONDITION_FAILED to whichever side
  * declares second. `celery` is always classic: that is what a stock Celery client declares.
  */
-export function taskQueue(name: string, queueType: QueueType) {
+export function taskQueue(name: string, queueType: QueueType, maxPriority = 0) {
   const quorum = queueType === 'quorum' && name !== DEFAULT_QUEUE
+  // Celery's Queues._set_max_priority: x-max-priority on every queue when task_queue_max_priority is set.
+  // RabbitMQ's quorum queues have no priorities (3.x refuses the argument): those go without.
+  const args: QueueDeclare['arguments'] = quorum
+    ? { 'x-queue-type': 'quorum' }
+    : maxPriority > 0
+      ? { 'x-max-priority': maxPriority }
+      : undefined
   const queue: QueueDeclare = {
     queue: name,
     durable: true,
     exclusive: false,
     autoDelete: false,
-    arguments: quorum ? { 'x-queue-type': 'quorum' } : undefined,
+    arguments: args,
   }
   const exchange: ExchangeDeclare = { exchange: name, type: 'direct', durable: true, autoDelete: false }
   const binding: QueueBind = { queue: name, exchange: name, routingKey: name }

@@ -15,6 +15,11 @@ export interface SendOptions {
   /** After this the task is not run (state REVOKED). A Date, or seconds from now. */
   expires?: Date | number
   taskId?: string
+  /**
+   * AMQP message priority, 0–255, higher first (Celery's `priority`): honoured by queues declared with
+   * x-max-priority (TASK_QUEUE_MAX_PRIORITY), capped by the broker at that maximum. Default 0.
+   */
+  priority?: number
   /** Seconds; sent in the `timelimit` header, which the worker (hotspot or Python) enforces over the task's own. */
   timeLimit?: number
   softTimeLimit?: number
@@ -67,6 +72,11 @@ export interface TaskContext {
 export type TaskHandler = (args: unknown[], kwargs: Record<string, unknown>, context: TaskContext) => unknown
 
 export interface TaskOptions {
+  /**
+   * Celery's rate_limit: `"10/s"`, `"100/m"`, `"2/h"` or tasks per second; each worker starts at most that many
+   * of this task per unit (one every 1/rate). Changeable at run time with Celery's `rate_limit` control command.
+   */
+  rateLimit?: string | number
   /** Retries after the first attempt before the task fails for good (default 3; 0 = never retry). */
   maxRetries?: number
   /** Backoff: delay before retry n is min(maxDelay, baseDelay * 2^n), with jitter. Seconds. Default 1. */

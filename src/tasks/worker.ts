@@ -7,12 +7,13 @@ import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
 import { createEventDispatcher, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
-import { type ActiveTask, createMailbox, nodeName } from './control/mailbox.ts'
+import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
 import type { Producer, RawMessage } from './producer.ts'
+import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
@@ -114,6 +115,7 @@ export function createWorker(options: WorkerOptions) {
   }
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
+  const rateLimiter = createRateLimiter()
   const eventer =
     amqp &&
     createEventDispatcher(amqp, {
@@ -135,6 +137,8 @@ export function createWorker(options: WorkerOptions) {
       revoked,
       log,
       onShutdown: () => void stopConsumers(),
+      taskOptions: (name) => registry.get(name)?.options,
+      clock: new LamportClock(),
       onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
     })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
@@ -177,6 +181,7 @@ export function createWorker(options: WorkerOptions) {
         rootId: task.rootId,
         parentId: task.id, // what Celery writes on a retry
         groupId: task.groupId,
+        priority: task.priority ?? undefined,
         queue,
         embed: task.embed,
       })
@@ -263,6 +268,9 @@ export function createWorker(options: WorkerOptions) {
       await producer.publish(queue, rawMessage(msg), task.eta.getTime() - now)
       return ConsumerStatus.ACK
     }
+    // Celery's rate_limit: the task waits for its place in its type's bucket (holding its unacked message).
+    const wait = rateLimiter.reserve(task.name, def.options.rateLimit)
+    if (wait > 0) await sleep(wait)
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
     // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
     void eventer?.send('task-received', receivedFields(task))

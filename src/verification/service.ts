@@ -6,6 +6,9 @@ import type { SmsService } from '../sms/service.ts'
 import { generateCode, hashCode } from './code.ts'
 import { codeKey, sendSubject } from './keys.ts'
 
+/** A code's SMS jumps the queue of bulk messages (priority 0) where the queue has priorities; 9 of Celery's 0–9. */
+export const VERIFICATION_SMS_PRIORITY = 9
+
 export interface VerificationSettings {
   ttlSeconds: number
   /** 0: no cooldown. */
@@ -57,7 +60,11 @@ export function createVerificationService(options: {
         const text = (shown: string) =>
           `Your hotspot code is ${shown}. It expires in ${minutes} min. Never share it.`
         // Stored masked, delivered from a sealed copy (issue 15 item 11): no admin view or backup shows the code.
-        sent = await sms.send(phone, text(code), { address, masked: text('*'.repeat(code.length)) })
+        sent = await sms.send(phone, text(code), {
+          address,
+          masked: text('*'.repeat(code.length)),
+          priority: VERIFICATION_SMS_PRIORITY,
+        })
       } catch (error) {
         await limiter.release(subject, decision.id).catch(() => {})
         throw error

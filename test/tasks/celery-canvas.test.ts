@@ -63,7 +63,9 @@ describe.runIf(hasCelery || process.env.CI)('canvas across Python and hotspot wo
     expect(await canvas('read', sent.id)).toEqual({ result: 10 })
     // Celery deletes the chord keys once the body is sent.
     const counters = ['.j', '.t', '.s'] as const
-    expect(await app.redis.exists(...counters.map((s) => groupKey(sent.groupId as string, s)))).toBe(0)
+    // One key at a time: on Redis Cluster the three lie in different slots.
+    for (const suffix of counters)
+      expect(await app.redis.exists(groupKey(sent.groupId as string, suffix))).toBe(0)
   })
 
   it('a TypeScript chord with a mixed header and a hotspot body, then a Python step after it', async () => {

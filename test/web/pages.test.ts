@@ -73,9 +73,11 @@ describe('web UI in Chromium', () => {
 
     const rankingTitles = () => page.locator('.ranking-list .ranking-title').allTextContents()
     await expect.poll(rankingTitles).toEqual(['Alpha article', 'Beta video'])
-    await page.getByRole('tab', { name: 'All time' }).click()
-    expect(await page.getByRole('tab', { name: 'All time' }).getAttribute('aria-selected')).toBe('true')
-    await expect.poll(rankingTitles).toEqual(['Alpha article', 'Beta video'])
+    for (const tab of ['This month', 'Trending', 'All time']) {
+      await page.getByRole('tab', { name: tab }).click()
+      expect(await page.getByRole('tab', { name: tab }).getAttribute('aria-selected')).toBe('true')
+      await expect.poll(rankingTitles).toEqual(['Alpha article', 'Beta video'])
+    }
 
     // Live: with the stream open the page does not poll, so a changed count can only come through it.
     await page.locator('.live-badge[data-state="live"]').first().waitFor()
@@ -121,6 +123,11 @@ describe('web UI in Chromium', () => {
     const unique = page.locator('[data-testid="unique-visitors"] .live-number')
     await views.filter({ hasText: /^3$/ }).waitFor()
     expect(await unique.textContent()).toBe('3')
+    // Its place in today's ranking, among every item viewed today.
+    await page
+      .locator('[data-testid="rank"]')
+      .filter({ hasText: /^#\d+\s*of \d+ today$/ })
+      .waitFor()
     // The first answer set the hs_vid cookie: from now on this browser is one visitor.
     await page.reload()
     await views.filter({ hasText: /^4$/ }).waitFor()

@@ -64,6 +64,30 @@ const THROTTLED = new Set([
   'Throttling.Api',
 ])
 
+// Final refusals about the AccessKey's account (balance, subscription, sign, template, RAM, IP, countries it may
+// reach), not the message: a fail-over list moves on to its next gateway.
+const ACCOUNT = new Set([
+  'isv.AMOUNT_NOT_ENOUGH',
+  'isv.OUT_OF_SERVICE',
+  'isv.PRODUCT_UN_SUBSCRIPT',
+  'isv.PRODUCT_UNSUBSCRIBE',
+  'isv.ACCOUNT_NOT_EXISTS',
+  'isv.ACCOUNT_ABNORMAL',
+  'isv.SMS_TEMPLATE_ILLEGAL',
+  'isv.SMS_SIGNATURE_ILLEGAL',
+  'isv.SMS_SIGNATURE_SCENE_ILLEGAL',
+  'isv.DENY_IP_RANGE',
+  'isv.DOMESTIC_NUMBER_NOT_SUPPORTED',
+  'isv.NOT_SUPPORTED_COUNTRY',
+  'isv.COUNTRY_RESTRICTED',
+  'isp.RAM_PERMISSION_DENY',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'InvalidAccessKeyId.NotFound',
+  'InvalidAccessKeyId.Inactive',
+  'Forbidden.RAM',
+])
+
 export function aliyunErrorKind(code: string): GatewayErrorKind {
   if (THROTTLED.has(code)) return 'throttled'
   if (FINAL.has(code) || code.startsWith('MissingParameter') || code.startsWith('Missing')) return 'final'
@@ -74,7 +98,9 @@ const gatewayError = (answer: Record<string, unknown>) => {
   const code = String(answer.Code)
   // Message text of Aliyun's own making (it never echoes the phone or the parameters); kept short.
   const message = typeof answer.Message === 'string' ? answer.Message.slice(0, 120) : ''
-  return new GatewayError('aliyun', aliyunErrorKind(code), `${code}${message ? ` (${message})` : ''}`, code)
+  return new GatewayError('aliyun', aliyunErrorKind(code), `${code}${message ? ` (${message})` : ''}`, code, {
+    account: ACCOUNT.has(code),
+  })
 }
 
 /** PhoneNumbers: an 11-digit mainland number as is, any other as country code + number without `+`. */
@@ -83,6 +109,7 @@ export const aliyunPhone = (e164: string) => (e164.startsWith('+86') ? e164.slic
 export function createAliyunProvider(settings: AliyunSettings, timeoutMs: number): SmsProvider {
   return {
     name: 'aliyun',
+    wholeText: true,
     async send(sms) {
       if (sms.sentParts?.has(0)) return // Aliyun took it in an earlier attempt
       const code = verificationCode(sms)
@@ -96,6 +123,8 @@ export function createAliyunProvider(settings: AliyunSettings, timeoutMs: number
           code
             ? 'no template for verification codes (ALIYUN_CODE_TEMPLATE)'
             : 'no template for this SMS (ALIYUN_TEMPLATE)',
+          undefined,
+          { account: true }, // another gateway needs no template
         )
       const answer = await callAliyun(
         settings.url,

@@ -8,17 +8,27 @@ export type GatewayErrorKind = 'retry' | 'throttled' | 'final'
 
 export class GatewayError extends Error {
   override name = 'GatewayError'
+  /**
+   * A `final` refusal about this gateway's own account — credentials, balance, allowed IP, sender, signature or
+   * template — not about the message: the message fails if this is the only gateway, but a fail-over list moves
+   * on to the next one (which has an account of its own).
+   */
+  readonly account: boolean
   constructor(
     readonly gateway: string,
     readonly kind: GatewayErrorKind,
     message: string,
     readonly code?: string,
+    options: { account?: boolean } = {},
   ) {
     super(`${gateway}: ${message}`)
+    this.account = kind === 'final' && options.account === true
   }
 }
 
 export const isFinal = (error: unknown) => error instanceof GatewayError && error.kind === 'final'
+/** Final for the message itself (wrong number, blocked content): no other gateway will do better. */
+export const isFinalForMessage = (error: unknown) => isFinal(error) && !(error as GatewayError).account
 
 /** fetch with a deadline: every call to a gateway has one. A timeout or a network error is `retry`. */
 export async function gatewayFetch(gateway: string, url: string, init: RequestInit, timeoutMs: number) {

@@ -1,6 +1,6 @@
 import { Gauge, Histogram } from 'prom-client'
 import type { Metrics } from '../../infra/metrics.ts'
-import { GatewayError, isFinal } from './errors.ts'
+import { GatewayError, isFinal, isFinalForMessage } from './errors.ts'
 import type { SmsProvider } from './types.ts'
 
 export interface BreakerSettings {
@@ -54,10 +54,12 @@ function createBreaker(settings: BreakerSettings, onChange: (state: BreakerState
 }
 
 /**
- * SMS_PROVIDER=a,b: tries each gateway in order, skipping those whose breaker is open; moves on when one is down
- * or throttling, stops at a final refusal (wrong number, blocked content: no gateway will do better). Parts a
- * gateway took are recorded through `onPartSent` before the next gateway is tried, so one SMS never goes out
- * through two gateways. Metrics per gateway: sent, failed (by kind), latency, breaker state.
+ * SMS_PROVIDER=a,b: tries each gateway in order, skipping those whose breaker is open; moves on when one is down,
+ * throttling or refuses for a reason of its own account (credentials, balance, sender, template); stops at a final
+ * refusal of the message itself (wrong number, blocked content: no gateway will do better). Parts a gateway took
+ * are recorded through `onPartSent` before the next gateway is tried, so one SMS never goes out through two
+ * gateways, and a whole-text gateway never takes over a message another began in parts. Metrics per gateway:
+ * sent, failed (by kind), latency, breaker state.
  */
 export function createFailoverProvider(
   gateways: SmsProvider[],
@@ -101,14 +103,16 @@ export function createFailoverProvider(
         taken.add(part)
         await sms.onPartSent?.(part, gateway, messageId)
       }
-      let last: unknown = new GatewayError(
-        'sms',
-        'retry',
-        'every gateway is unavailable (circuit breakers open)',
-      )
+      let retryable: unknown
+      let accountRefusal: unknown
+      let skipped = false
       for (const gateway of gateways) {
+        const begunInParts = taken.size > 0 && taken.size < sms.parts.length
         const breaker = breakers.get(gateway.name)
-        if (!breaker?.allow()) continue
+        if ((gateway.wholeText && begunInParts) || !breaker?.allow()) {
+          skipped = true
+          continue
+        }
         const started = process.hrtime.bigint()
         try {
           await gateway.send({ ...sms, sentParts: taken, onPartSent })
@@ -120,16 +124,21 @@ export function createFailoverProvider(
           latency?.observe({ gateway: gateway.name }, Number(process.hrtime.bigint() - started) / 1e9)
           const kind = error instanceof GatewayError ? error.kind : 'retry'
           failed?.inc({ gateway: gateway.name, kind })
-          // A final refusal is about the message, not the gateway being down.
-          if (isFinal(error)) {
+          // A final refusal of the message is about the message, not the gateway being down.
+          if (isFinalForMessage(error)) {
             breaker.success()
             throw error
           }
           breaker.failure()
-          last = error
+          if (isFinal(error)) accountRefusal = error
+          else retryable = error
         }
       }
-      throw last
+      // Later may work (a gateway down, throttling or skipped now); only refusals of every account are final.
+      if (retryable !== undefined) throw retryable
+      if (skipped || accountRefusal === undefined)
+        throw new GatewayError('sms', 'retry', 'no gateway can take it now (circuit breakers open)')
+      throw accountRefusal
     },
   }
 }

@@ -58,6 +58,10 @@ export function ihuyiDynamicPassword(
   return createHash('md5').update(`${account}${apiKey}${mobile}${content}${time}`, 'utf8').digest('hex')
 }
 
+// Final refusals about the APIID's account (credentials, IP, balance, signature, registered templates), not the
+// message: a fail-over list moves on to its next gateway.
+const ACCOUNT = new Set([400, 401, 402, 405, 4050, 40502, 4051, 4052, 4070, 4071, 4072, 40722, 4075])
+
 function ihuyiErrorKind(code: number): GatewayErrorKind {
   if (THROTTLED.has(code)) return 'throttled'
   return FINAL.has(code) ? 'final' : 'retry'
@@ -66,6 +70,7 @@ function ihuyiErrorKind(code: number): GatewayErrorKind {
 export function createIhuyiProvider(settings: IhuyiSettings, timeoutMs: number): SmsProvider {
   return {
     name: 'ihuyi',
+    wholeText: true,
     async send(sms) {
       if (sms.sentParts?.has(0)) return // ihuyi took it in an earlier attempt
       if (!sms.phone.startsWith('+86'))
@@ -103,6 +108,7 @@ export function createIhuyiProvider(settings: IhuyiSettings, timeoutMs: number):
         ihuyiErrorKind(code),
         `code ${code}${msg ? ` (${msg})` : ''}`,
         String(code),
+        { account: ACCOUNT.has(code) },
       )
     },
   }

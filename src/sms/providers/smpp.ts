@@ -83,7 +83,11 @@ export function createSmppProvider(
       session.on('connect', () => {
         session.bind_transceiver(credentials, (pdu) => {
           if (pdu.command_status !== smpp.ESME_ROK)
-            return fail(new GatewayError('smpp', 'final', `bind refused (status ${pdu.command_status})`))
+            return fail(
+              new GatewayError('smpp', 'final', `bind refused (status ${pdu.command_status})`, undefined, {
+                account: true,
+              }),
+            )
           clearTimeout(timer)
           resolve(session)
         })
@@ -172,7 +176,16 @@ export function createSmppProvider(
             continue
           }
           const kind = FINAL_STATUSES.has(pdu.command_status) ? 'final' : 'retry'
-          throw new GatewayError('smpp', kind, `submit_sm status 0x${pdu.command_status.toString(16)}`)
+          // A source address the SMSC refuses is this bind's sender, not the message.
+          throw new GatewayError(
+            'smpp',
+            kind,
+            `submit_sm status 0x${pdu.command_status.toString(16)}`,
+            undefined,
+            {
+              account: pdu.command_status === 0x0a,
+            },
+          )
         }
       }
     },

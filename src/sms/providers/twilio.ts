@@ -28,6 +28,11 @@ const THROTTLED = new Set([
   30022, // US A2P 10DLC rate limit exceeded
 ])
 
+// Final refusals about the account or its sender, not the message: credentials (20003), a Messaging Service or
+// resource that is not there (20404), a From that is not the account's or not SMS-capable (21212, 21606, 21659,
+// 21660), none given (21603), a region the account may not send to or cannot route (21408, 21612).
+const ACCOUNT = new Set([20003, 20404, 21212, 21408, 21603, 21606, 21612, 21659, 21660])
+
 function twilioErrorKind(status: number, code: number | undefined): GatewayErrorKind {
   if (status === 429 || (code !== undefined && THROTTLED.has(code))) return 'throttled'
   // 4xx: the request (number, body, sender, credentials) is wrong, not the moment; 5xx and others: retry.
@@ -48,6 +53,7 @@ function gatewayError(error: unknown): GatewayError {
       kind,
       `${detail}${message ? ` (${message})` : ''}`,
       String(code ?? error.status),
+      { account: error.status === 401 || error.status === 403 || (code !== undefined && ACCOUNT.has(code)) },
     )
   }
   // Never quote the SDK's error: axios errors carry the request (its Authorization header and the text).
@@ -71,6 +77,7 @@ export function createTwilioProvider(settings: TwilioSettings, timeoutMs: number
     : { from: settings.from ?? '' }
   return {
     name: 'twilio',
+    wholeText: true,
     async send(sms) {
       if (sms.sentParts?.has(0)) return // Twilio took it in an earlier attempt
       let sid: unknown

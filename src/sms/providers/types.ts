@@ -28,5 +28,23 @@ export interface OutgoingSms {
  */
 export interface SmsProvider {
   name: string
+  /**
+   * Sends the whole text as one message (the gateway splits it) and records it as part 0: it cannot finish a
+   * message another gateway began in parts, and its part 0 stands for every part.
+   */
+  wholeText?: boolean
   send(sms: OutgoingSms): Promise<void>
+}
+
+/** The gateways that take a whole text as one message, by the name they record parts under. */
+export const WHOLE_TEXT_GATEWAYS: ReadonlySet<string> = new Set(['ihuyi', 'aliyun', 'twilio'])
+
+/**
+ * Parts (0-based) of an SMS of `count` parts that gateways already took: all of them once a whole-text gateway
+ * took it (it records part 0 for the whole text), else the parts recorded.
+ */
+export function partsAlreadySent(recorded: { part: number; gateway: string }[], count: number): Set<number> {
+  if (recorded.some((p) => WHOLE_TEXT_GATEWAYS.has(p.gateway)))
+    return new Set(Array.from({ length: count }, (_, i) => i))
+  return new Set(recorded.map((p) => p.part))
 }

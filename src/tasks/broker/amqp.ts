@@ -13,7 +13,13 @@ export const MIN_DELAY_MS = 500
  * The broker on RabbitMQ: persistent messages with publisher confirms to the default exchange (as Celery), delays
  * through kombu's native delayed-delivery levels, consumers that rabbitmq-client re-subscribes after a reconnect.
  */
-export function createAmqpBroker(amqp: Connection, declarer: Declarer, queueType: QueueType): Broker {
+export function createAmqpBroker(
+  amqp: Connection,
+  declarer: Declarer,
+  queueType: QueueType,
+  /** x-max-priority of the task queues (Celery's task_queue_max_priority); 0 = none. */
+  maxPriority = 0,
+): Broker {
   // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
   // never retried later behind its back.
   const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 })
@@ -51,7 +57,7 @@ export function createAmqpBroker(amqp: Connection, declarer: Declarer, queueType
         {
           queue,
           // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
-          queueOptions: taskQueue(queue, queueType).queue,
+          queueOptions: taskQueue(queue, queueType, maxPriority).queue,
           qos: { prefetchCount: options.prefetch },
           concurrency: options.concurrency,
           requeue: true,

@@ -64,6 +64,7 @@ export function createChordStore(redis: RedisClient) {
     /** After the body was sent (Celery deletes them in a `finally`; here only once the send succeeded). */
     async forget(groupId: string) {
       for (const suffix of ['.j', '.t', '.s'] as const) await redis.del(groupKey(groupId, suffix))
+      if (redis instanceof Cluster) await redis.del(`${groupKey(groupId, '.j')}.claim`)
     },
 
     /** GroupResult.save(): `{"result": [[gid, null], [[[id, null], null], …]]}` under celery-taskset-meta-<gid>. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import type { Connection, Consumer } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
+import { parseRate } from '../rate-limit.ts'
 import type { RevokedStore } from './revoked.ts'
 
 /** Celery's remote control exchanges (kombu.pidbox with namespace `celery`, type fanout). */
@@ -35,6 +36,24 @@ export interface MailboxState {
   log: Logger
   onShutdown(): void
   onEvents?(enabled: boolean): boolean
+  /** The registered task's options, which `rate_limit` / `time_limit` change (Celery sets them on the task). */
+  taskOptions(name: string): Record<string, unknown> | undefined
+  /** The worker's Lamport clock for remote control (Celery's app.clock; celeryev/dispatcher.ts counts its own). */
+  clock: LamportClock
+}
+
+/** kombu's LamportClock: adjust on every message received, forward on every message sent. */
+export class LamportClock {
+  value = 0
+  adjust(other: unknown) {
+    const n =
+      typeof other === 'number' ? other : typeof other === 'bigint' ? Number(other) : Number(other) || 0
+    this.value = Math.max(this.value, Number.isFinite(n) ? n : 0) + 1
+    return this.value
+  }
+  forward() {
+    return ++this.value
+  }
 }
 
 type Reply = unknown
@@ -78,7 +97,7 @@ const HANDLERS: Record<string, Handler> = {
   stats: (s) => ({
     total: Object.fromEntries(s.processed),
     pid: process.pid,
-    clock: '0',
+    clock: String(s.clock.value),
     uptime: Math.round((Date.now() - s.startedAt) / 1000),
     pool: {
       'max-concurrency': s.concurrency,
@@ -99,6 +118,33 @@ const HANDLERS: Record<string, Handler> = {
       return ok(terminated.length ? `terminate: ${terminated.join(', ')}` : 'terminate: tasks unknown')
     }
     return ok(`tasks ${taskIds.join(', ')} flagged as revoked`)
+  },
+  // celery/worker/control.py rate_limit: validates with rate(), sets the task's rate, resets its bucket.
+  rate_limit(s, a) {
+    const value = a.rate_limit
+    try {
+      parseRate(value)
+    } catch (error) {
+      return nok(`Invalid rate limit string: ValueError(${JSON.stringify((error as Error).message)})`)
+    }
+    const options = s.taskOptions(String(a.task_name))
+    if (!options) return nok('unknown task')
+    options.rateLimit = value || undefined
+    s.log.info({ task: a.task_name, rateLimit: value }, 'new rate limit from remote control')
+    return ok(value ? 'new rate limit set successfully' : 'rate limit disabled successfully')
+  },
+  // celery/worker/control.py time_limit: the task's soft_time_limit / time_limit, null for none.
+  time_limit(s, a) {
+    const options = s.taskOptions(String(a.task_name))
+    if (!options) return nok('unknown task')
+    const seconds = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined)
+    options.softTimeLimit = seconds(a.soft)
+    options.timeLimit = seconds(a.hard)
+    s.log.info(
+      { task: a.task_name, soft: a.soft ?? null, hard: a.hard ?? null },
+      'new time limits from remote control',
+    )
+    return ok('time limits set successfully')
   },
   terminate: (s, a) => HANDLERS.revoke?.(s, { ...a, terminate: true }),
   enable_events: (s) => ok(s.onEvents?.(true) ? 'task events enabled' : 'task events already enabled'),
@@ -158,7 +204,7 @@ export function createMailbox(amqp: Connection, state: MailboxState) {
         routingKey: to.routing_key,
         contentType: 'application/json',
         contentEncoding: 'utf-8',
-        headers: { ticket: body.ticket ?? null, clock: 0 },
+        headers: { ticket: body.ticket ?? null, clock: state.clock.forward() },
       },
       { [state.hostname]: reply },
     )
@@ -184,6 +230,7 @@ export function createMailbox(amqp: Connection, state: MailboxState) {
             const raw = Buffer.isBuffer(msg.body) ? JSON.parse(msg.body.toString('utf8')) : msg.body
             if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object')
             const body = raw as ControlMessage
+            state.clock.adjust(msg.headers?.clock ?? 0)
             const expires = Number(msg.headers?.expires ?? 0)
             if (expires && expires * 1000 < Date.now()) return // the caller stopped waiting
             if (isForMe(body, state.hostname)) await dispatch(body)

@@ -3,7 +3,7 @@ import { createMetrics } from '../../../src/infra/metrics.ts'
 import { GatewayError } from '../../../src/sms/providers/errors.ts'
 import { createFailoverProvider } from '../../../src/sms/providers/failover.ts'
 import { createIhuyiProvider } from '../../../src/sms/providers/ihuyi.ts'
-import type { OutgoingSms } from '../../../src/sms/providers/types.ts'
+import { type OutgoingSms, partsAlreadySent } from '../../../src/sms/providers/types.ts'
 import { sleep } from '../support.ts'
 import { startIhuyiServer } from './ihuyi-server.ts'
 
@@ -64,6 +64,43 @@ describe('SMS gateway fail-over', () => {
     expect(refused).toBeInstanceOf(GatewayError)
     expect((refused as GatewayError).kind).toBe('final')
     expect(b.accepted).toHaveLength(1) // b was not asked
+  })
+
+  it("moves on past a refusal of a gateway's own account (no balance); fails only when every account refuses", async () => {
+    const { a, b, provider, metrics } = await twoGateways()
+    a.script.push({ code: 4051, msg: '剩余条数不足' })
+    await provider.send(sms([]))
+    expect([a.accepted.length, b.accepted.length]).toEqual([0, 1])
+    expect(await metrics.registry.metrics()).toMatch(
+      /hotspot_sms_gateway_failed_total\{gateway="a",kind="final"\} 1/,
+    )
+
+    a.script.push({ code: 4051, msg: '剩余条数不足' })
+    b.script.push({ code: 405, msg: 'API ID 或 API KEY 不正确' })
+    const refused = await provider.send(sms([])).catch((e: unknown) => e)
+    expect(refused).toMatchObject({ kind: 'final', account: true, code: '405' })
+    expect(b.accepted).toHaveLength(1)
+
+    // One account refuses, the other gateway is down: later may work, so it is retried, not failed.
+    a.script.push({ code: 4051, msg: '剩余条数不足' })
+    await b.close()
+    const later = await provider.send(sms([])).catch((e: unknown) => e)
+    expect(later).toMatchObject({ kind: 'retry' })
+  })
+
+  it('a whole-text gateway never takes over a message another gateway began in parts', async () => {
+    const { a, b, provider } = await twoGateways()
+    const error = await provider
+      .send({ ...sms([]), parts: ['first half', 'second half'], sentParts: new Set([0]) })
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ kind: 'retry' })
+    expect(a.requests + b.requests).toBe(0)
+  })
+
+  it('a whole text a gateway took stands for every part; parts gateways count part by part', () => {
+    expect(partsAlreadySent([{ part: 0, gateway: 'ihuyi' }], 3)).toEqual(new Set([0, 1, 2]))
+    expect(partsAlreadySent([{ part: 0, gateway: 'smpp' }], 3)).toEqual(new Set([0]))
+    expect(partsAlreadySent([], 3)).toEqual(new Set())
   })
 
   it('a part a gateway already took is never sent again, by any gateway', async () => {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../../src/config.ts'
 import { dbKinds, startTestApp, type TestApp } from '../../support/app.ts'
 import { getSms, randomPhone, sendSms, settled } from '../support.ts'
 import { capturedLogger } from './capture-log.ts'
+import { startIhuyiServer } from './ihuyi-server.ts'
 import { startTwilioServer, type TwilioMessage, twilioSignature } from './twilio-server.ts'
 
 const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`
@@ -245,5 +246,60 @@ describe('twilio through a Messaging Service, and with a wrong auth token', () =
       /TWILIO_FROM/,
     )
     expect(loadConfig({ ...env, TWILIO_ACCOUNT_SID: ACCOUNT_SID }).smsProviders).toEqual(['twilio'])
+  })
+})
+
+describe('SMS_PROVIDER=twilio,ihuyi end to end', () => {
+  let app: TestApp
+  let twilio: Awaited<ReturnType<typeof startTwilioServer>>
+  let ihuyi: Awaited<ReturnType<typeof startIhuyiServer>>
+  beforeAll(async () => {
+    twilio = await startTwilioServer({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: FROM })
+    ihuyi = await startIhuyiServer({ account: 'C1', password: 'apikey-0123456789' })
+    app = await startTestApp({
+      env: {
+        SMS_PROVIDER: 'twilio,ihuyi',
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TWILIO_FROM: FROM,
+        TWILIO_STATUS_CALLBACK_URL: CALLBACK_URL,
+        TWILIO_URL: twilio.url,
+        IHUYI_ACCOUNT: 'C1',
+        IHUYI_PASSWORD: 'apikey-0123456789',
+        IHUYI_URL: ihuyi.url,
+        IHUYI_RECEIPT_SECRET: 'ihuyi-receipt-secret-0123456789',
+      },
+    })
+    await app.start(['worker'])
+  })
+  afterAll(async () => {
+    await app?.close()
+    await twilio?.close()
+    await ihuyi?.close()
+  })
+
+  it('Twilio throttling or refusing its credentials moves the SMS to ihuyi: one delivery, its receipt makes it delivered', async () => {
+    twilio.script.push(
+      { status: 429, code: 20429, message: 'Too Many Requests' },
+      { status: 401, code: 20003, message: 'Authenticate' },
+    )
+    const phones = [randomPhone(), randomPhone()]
+    for (const phone of phones) {
+      const { id } = (await sendSms(app, { phone, content: 'one gateway only' })).json()
+      const sms = await settled(app, id)
+      const taken = ihuyi.accepted.filter((s) => s.mobile === phone)
+      expect(taken).toHaveLength(1)
+      expect(twilio.accepted.filter((m) => m.to === e164(phone))).toHaveLength(0)
+      expect(sms).toMatchObject({ status: 'sent', gateway: 'ihuyi', attempts: 1 })
+      expect(sms.receipts).toEqual([{ part: 1, messageId: taken[0]?.smsid, status: 'sent' }])
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/sms/receipts/ihuyi?secret=ihuyi-receipt-secret-0123456789',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ code: '2', smsid: taken[0]?.smsid as string }).toString(),
+      })
+      expect(res.statusCode).toBe(200)
+      expect((await getSms(app, id)).status).toBe('delivered')
+    }
   })
 })

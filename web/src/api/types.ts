@@ -19,11 +19,20 @@ export interface ItemPage {
   nextCursor: string | null
 }
 
-export type Period = 'day' | 'week' | 'all'
+export type Period = 'day' | 'week' | 'month' | 'all' | 'trending'
 
 export interface Ranking {
   period: Period
   items: { id: number; title: string; views: number }[]
+}
+
+export interface ItemRank {
+  id: number
+  period: Period
+  /** 1 = most viewed; null without views in the period. */
+  rank: number | null
+  views: number
+  of: number
 }
 
 export interface ViewAnswer {
