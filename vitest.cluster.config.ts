@@ -20,6 +20,8 @@ export default defineConfig({
       'test/tasks/{celery-canvas,celery-control-fleet}.test.ts',
       // Priorities are a classic-queue feature (RabbitMQ's quorum queues have none); this profile runs quorum.
       'test/tasks/priority.test.ts',
+      // Python Celery again (event receiver, a Python worker next to a hotspot one), same single-node limits.
+      'test/tasks/{celery-events,control-cli,control-admin}.test.ts',
       // Pure functions (no server): already covered by `npm test`, nothing cluster-specific to learn.
       'test/tasks/{message,result-meta,delay-routing,rate-limit}.test.ts',
       'test/sms/{segment,phone}.test.ts',

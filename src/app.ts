@@ -25,6 +25,7 @@ import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
+import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
 import { createVerificationFeature } from './verification/index.ts'
@@ -160,6 +161,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
+  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
+  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     broker: tasks.broker,
     producer: tasks.producer,

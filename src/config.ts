@@ -154,6 +154,8 @@ export interface Config {
     /** Country calling codes SMS may go to (`86`, `852`); empty: any. */
     allowedCountries: string[]
   }
+  /** Server-sent events (`GET /api/events`): streams per process, and per client address (0: no limit). */
+  sse: { maxClients: number; maxClientsPerAddress: number }
   verification: {
     /** Key of the codes' HMAC. Unset: generated on first use and kept in `dataDir/verification-secret`. */
     secret: string | undefined
@@ -526,6 +528,10 @@ export function loadConfig(env: Env = process.env): Config {
       globalLimit: integer(env, 'SMS_GLOBAL_LIMIT', 10_000, 0, 1_000_000),
       globalWindowSeconds: integer(env, 'SMS_GLOBAL_WINDOW_SECONDS', 3600, 1, 86_400),
       allowedCountries: countryCodes(env, 'SMS_ALLOWED_COUNTRIES'),
+    },
+    sse: {
+      maxClients: integer(env, 'SSE_MAX_CLIENTS', 5000, 1, 1_000_000),
+      maxClientsPerAddress: integer(env, 'SSE_MAX_CLIENTS_PER_ADDRESS', 100, 0, 1_000_000),
     },
     verification: {
       secret: verificationSecret(env),

@@ -104,6 +104,8 @@ export function createLimiter(
      * a hammering client costs no Redis call, the decisions stay exact. Only for limiters that never `release`.
      */
     blockRefused?: boolean
+    /** False: a take never waits for REDIS_WAIT_REPLICAS (a limit whose loss in a fail-over costs nothing). */
+    replicated?: boolean
   } = {},
 ): Limiter {
   // Several features build limiters on one client: register the script once.
@@ -143,7 +145,7 @@ export function createLimiter(
     const sentAt = performance.now()
     try {
       reply = await callScript<number[]>(redis, SCRIPT, [limiterKey(prefix, subject)], args)
-      if (!peek) await replicated(redis)
+      if (!peek && options.replicated !== false) await replicated(redis)
     } catch (error) {
       throw unavailable('Redis (rate limiter)', error)
     }

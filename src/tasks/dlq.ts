@@ -18,9 +18,10 @@ export function describeDeadLetter(msg: Pick<SyncMessage, 'headers' | 'correlati
   return {
     taskId: str(h.id) ?? str(msg.correlationId),
     task: str(h.task),
-    reason: str(h['x-hotspot-reason']),
+    // The worker's own headers, else the broker's (a quorum queue's delivery limit: `delivery_limit`).
+    reason: str(h['x-hotspot-reason']) ?? str(h['x-first-death-reason']),
     error: str(h['x-hotspot-error']),
-    queue: str(h['x-hotspot-queue']),
+    queue: str(h['x-hotspot-queue']) ?? str(h['x-first-death-queue']),
     deadAt: str(h['x-hotspot-dead-at']),
   }
 }
@@ -81,7 +82,7 @@ export function replayMessage(
 ): RawMessage {
   const headers = { ...(msg.headers ?? {}), retries: 0 } as Record<string, unknown>
   for (const key of Object.keys(headers))
-    if (key.startsWith('x-hotspot-') || key === 'x-death') delete headers[key]
+    if (/^x-(hotspot-|first-death-|last-death-)/.test(key) || key === 'x-death') delete headers[key]
   const body = Buffer.isBuffer(msg.body)
     ? msg.body
     : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))

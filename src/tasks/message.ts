@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { HeaderFields } from 'rabbitmq-client'
+import { describeJsonError } from '../infra/safe-errors.ts'
 
 /** A Celery signature as it travels in the embed. */
 export interface Signature {
@@ -325,7 +326,8 @@ function parseBody(body: unknown): unknown {
   try {
     return JSON.parse(source)
   } catch (err) {
-    throw new Invalid('invalid_json', `body is not valid JSON: ${(err as Error).message}`)
+    // Never the parser's own message: it quotes the body (personal data) into logs and the dead-letter header.
+    throw new Invalid('invalid_json', `body is not valid JSON: ${describeJsonError(err)}`)
   }
 }
 

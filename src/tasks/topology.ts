@@ -14,6 +14,25 @@ type ExchangeDeclare = MethodParams[Cmd.ExchangeDeclare]
 type QueueBind = MethodParams[Cmd.QueueBind]
 
 /**
+ * Deliveries of one message a quorum queue allows before the broker dead-letters it (to `hotspot.dlq`, reason
+ * `delivery_limit`). The worker gives up on a failing message after WORKER_MAX_DELIVERIES itself; this catches
+ * what it cannot count (a message that crashes the worker) while letting a long outage (a requeue a second) pass.
+ * Set explicitly: RabbitMQ 4 defaults to 20 and, with no dead-letter target, drops the message silently.
+ */
+export const QUORUM_DELIVERY_LIMIT = 1000
+
+/** A quorum task queue's arguments: replicated, and nothing ever dropped without a trace in the dead letters. */
+const quorumArguments = (): QueueDeclare['arguments'] => ({
+  'x-queue-type': 'quorum',
+  'x-delivery-limit': QUORUM_DELIVERY_LIMIT,
+  'x-dead-letter-exchange': '',
+  'x-dead-letter-routing-key': DEAD_LETTER_QUEUE,
+  // At-most-once (the default) loses the dead letter if the DLQ does not take it; at-least-once needs this overflow.
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+})
+
+/**
  * A task queue declared exactly as Celery does (exchange of the same name, direct, durable; queue durable with
  * no arguments; binding with the queue's name), or RabbitMQ answers 406 PRECONDITION_FAILED to whichever side
  * declares second. `celery` is always classic: that is what a stock Celery client declares.
@@ -23,7 +42,7 @@ export function taskQueue(name: string, queueType: QueueType, maxPriority = 0) {
   // Celery's Queues._set_max_priority: x-max-priority on every queue when task_queue_max_priority is set.
   // RabbitMQ's quorum queues have no priorities (3.x refuses the argument): those go without.
   const args: QueueDeclare['arguments'] = quorum
-    ? { 'x-queue-type': 'quorum' }
+    ? quorumArguments()
     : maxPriority > 0
       ? { 'x-max-priority': maxPriority }
       : undefined

@@ -5,7 +5,7 @@ import { isUnavailableError } from '../infra/unavailable.ts'
 import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
-import { createEventDispatcher, startHeart } from './celeryev/dispatcher.ts'
+import { createEventDispatcher, type EventFields, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
@@ -124,6 +124,10 @@ export function createWorker(options: WorkerOptions) {
       groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
     })
   let heart: ReturnType<typeof startHeart> | undefined
+  /** The fields are built only when task events are on: off (the default) costs one check per event. */
+  const taskEvent = (type: string, fields: () => EventFields) => {
+    if (eventer?.enabled('task')) void eventer.send(type, fields())
+  }
   const mailbox =
     amqp &&
     createMailbox(amqp, {
@@ -140,6 +144,7 @@ export function createWorker(options: WorkerOptions) {
       taskOptions: (name) => registry.get(name)?.options,
       clock: new LamportClock(),
       onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
+      onHeartbeat: () => void heart?.beatNow(),
     })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
@@ -169,7 +174,7 @@ export function createWorker(options: WorkerOptions) {
           ? error.countdown
           : retryDelaySeconds(def.options, task.retries)
       await results.store({ taskId: task.id, status: 'RETRY', result, traceback, parentId: task.id })
-      void eventer?.send('task-retried', failureFields(task.id, result, traceback))
+      taskEvent('task-retried', () => failureFields(task.id, result, traceback))
       await producer.sendEncoded({
         name: task.name,
         args: task.args,
@@ -195,7 +200,7 @@ export function createWorker(options: WorkerOptions) {
     // Celery's order (state, then links): a FAILURE is no SUCCESS, so a redelivery after a crash in between
     // runs the task again and sends the errbacks then (with the same derived ids).
     await results.store({ ...requestMeta(task), status: 'FAILURE', result, traceback })
-    void eventer?.send('task-failed', failureFields(task.id, result, traceback))
+    taskEvent('task-failed', () => failureFields(task.id, result, traceback))
     await followFailure(follow, task, result, 'FAILURE', traceback)
     await deadLetter(
       msg,
@@ -231,7 +236,7 @@ export function createWorker(options: WorkerOptions) {
   async function revoke(task: DecodedTask, reason: 'revoked' | 'terminated' | 'expired') {
     const result = celeryException('TaskRevokedError', [reason], 'celery.exceptions')
     await results.store({ ...requestMeta(task), status: 'REVOKED', result })
-    void eventer?.send('task-revoked', revokedFields(task.id, reason))
+    taskEvent('task-revoked', () => revokedFields(task.id, reason))
     await followRevoked(follow, task, result)
     metrics.revoked.inc({ task: task.name })
     log.info({ task: task.name, taskId: task.id, reason }, 'task revoked')
@@ -255,7 +260,7 @@ export function createWorker(options: WorkerOptions) {
     if (!def) {
       const result = celeryException('NotRegistered', [task.name], 'celery.exceptions')
       await results.store({ ...requestMeta(task), status: 'FAILURE', result })
-      void eventer?.send('task-failed', failureFields(task.id, result, ''))
+      taskEvent('task-failed', () => failureFields(task.id, result, ''))
       await followFailure(follow, task, result)
       await deadLetter(msg, queue, 'unknown_task', `no task named ${task.name}`)
       log.warn({ task: task.name, taskId: task.id }, 'unknown task, dead-lettered')
@@ -273,7 +278,7 @@ export function createWorker(options: WorkerOptions) {
     if (wait > 0) await sleep(wait)
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
     // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
-    void eventer?.send('task-received', receivedFields(task))
+    taskEvent('task-received', () => receivedFields(task))
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
     const fresh = await results.markStarted({
       taskId: task.id,
@@ -281,7 +286,7 @@ export function createWorker(options: WorkerOptions) {
       result: { pid: process.pid, hostname: WORKER_NAME },
     })
     if (!fresh) return ConsumerStatus.ACK
-    void eventer?.send('task-started', { uuid: task.id })
+    taskEvent('task-started', () => ({ uuid: task.id }))
     const started = performance.now()
     const abort = new AbortController()
     active.set(task.id, {
@@ -328,7 +333,7 @@ export function createWorker(options: WorkerOptions) {
     await followSuccess(follow, task, value ?? null)
     if (!task.ignoreResult)
       await results.store({ ...requestMeta(task), status: 'SUCCESS', result: value ?? null })
-    void eventer?.send('task-succeeded', succeededFields(task.id, value ?? null, runtime))
+    taskEvent('task-succeeded', () => succeededFields(task.id, value ?? null, runtime))
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }

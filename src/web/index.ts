@@ -15,7 +15,13 @@ export const DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url
  * needs. The UI itself talks to the public HTTP API only. This process never builds it (`npm run build` does).
  */
 export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillService }) {
-  const stream = createEventStream(ctx.events, ctx.prefix)
+  const stream = createEventStream({
+    events: ctx.events,
+    prefix: ctx.prefix,
+    limits: ctx.config.sse,
+    log: ctx.log,
+    metrics: ctx.metrics,
+  })
   const feature: Feature = {
     name: 'web',
     routes: (http) => {

@@ -66,7 +66,7 @@ describe('Redis Sentinel: the master killed under load', () => {
   async function failOverUnderLoad(label: string, env: Record<string, string>) {
     const app = await startTestApp({
       redisUrl: topology.url,
-      env: { REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), ...env },
+      env: { REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), REQUEST_TIMEOUT_MS: '20000', ...env },
     })
     try {
       const ids: number[] = []
@@ -118,8 +118,10 @@ describe('Redis Sentinel: the master killed under load', () => {
 
       expect(promoted.port).not.toBe(victim.port)
       expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([])
-      // A 503 comes from the command timeout or the refused offline queue, never from a request left hanging.
-      expect(slowest).toBeLessThan(COMMAND_TIMEOUT_MS * 4)
+      // A 503 comes from the command timeout or the refused offline queue, never from a request left hanging
+      // (the request deadline is 20 s here, so it cannot mask one). The bound is loose: a loaded 2-core machine
+      // stretches every answer, and this is not a speed check (they take about 1 s).
+      expect(slowest).toBeLessThan(COMMAND_TIMEOUT_MS * 8)
 
       let lost = 0
       let extra = 0

@@ -39,8 +39,9 @@ function celeryKeys(): Map<string, string[]> {
 
 const receivers: ChildProcess[] = []
 /** Starts Celery's event receiver (test/tasks/python/event_receiver.py); resolves once its queue is bound. */
-async function startReceiver(hostname: string, terminalEvents: number) {
-  const child = spawn(PYTHON, ['event_receiver.py', hostname, String(terminalEvents)], {
+async function startReceiver(hostname: string, terminalEvents: number, wakeup = false) {
+  const argv = ['event_receiver.py', hostname, String(terminalEvents), ...(wakeup ? ['wakeup'] : [])]
+  const child = spawn(PYTHON, argv, {
     cwd: pythonDir,
     env: env(),
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -166,5 +167,29 @@ describe.runIf(hasCelery || process.env.CI)("Celery events seen by Celery's own 
     expect(seen.events.some((e) => e.type === 'task-sent')).toBe(false) // TASK_SEND_SENT_EVENT is off
     expect(seen.tasks[loud]?.state).toBe('SUCCESS')
     expect(seen.worker?.alive).toBe(true)
+  })
+
+  it("the receiver's wake-up (`heartbeat` broadcast, as Flower starts) gets an immediate heartbeat", async () => {
+    const name = `ev-wake-${Date.now()}@localhost`
+    const app = await worker(name, {})
+    await app.start(['worker'])
+    const seen = await (await startReceiver(name, 0, true)).result()
+    const answer = seen.events.find((e) => e.type === 'worker-heartbeat' && e.freq === 5)
+    const { local_received: _added, ...wire } = answer ?? ({} as Event)
+    // Celery's own answer carries freq 5 and the software info, no counters.
+    expect(Object.keys(wire).sort()).toEqual(
+      [
+        'clock',
+        'freq',
+        'hostname',
+        'pid',
+        'sw_ident',
+        'sw_sys',
+        'sw_ver',
+        'timestamp',
+        'type',
+        'utcoffset',
+      ].sort(),
+    )
   })
 })

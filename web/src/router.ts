@@ -31,7 +31,7 @@ export const router = createRouter({
       meta: { title: 'Flash sale' },
     },
     {
-      path: '/admin/:section(banners|products|items|queues|sms|outbox|links)?',
+      path: '/admin/:section(banners|products|items|queues|workers|sms|outbox|links)?',
       name: 'admin',
       component: () => import('./pages/AdminPage.vue'),
       meta: { title: 'Admin' },

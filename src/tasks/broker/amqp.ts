@@ -25,12 +25,17 @@ export function createAmqpBroker(
   const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 })
 
   async function depth(queue: string) {
+    // A channel of its own: a missing queue's NOT_FOUND closes the channel it was asked on, and on the
+    // connection's shared one that would fail every call in flight there (readiness pings, publishes) with it.
+    const channel = await amqp.acquire()
     try {
-      const ok = await amqp.queueDeclare({ queue, passive: true })
+      const ok = await channel.queueDeclare({ queue, passive: true })
       return { messages: ok.messageCount, consumers: ok.consumerCount }
     } catch (error) {
       if (isMissingQueue(error)) return { messages: null, consumers: null }
       throw error
+    } finally {
+      await channel.close().catch(() => {})
     }
   }
 

@@ -119,6 +119,8 @@ export function startHeart(
   const timer = setInterval(() => beat('worker-heartbeat'), freqSeconds * 1000)
   timer.unref()
   return {
+    /** Celery's answer to the `heartbeat` control command: freq 5 and the software info only. */
+    beatNow: () => dispatcher.send('worker-heartbeat', { freq: 5, ...SOFTWARE_INFO }),
     stop() {
       clearInterval(timer)
       return beat('worker-offline')

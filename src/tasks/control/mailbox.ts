@@ -40,6 +40,8 @@ export interface MailboxState {
   taskOptions(name: string): Record<string, unknown> | undefined
   /** The worker's Lamport clock for remote control (Celery's app.clock; celeryev/dispatcher.ts counts its own). */
   clock: LamportClock
+  /** Celery's `heartbeat` command: send a worker-heartbeat now (Flower's and `celery events`' wake-up). */
+  onHeartbeat?(): void
 }
 
 /** kombu's LamportClock: adjust on every message received, forward on every message sent. */
@@ -152,6 +154,10 @@ const HANDLERS: Record<string, Handler> = {
   shutdown(s) {
     s.log.warn('Got shutdown from remote')
     setImmediate(() => s.onShutdown())
+    return undefined
+  },
+  heartbeat(s) {
+    s.onHeartbeat?.()
     return undefined
   },
 }

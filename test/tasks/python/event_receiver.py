@@ -1,6 +1,6 @@
 """Celery's own event receiver (what Flower uses) watching one worker: prints what it saw as JSON.
 
-usage: event_receiver.py <worker hostname> <terminal task events to wait for>
+usage: event_receiver.py <worker hostname> <terminal task events to wait for> [wakeup]
 Prints `ready` once its queue is bound, then one JSON line when it has seen that many task-succeeded / failed /
 revoked events from the worker and at least one heartbeat (or after 45 s): the raw events and Flower's view
 (celery.events.state.State) of the worker and its tasks.
@@ -12,6 +12,8 @@ import threading
 from interop_app import app
 
 hostname, wanted = sys.argv[1], int(sys.argv[2])
+# wakeup: as Flower starts, broadcast `heartbeat` and wait for the worker's answer (a heartbeat with freq 5).
+wakeup = sys.argv[3:4] == ['wakeup']
 state = app.events.State()
 seen = []
 terminal = 0
@@ -27,7 +29,7 @@ with app.connection_for_read() as conn:
             return
         if event['type'] in ('task-succeeded', 'task-failed', 'task-revoked'):
             terminal += 1
-        if event['type'] == 'worker-heartbeat':
+        if event['type'] == 'worker-heartbeat' and (not wakeup or event.get('freq') == 5):
             heartbeats += 1
         if terminal >= wanted and heartbeats >= 1:
             recv.should_stop = True
@@ -38,7 +40,7 @@ with app.connection_for_read() as conn:
     timer = threading.Timer(45, lambda: setattr(recv, 'should_stop', True))
     timer.start()
     try:
-        recv.capture(limit=None, timeout=None, wakeup=False)
+        recv.capture(limit=None, timeout=None, wakeup=wakeup)
     finally:
         timer.cancel()
 

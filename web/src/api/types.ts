@@ -169,3 +169,15 @@ export interface DeadLetter {
   queue: string | null
   deadAt: string | null
 }
+
+/** A Celery worker (Python or hotspot) as its heartbeats describe it: GET /api/admin/workers. */
+export interface CeleryWorker {
+  hostname: string
+  alive: boolean
+  active: number
+  processed: number
+  loadavg: number[]
+  freq: number
+  software: string
+  lastHeartbeat: string
+}
