@@ -3,9 +3,10 @@
  * system, then each feature with what it needs, and wires their routes and tasks. Roles (cli.ts) decide what
  * runs: HTTP, the worker, beat.
  */
+import { Redis } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
-import type { Config } from './config.ts'
+import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
@@ -23,6 +24,7 @@ import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
 import { taskRoutes } from './tasks/routes.ts'
@@ -33,7 +35,8 @@ export interface AppOptions {
   config: Config
   /** Resolved URLs (private servers already started when the config had none). */
   redisUrl: string
-  amqpUrl: string
+  /** Unset in a Redis-only deployment (BROKER_URL=redis://): then nothing connects to RabbitMQ. */
+  amqpUrl: string | undefined
   adminToken: string
   log: Logger
   /** Over config's HOTSPOT_KEY_PREFIX: tests give each app its own, so they share one Redis. */
@@ -50,7 +53,8 @@ export interface App {
   config: Config
   http: Http
   redis: RedisClient
-  amqp: Connection
+  /** Absent in a Redis-only deployment (BROKER_URL=redis://, no AMQP_URL). */
+  amqp: Connection | undefined
   db: Db
   metrics: Metrics
   tasks: TaskSystem
@@ -77,7 +81,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     : undefined
   const metrics = createMetrics()
   redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
-  const amqp = createAmqp(options.amqpUrl, log)
+  const amqp = options.amqpUrl ? createAmqp(options.amqpUrl, log) : undefined
   const db =
     options.database ??
     createDb(config.databaseUrl, {
@@ -85,8 +89,22 @@ export async function createApp(options: AppOptions): Promise<App> {
       statementTimeoutMs: config.databaseStatementTimeoutMs,
     })
   const admin = makeAdminCheck(options.adminToken)
+  if (!amqp && !brokerIsRedis(config))
+    throw new Error('no broker: set AMQP_URL (RabbitMQ) or BROKER_URL=redis://… (Redis)')
+  // BROKER_URL=redis://…: tasks on kombu's Redis transport, over a connection of their own.
+  const brokerClient = brokerIsRedis(config)
+    ? createRedis(config.brokerUrl as string, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+    : undefined
   const tasks = createTaskSystem({
     amqp,
+    broker:
+      brokerClient instanceof Redis
+        ? createRedisBroker({
+            client: brokerClient,
+            log,
+            visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
+          })
+        : undefined,
     redis,
     log,
     metrics,
@@ -125,6 +143,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     web.feature,
   ]
 
+  // /readyz and gRPC health: RabbitMQ only when it is used; the Redis broker when tasks travel on Redis.
+  const checks: Record<string, () => Promise<boolean>> = { redis: () => pingRedis(redis) }
+  if (amqp) checks.amqp = () => pingAmqp(amqp)
+  if (tasks.broker.kind === 'redis') checks.broker = () => tasks.broker.ping()
+  checks.db = () => pingDb(db)
   const http = createHttp({
     logger: log,
     bodyLimit: config.bodyLimit,
@@ -135,16 +158,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   opsRoutes(http, {
     metrics,
     metricsToken: config.metricsToken,
-    checks: {
-      redis: () => pingRedis(redis),
-      amqp: () => pingAmqp(amqp),
-      db: () => pingDb(db),
-    },
+    checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
-  controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
+  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
+  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
   taskAdminRoutes(http, {
-    amqp,
+    broker: tasks.broker,
     producer: tasks.producer,
     metrics,
     admin,
@@ -156,7 +176,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     producer: tasks.producer,
     results: tasks.results,
     isAdmin: admin.isAdmin,
-    checks: { redis: () => pingRedis(redis), amqp: () => pingAmqp(amqp) },
+    checks,
     log,
     metrics,
     shutdownGraceMs: config.shutdownGraceMs,
@@ -207,7 +227,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await tasks.beat.stop()
         for (const feature of features) await feature.stop?.() // final flushes
         await tasks.close()
-        await amqp.close()
+        await amqp?.close()
         redis.disconnect()
         cacheRedis?.disconnect()
         await db.destroy()

@@ -14,6 +14,13 @@ export interface Config {
   /** Unset: hotspot starts a private RabbitMQ node under `dataDir`. Several comma-separated URLs: fail over. */
   amqpUrl: string | undefined
   amqpQueueType: 'classic' | 'quorum'
+  /**
+   * The task broker when it is not AMQP_URL: `amqp://…`, or `redis://…` for kombu's Redis transport (as Celery's
+   * `broker_url=redis://`; one server: kombu has no Redis Cluster support).
+   */
+  brokerUrl: string | undefined
+  /** Redis broker: kombu's `visibility_timeout`, s (an unacked message older than this is delivered again). */
+  brokerVisibilityTimeoutSeconds: number
   /** A Redis command unanswered this long fails (→ 503), so a hung Redis never hangs a request. */
   redisCommandTimeoutMs: number
   /** Replicas that must acknowledge a state write (Redis WAIT) before hotspot answers; 0 = asynchronous. */
@@ -224,6 +231,16 @@ function urlList(env: Env, name: string, schemes: readonly string[]): string | u
   return raw
 }
 
+function brokerUrl(env: Env): string | undefined {
+  const raw = urlList(env, 'BROKER_URL', ['amqp:', 'amqps:', 'redis:', 'rediss:'])
+  if (raw && /^rediss?:/.test(raw) && splitUrlList(raw).length > 1)
+    throw new ConfigError('BROKER_URL', 'a Redis broker is one server (kombu does not support Redis Cluster)')
+  return raw
+}
+
+/** True when tasks travel on Redis (kombu's Redis transport) rather than RabbitMQ. */
+export const brokerIsRedis = (config: Pick<Config, 'brokerUrl'>) => /^rediss?:/.test(config.brokerUrl ?? '')
+
 function databaseUrl(env: Env, dataDir: string): string {
   const raw = read(env, 'DATABASE_URL')
   if (raw === undefined) return path.join(dataDir, 'hotspot.db')
@@ -405,6 +422,8 @@ export function loadConfig(env: Env = process.env): Config {
     cacheRedisUrl: urlList(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: urlList(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpQueueType: oneOf(env, 'AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    brokerUrl: brokerUrl(env),
+    brokerVisibilityTimeoutSeconds: integer(env, 'BROKER_VISIBILITY_TIMEOUT', 3600, 1, 30 * 86_400),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 3000, 100, 60_000),
     redisWaitReplicas: waitReplicas(env),
     keyPrefix: keyPrefix(env),

@@ -16,6 +16,9 @@ export const CONNECTIONS: Group = {
     CACHE_REDIS_URL:
       "the cache's entries on a Redis of their own (allkeys-lfu); same forms as REDIS_URL [REDIS_URL]",
     REDIS_WAIT_REPLICAS: 'n > 0: writes that must survive a fail-over wait for n replicas (Redis WAIT) [0]',
+    BROKER_URL:
+      "the task broker: amqp://… or redis://… (kombu's Redis transport; no AMQP_URL = no RabbitMQ) [AMQP_URL]",
+    BROKER_VISIBILITY_TIMEOUT: 'Redis broker: s before an unacked message is delivered again [3600]',
     REDIS_COMMAND_TIMEOUT_MS: 'a Redis command unanswered this long fails [3000]',
     HOTSPOT_KEY_PREFIX: 'prefix of every Redis key hotspot writes [hs]',
     HOTSPOT_DATA_DIR: 'private servers, the SQLite file and generated secrets [.data]',

@@ -2,8 +2,7 @@
  * `hotspot doctor`: checks a deployment and says in plain words what is wrong. It starts nothing: with no URL
  * set it looks for the private servers of a running hotspot.
  */
-import type { Config } from '../config.ts'
-import { redactUrl } from '../config.ts'
+import { brokerIsRedis, type Config, redactUrl } from '../config.ts'
 import { createAmqp, waitForAmqp } from '../infra/amqp.ts'
 import { createDb } from '../infra/db/index.ts'
 import { runningPrivateServers } from '../infra/local-servers.ts'
@@ -27,7 +26,8 @@ export async function runDoctor(config: Config, write: (line: string) => void): 
   const log = createLogger('silent')
   const local = runningPrivateServers(config.dataDir)
   const redisUrl = config.redisUrl ?? local?.redisUrl
-  const amqpUrl = config.amqpUrl ?? local?.amqpUrl
+  const redisBroker = brokerIsRedis(config)
+  const amqpUrl = config.amqpUrl ?? (redisBroker ? undefined : (config.brokerUrl ?? local?.amqpUrl))
   const results: CheckResult[] = []
 
   if (!redisUrl) {
@@ -69,7 +69,29 @@ export async function runDoctor(config: Config, write: (line: string) => void): 
     cache.disconnect()
   }
 
-  if (!amqpUrl) {
+  if (redisBroker) {
+    const brokerUrl = config.brokerUrl as string
+    const broker = createRedis(brokerUrl, { log })
+    results.push(
+      ...(await attempt('broker', async () => {
+        await broker.ping()
+        return {
+          name: 'broker',
+          ok: true,
+          detail: `Redis broker (kombu transport) reachable at ${redactUrl(brokerUrl)}`,
+        }
+      })),
+    )
+    broker.disconnect()
+  }
+
+  if (!amqpUrl && redisBroker) {
+    results.push({
+      name: 'rabbitmq',
+      ok: true,
+      detail: 'not needed: tasks on the Redis broker (BROKER_URL), events on Redis pub/sub',
+    })
+  } else if (!amqpUrl) {
     results.push({
       name: 'rabbitmq',
       ok: false,

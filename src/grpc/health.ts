@@ -6,7 +6,7 @@ const NEEDS: Record<string, string[] | 'all'> = {
   '': 'all',
   'schema.Gateway': [],
   'hotspot.v1.Views': ['redis'],
-  'hotspot.v1.Tasks': ['redis', 'amqp'],
+  'hotspot.v1.Tasks': ['redis', 'amqp', 'broker'],
 }
 const CHECK_TIMEOUT_MS = 2000
 

@@ -1,12 +1,10 @@
 import type { Counter } from 'prom-client'
-import type { Connection } from 'rabbitmq-client'
 import { Type } from 'typebox'
 import { AppError } from '../errors.ts'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
 import type { Metrics } from '../infra/metrics.ts'
-import { DELAY_LEVELS, levelName } from './delay-routing.ts'
-import { type DeadLetter, listDeadLetters, replayDeadLetters } from './dlq.ts'
+import type { Broker } from './broker/types.ts'
 import type { Producer } from './producer.ts'
 import { DEAD_LETTER_QUEUE } from './topology.ts'
 
@@ -38,33 +36,18 @@ const DeadLetterSchema = Type.Object({
   deadAt: Nullable(Type.String()),
 })
 
-const isMissingQueue = (error: unknown) => (error as { code?: unknown } | null)?.code === 'NOT_FOUND'
-
 /**
  * Admin views of the task system for the web UI: queue depths, this process's task counters, and the
  * dead-letter queue with replay (the same code as `hotspot tasks dlq|replay`).
  */
 export function taskAdminRoutes(
   app: Http,
-  deps: { amqp: Connection; producer: Producer; metrics: Metrics; admin: AdminCheck; queues: string[] },
+  deps: { broker: Broker; producer: Producer; metrics: Metrics; admin: AdminCheck; queues: string[] },
 ) {
-  const { amqp, producer, metrics } = deps
+  const { broker, producer, metrics } = deps
   const onRequest = deps.admin.requireAdmin
 
-  async function depth(name: string) {
-    // A channel of its own: a missing queue's NOT_FOUND closes the channel it was asked on, and on the
-    // connection's shared one that would fail every call in flight there (readiness pings, publishes) with it.
-    const channel = await amqp.acquire()
-    try {
-      const ok = await channel.queueDeclare({ queue: name, passive: true })
-      return { name, messages: ok.messageCount, consumers: ok.consumerCount }
-    } catch (error) {
-      if (isMissingQueue(error)) return { name, messages: null, consumers: null }
-      throw error
-    } finally {
-      await channel.close().catch(() => {})
-    }
-  }
+  const depth = async (name: string) => ({ name, ...(await broker.depth(name)) })
 
   async function taskCounters() {
     const byTask = new Map<string, Record<TaskCounterName, number>>()
@@ -116,14 +99,12 @@ export function taskAdminRoutes(
     },
     async () => {
       const names = [...new Set(deps.queues)]
-      const levels = Array.from({ length: DELAY_LEVELS }, (_, level) => depth(levelName(level)))
-      const [queues, deadLetters, delayLevels, tasks] = await Promise.all([
+      const [queues, deadLetters, delayed, tasks] = await Promise.all([
         Promise.all(names.map(depth)),
         depth(DEAD_LETTER_QUEUE),
-        Promise.all(levels),
+        broker.delayedCount(),
         taskCounters(),
       ])
-      const delayed = delayLevels.reduce((sum, level) => sum + (level.messages ?? 0), 0)
       return { queues, deadLetters, delayed, tasks, at: new Date().toISOString() }
     },
   )
@@ -138,15 +119,7 @@ export function taskAdminRoutes(
         response: { 200: Type.Object({ deadLetters: Type.Array(DeadLetterSchema) }) },
       },
     },
-    async (request) => {
-      let deadLetters: DeadLetter[] = []
-      try {
-        deadLetters = await listDeadLetters(amqp, request.query.limit)
-      } catch (error) {
-        if (!isMissingQueue(error)) throw error
-      }
-      return { deadLetters }
-    },
+    async (request) => ({ deadLetters: await broker.listDeadLetters(request.query.limit) }),
   )
 
   app.post(
@@ -177,17 +150,11 @@ export function taskAdminRoutes(
         })
       }
       const wanted = new Set(taskIds)
-      try {
-        const replayed = await replayDeadLetters(
-          amqp,
-          producer,
-          (info) => all === true || (info.taskId !== null && wanted.has(info.taskId)),
-        )
-        return { replayed }
-      } catch (error) {
-        if (isMissingQueue(error)) return { replayed: [] }
-        throw error
-      }
+      const replayed = await broker.replayDeadLetters(
+        producer,
+        (info) => all === true || (info.taskId !== null && wanted.has(info.taskId)),
+      )
+      return { replayed }
     },
   )
 }

@@ -11,7 +11,8 @@ export interface DeadLetter {
   deadAt: string | null
 }
 
-function describe(msg: SyncMessage): DeadLetter {
+/** What a dead letter's headers say (hotspot's x-hotspot-* headers, written when it was dead-lettered). */
+export function describeDeadLetter(msg: Pick<SyncMessage, 'headers' | 'correlationId'>): DeadLetter {
   const h = (msg.headers ?? {}) as Record<string, unknown>
   const str = (v: unknown) => (typeof v === 'string' ? v : null)
   return {
@@ -41,7 +42,7 @@ async function withDeadLetters<T>(
     while (messages.length < limit) {
       const msg = await channel.basicGet({ queue: DEAD_LETTER_QUEUE, noAck: false })
       if (!msg) break
-      messages.push({ msg, info: describe(msg) })
+      messages.push({ msg, info: describeDeadLetter(msg) })
     }
     return await visit(messages, (msg) => channel.basicAck({ deliveryTag: msg.deliveryTag }))
   } finally {
@@ -63,33 +64,37 @@ export function replayDeadLetters(
     const replayed: string[] = []
     for (const { msg, info } of messages) {
       if (!select(info) || !info.queue) continue
-      const headers = { ...(msg.headers ?? {}), retries: 0 } as Record<string, unknown>
-      for (const key of Object.keys(headers))
-        if (
-          key.startsWith('x-hotspot-') ||
-          key.startsWith('x-first-death-') ||
-          key.startsWith('x-last-death-')
-        )
-          delete headers[key]
-        else if (key === 'x-death') delete headers[key]
-      const body = Buffer.isBuffer(msg.body)
-        ? msg.body
-        : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
-      const message: RawMessage = {
-        body,
-        properties: {
-          contentType: msg.contentType,
-          contentEncoding: msg.contentEncoding,
-          correlationId: msg.correlationId,
-          replyTo: msg.replyTo,
-          priority: msg.priority,
-          headers,
-        },
-      }
+      const message = replayMessage(msg)
       await producer.publish(info.queue, message) // confirmed before the dead letter is acked
       ack(msg)
       replayed.push(info.taskId ?? '?')
     }
     return replayed
   })
+}
+
+/** A dead letter as it is sent back: hotspot's dead-letter headers and x-death gone, retries reset. */
+export function replayMessage(
+  msg: Pick<
+    SyncMessage,
+    'body' | 'headers' | 'contentType' | 'contentEncoding' | 'correlationId' | 'replyTo' | 'priority'
+  >,
+): RawMessage {
+  const headers = { ...(msg.headers ?? {}), retries: 0 } as Record<string, unknown>
+  for (const key of Object.keys(headers))
+    if (/^x-(hotspot-|first-death-|last-death-)/.test(key) || key === 'x-death') delete headers[key]
+  const body = Buffer.isBuffer(msg.body)
+    ? msg.body
+    : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
+  return {
+    body,
+    properties: {
+      contentType: msg.contentType,
+      contentEncoding: msg.contentEncoding,
+      correlationId: msg.correlationId,
+      replyTo: msg.replyTo,
+      priority: msg.priority,
+      headers,
+    },
+  }
 }

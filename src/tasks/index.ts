@@ -10,6 +10,8 @@ import type { Logger } from '../infra/logger.ts'
 import type { Metrics } from '../infra/metrics.ts'
 import { loadScripts, type RedisClient } from '../infra/redis.ts'
 import { createBeat } from './beat.ts'
+import { createAmqpBroker } from './broker/amqp.ts'
+import type { Broker } from './broker/types.ts'
 import { registerBuiltinTasks } from './builtin.ts'
 import { type Canvas, sendCanvas } from './canvas/build.ts'
 import { createChordStore } from './canvas/chord.ts'
@@ -17,6 +19,7 @@ import { createEventDispatcher } from './celeryev/dispatcher.ts'
 import { sentFields } from './celeryev/task-events.ts'
 import { createDeclarer } from './declare.ts'
 import { createEventBus } from './events.ts'
+import { createRedisEventBus } from './events-redis.ts'
 import { createTaskMetrics } from './metrics.ts'
 import { createProducer } from './producer.ts'
 import { createRegistry } from './registry.ts'
@@ -25,7 +28,10 @@ import type { QueueType } from './topology.ts'
 import { createWorker } from './worker.ts'
 
 export interface TaskSystemOptions {
-  amqp: Connection
+  /** Absent in a Redis-only deployment (BROKER_URL=redis://, no AMQP_URL): then `broker` is required. */
+  amqp?: Connection
+  /** Where task messages go: default RabbitMQ (`amqp`); a Redis broker when BROKER_URL is redis://. */
+  broker?: Broker
   redis: RedisClient
   log: Logger
   metrics: Metrics
@@ -51,20 +57,26 @@ export function createTaskSystem(options: TaskSystemOptions) {
   loadScripts(redis, new URL('./', import.meta.url))
   const registry = createRegistry()
   registerBuiltinTasks(registry, options.queues.defaultQueue)
-  const declarer = createDeclarer(amqp, options.queueType, options.queues.maxPriority)
+  const declarer = amqp ? createDeclarer(amqp, options.queueType, options.queues.maxPriority) : undefined
   // A broker that restarted may have lost non-durable state: declare again on every (re)connection.
-  amqp.on('connection', () => declarer.reset())
+  amqp?.on('connection', () => declarer?.reset())
+  const broker =
+    options.broker ??
+    (amqp && declarer
+      ? createAmqpBroker(amqp, declarer, options.queueType, options.queues.maxPriority)
+      : undefined)
+  if (!broker) throw new Error('the task system needs a broker: RabbitMQ (AMQP_URL) or Redis (BROKER_URL)')
   const taskMetrics = createTaskMetrics(options.metrics)
   // Celery's client dispatcher: an anonymous node name (gen<pid>@host), the `task` group only.
-  const sentEvents = options.worker.sendSentEvent
-    ? createEventDispatcher(amqp, { hostname: `gen${process.pid}@${hostname()}`, log, groups: ['task'] })
-    : undefined
+  const sentEvents =
+    options.worker.sendSentEvent && amqp
+      ? createEventDispatcher(amqp, { hostname: `gen${process.pid}@${hostname()}`, log, groups: ['task'] })
+      : undefined
   const producer = createProducer({
     onSent:
       sentEvents &&
       ((opts, taskId, queue) => void sentEvents.send('task-sent', sentFields(opts, taskId, queue))),
-    amqp,
-    declarer,
+    broker,
     metrics: taskMetrics,
     defaultQueue: options.queues.defaultQueue,
     queueFor: (name) => {
@@ -82,7 +94,8 @@ export function createTaskSystem(options: TaskSystemOptions) {
     return node ? node.duplicate() : redis.duplicate()
   }
   const results = createResultBackend(redis, subscriber)
-  const events = createEventBus(amqp, log)
+  // Without RabbitMQ the events bus runs on Redis pub/sub.
+  const events = amqp ? createEventBus(amqp, log) : createRedisEventBus(redis, subscriber, log)
   const beat = createBeat({
     redis,
     producer,
@@ -92,16 +105,14 @@ export function createTaskSystem(options: TaskSystemOptions) {
   })
   const worker = createWorker({
     amqp,
+    broker,
     redis,
     prefix: options.prefix,
     registry,
     results,
     producer,
-    declarer,
     metrics: taskMetrics,
     log,
-    queueType: options.queueType,
-    maxPriority: options.queues.maxPriority,
     ...options.worker,
   })
 
@@ -117,6 +128,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
     beat,
     worker,
     declarer,
+    broker,
     async close() {
       await worker.stop()
       await beat.stop()

@@ -1,12 +1,8 @@
-import type { Connection, Envelope } from 'rabbitmq-client'
-import type { Declarer } from './declare.ts'
-import { DELAY_ENTRY_EXCHANGE, delayRoutingKey } from './delay-routing.ts'
+import type { Envelope } from 'rabbitmq-client'
+import type { Broker } from './broker/types.ts'
 import { type EncodeTaskOptions, encodeTask } from './message.ts'
 import { DEFAULT_QUEUE } from './topology.ts'
 import type { SendOptions, TaskProducer } from './types.ts'
-
-/** Delays shorter than this are not worth a trip through the delay queues. */
-const MIN_DELAY_MS = 500
 
 export interface RawMessage {
   body: Buffer
@@ -14,13 +10,12 @@ export interface RawMessage {
 }
 
 /**
- * Publishes Celery protocol v2 messages: persistent, with publisher confirms (send resolves once RabbitMQ has
- * the message), to the default exchange with the queue as routing key, as Celery does. A countdown or eta goes
- * through the broker's delay levels instead, so no worker holds the message while it waits.
+ * Publishes Celery protocol v2 messages: persistent and confirmed (send resolves once the broker has the
+ * message), to the queue as Celery does (RabbitMQ: default exchange, routing key = queue; Redis: kombu's list).
+ * A countdown or eta waits in the broker (delay levels, or Redis' delayed set), so no worker holds the message.
  */
 export function createProducer(options: {
-  amqp: Connection
-  declarer: Declarer
+  broker: Broker
   /** The queue a task name goes to when the caller names none (the task's registered queue). */
   queueFor?: (name: string) => string | undefined
   /** For tasks this process does not know: Celery's `celery` unless configured. */
@@ -30,24 +25,11 @@ export function createProducer(options: {
   /** Counts every task message sent (`hotspot_tasks_sent_total`): calls, chain steps, callbacks and retries. */
   metrics?: { sent: { inc(labels: { task: string }): void } }
 }) {
-  const { amqp, declarer } = options
-  // maxAttempts 1: a publish that fails is reported to the caller (who answers 503 and undoes its work),
-  // never retried later behind its back.
-  const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 })
+  const { broker } = options
 
   /** Publishes an already-encoded message to a queue, now or after `delayMs` (retries, replays, eta reroutes). */
-  async function publish(queue: string, message: RawMessage, delayMs = 0, opts = { declare: true }) {
-    if (opts.declare) await declarer.ensureQueue(queue)
-    else await declarer.ensureBase()
-    const delayed = delayMs >= MIN_DELAY_MS
-    const envelope: Envelope = {
-      ...message.properties,
-      exchange: delayed ? DELAY_ENTRY_EXCHANGE : '',
-      routingKey: delayed ? delayRoutingKey(delayMs / 1000, queue) : queue,
-      durable: true,
-    }
-    await publisher.send(envelope, message.body)
-  }
+  const publish: Broker['publish'] = (queue, message, delayMs = 0, opts = { declare: true }) =>
+    broker.publish(queue, message, delayMs, opts)
 
   const producer: TaskProducer & {
     publish: typeof publish
@@ -93,7 +75,7 @@ export function createProducer(options: {
     },
 
     publish,
-    close: () => publisher.close(),
+    close: () => broker.close(),
   }
   return producer
 }

@@ -1,14 +1,14 @@
-import { type AsyncMessage, type Connection, type Consumer, ConsumerStatus } from 'rabbitmq-client'
+import { type Connection, ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
 import { createEventDispatcher, type EventFields, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
 import { createRevokedStore } from './control/revoked.ts'
-import type { Declarer } from './declare.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
@@ -18,19 +18,21 @@ import { type RegisteredTask, type Registry, retryDelaySeconds } from './registr
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
 import { runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
-import { DEAD_LETTER_QUEUE, type QueueType, taskQueue } from './topology.ts'
+import { DEAD_LETTER_QUEUE } from './topology.ts'
 import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 
 type Results = ReturnType<typeof createResultBackend>
 
 export interface WorkerOptions {
-  amqp: Connection
+  /** Remote control (pidbox) and Celery events run on RabbitMQ: without it (Redis-only) the worker has neither. */
+  amqp?: Connection
+  /** Where task messages come from: RabbitMQ or Redis (kombu's transport). */
+  broker: Broker
   redis: RedisClient
   prefix: string
   registry: Registry
   results: Results
   producer: Producer
-  declarer: Declarer
   metrics: TaskMetrics
   log: Logger
   queues: string[]
@@ -38,11 +40,8 @@ export interface WorkerOptions {
   concurrency: number
   /** Unacked messages the broker may push ahead, per queue. */
   prefetch: number
-  queueType: QueueType
   /** A message whose handling fails this many times for a reason other than an outage is dead-lettered. */
   maxDeliveries?: number
-  /** x-max-priority of the task queues (Celery's task_queue_max_priority); 0 = none. */
-  maxPriority?: number
   /** Celery node name for remote control (WORKER_NAME). */
   name?: string
   /** Celery's -E (WORKER_SEND_EVENTS): task events on `celeryev`; worker heartbeats are sent regardless. */
@@ -72,7 +71,7 @@ function exceptionOf(error: unknown) {
 }
 
 /** The message as it arrived, ready to publish again (eta reroute, dead letter). */
-function rawMessage(msg: AsyncMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
+function rawMessage(msg: BrokerMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
   const body = Buffer.isBuffer(msg.body)
     ? msg.body
     : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
@@ -102,8 +101,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * point leaves the message to be delivered again; handlers are idempotent (context.once, SQL constraints).
  */
 export function createWorker(options: WorkerOptions) {
-  const { amqp, registry, results, producer, declarer, metrics, log } = options
-  const consumers: Consumer[] = []
+  const { amqp, broker, registry, results, producer, metrics, log } = options
+  const consumers: BrokerConsumer[] = []
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
@@ -117,35 +116,39 @@ export function createWorker(options: WorkerOptions) {
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
   const rateLimiter = createRateLimiter()
-  const eventer = createEventDispatcher(amqp, {
-    hostname: WORKER_NAME,
-    log,
-    groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
-  })
+  const eventer =
+    amqp &&
+    createEventDispatcher(amqp, {
+      hostname: WORKER_NAME,
+      log,
+      groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
+    })
   let heart: ReturnType<typeof startHeart> | undefined
   /** The fields are built only when task events are on: off (the default) costs one check per event. */
   const taskEvent = (type: string, fields: () => EventFields) => {
-    if (eventer.enabled('task')) void eventer.send(type, fields())
+    if (eventer?.enabled('task')) void eventer.send(type, fields())
   }
-  const mailbox = createMailbox(amqp, {
-    hostname: WORKER_NAME,
-    active,
-    processed,
-    registered: () => registry.names(),
-    startedAt: Date.now(),
-    concurrency: options.concurrency,
-    prefetch: options.prefetch,
-    revoked,
-    log,
-    onShutdown: () => void stopConsumers(),
-    taskOptions: (name) => registry.get(name)?.options,
-    clock: new LamportClock(),
-    onEvents: (enabled) => eventer.toggle('task', enabled),
-    onHeartbeat: () => void heart?.beatNow(),
-  })
+  const mailbox =
+    amqp &&
+    createMailbox(amqp, {
+      hostname: WORKER_NAME,
+      active,
+      processed,
+      registered: () => registry.names(),
+      startedAt: Date.now(),
+      concurrency: options.concurrency,
+      prefetch: options.prefetch,
+      revoked,
+      log,
+      onShutdown: () => void stopConsumers(),
+      taskOptions: (name) => registry.get(name)?.options,
+      clock: new LamportClock(),
+      onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
+      onHeartbeat: () => void heart?.beatNow(),
+    })
   const stopConsumers = () => Promise.all(consumers.splice(0).map((c) => c.close()))
 
-  async function deadLetter(msg: AsyncMessage, queue: string, reason: string, detail: string) {
+  async function deadLetter(msg: BrokerMessage, queue: string, reason: string, detail: string) {
     const message = rawMessage(msg, {
       'x-hotspot-reason': reason,
       'x-hotspot-error': detail.slice(0, 1000),
@@ -157,7 +160,7 @@ export function createWorker(options: WorkerOptions) {
   }
 
   async function retryOrFail(
-    msg: AsyncMessage,
+    msg: BrokerMessage,
     queue: string,
     task: DecodedTask,
     def: RegisteredTask,
@@ -214,7 +217,7 @@ export function createWorker(options: WorkerOptions) {
    * delay levels, a queue name too long for a delayed routing key): at once. Anything else after maxDeliveries
    * deliveries, counted by quorum queues (x-delivery-count) or in Redis. Never an endless redelivery loop.
    */
-  async function isPoison(msg: AsyncMessage, error: unknown): Promise<boolean> {
+  async function isPoison(msg: BrokerMessage, error: unknown): Promise<boolean> {
     if (error instanceof RangeError) return true
     const counted = msg.headers?.['x-delivery-count']
     let deliveries: number
@@ -240,7 +243,7 @@ export function createWorker(options: WorkerOptions) {
     return ConsumerStatus.ACK
   }
 
-  async function handle(queue: string, msg: AsyncMessage): Promise<ConsumerStatus> {
+  async function handle(queue: string, msg: BrokerMessage): Promise<ConsumerStatus> {
     const decoded = decodeTask(msg.body, msg)
     if (!decoded.ok) {
       // Never log the body: it may carry personal data. The reason says what was wrong.
@@ -338,16 +341,10 @@ export function createWorker(options: WorkerOptions) {
   return {
     async start() {
       for (const queue of options.queues) {
-        await declarer.ensureQueue(queue)
-        const consumer = amqp.createConsumer(
-          {
-            queue,
-            // rabbitmq-client declares the queue before consuming (and after a reconnect): Celery's exact shape.
-            queueOptions: taskQueue(queue, options.queueType, options.maxPriority).queue,
-            qos: { prefetchCount: options.prefetch },
-            concurrency: options.concurrency,
-            requeue: true,
-          },
+        await broker.ensureQueue(queue)
+        const consumer = broker.consume(
+          queue,
+          { prefetch: options.prefetch, concurrency: options.concurrency },
           async (msg) => {
             try {
               return await handle(queue, msg)
@@ -369,17 +366,16 @@ export function createWorker(options: WorkerOptions) {
               return ConsumerStatus.REQUEUE
             }
           },
-        )
-        consumer.on('error', (error) =>
-          log.warn({ err: error, queue }, 'task consumer error (it recovers by itself)'),
+          (error) => log.warn({ err: error, queue }, 'task consumer error (it recovers by itself)'),
         )
         consumers.push(consumer)
       }
-      await mailbox.start()
-      heart = startHeart(eventer, {
-        active: () => active.size,
-        processed: () => [...processed.values()].reduce((a, b) => a + b, 0),
-      })
+      await mailbox?.start()
+      if (eventer)
+        heart = startHeart(eventer, {
+          active: () => active.size,
+          processed: () => [...processed.values()].reduce((a, b) => a + b, 0),
+        })
       log.info(
         { queues: options.queues, concurrency: options.concurrency, hostname: WORKER_NAME },
         'task worker consuming',
@@ -388,10 +384,10 @@ export function createWorker(options: WorkerOptions) {
     /** Stops taking messages and waits for the running handlers to finish. */
     async stop() {
       await stopConsumers()
-      await mailbox.stop()
+      await mailbox?.stop()
       await heart?.stop()
       heart = undefined
-      await eventer.close()
+      await eventer?.close()
     },
     hostname: WORKER_NAME,
   }

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import type { Connection } from 'rabbitmq-client'
 import { inject } from 'vitest'
 import { type App, type AppOptions, createApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -43,7 +44,9 @@ export async function freshDatabaseUrl(kind: DbKind): Promise<string> {
   return base.replace(/\/[^/]*$/, `/${name}`)
 }
 
-export interface TestApp extends App {
+/** `amqp` is always there: a test app gets the shared RabbitMQ (tests of the Redis-only mode pass amqpUrl undefined). */
+export interface TestApp extends Omit<App, 'amqp'> {
+  amqp: Connection
   prefix: string
   auth: { authorization: string }
   queries: string[]
@@ -96,5 +99,5 @@ export async function startTestApp(
     auth: { authorization: `Bearer ${ADMIN_TOKEN}` },
     queries: probe.queries,
     sql: probe,
-  })
+  }) as TestApp
 }

@@ -112,7 +112,7 @@ describe('task system faults', () => {
       app.tasks.beat.add({ name: 'tick', everySeconds: 1, task: 'hotspot.ping', queue })
     // Declared before the clock starts: creating a quorum queue (a Raft group on every node) can take seconds on
     // a busy machine, and ticks missed meanwhile are skipped by design, not fired late.
-    await Promise.all([a.tasks.declarer.ensureQueue(queue), b.tasks.declarer.ensureQueue(queue)])
+    await Promise.all([a.tasks.broker.ensureQueue(queue), b.tasks.broker.ensureQueue(queue)])
     await Promise.all([a.start(['beat']), b.start(['beat'])])
     const depth = async () =>
       (await a.amqp.queueDeclare({ queue, passive: true }).catch(() => ({ messageCount: 0 }))).messageCount

@@ -15,6 +15,8 @@ export async function controlCommand(config: Config, kind: 'inspect' | 'control'
     throw error
   }
   const { servers, amqpUrl } = await withServers(config)
+  if (!amqpUrl)
+    fail('Celery remote control runs on RabbitMQ (AMQP_URL); a Redis-only deployment has none yet')
   const amqp = createAmqp(amqpUrl, createLogger('error'), 'hotspot-cli')
   try {
     process.exitCode = await runControlRequest(amqp, request, (t) => process.stdout.write(t), say)

@@ -1,6 +1,5 @@
 import { createApp } from '../../app.ts'
 import type { Config } from '../../config.ts'
-import { waitForAmqp } from '../../infra/amqp.ts'
 import { createLogger } from '../../infra/logger.ts'
 import { createReconciler } from '../../seckill/reconcile.ts'
 import { say } from '../common.ts'
@@ -14,7 +13,7 @@ export async function reconcileOnce(config: Config, productId: number | undefine
   const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
   try {
     await app.prepare()
-    await waitForAmqp(app.amqp)
+    await app.tasks.broker.ready()
     const reconcile = createReconciler({
       db: app.db,
       redis: app.redis,

@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { type App, createApp, type Role } from '../../app.ts'
-import { type Config, redactUrl } from '../../config.ts'
+import { brokerIsRedis, type Config, redactUrl } from '../../config.ts'
 import { resolveAdminToken } from '../../infra/admin-token.ts'
 import { isClusterWorker, runWorkers } from '../../infra/cluster-workers.ts'
 import { chooseLogFormat, createLogger } from '../../infra/logger.ts'
@@ -35,7 +35,7 @@ async function runApiPrimary(config: Config, workers: number) {
   if (admin.created) say(adminTokenLine(config))
   runWorkers({
     workers,
-    env: { REDIS_URL: redisUrl, AMQP_URL: amqpUrl, HOTSPOT_ADMIN_TOKEN: admin.token },
+    env: { REDIS_URL: redisUrl, ...(amqpUrl ? { AMQP_URL: amqpUrl } : {}), HOTSPOT_ADMIN_TOKEN: admin.token },
     say,
     onStopped: async () => servers?.stop(),
     stopTimeoutMs: config.shutdownGraceMs + 30_000,
@@ -92,7 +92,12 @@ export async function runServer(config: Config, command: ServerCommand, workers 
   if (roles.includes('grpc')) lines.push(`gRPC on ${config.host}:${app.grpc.port}`)
   lines.push(
     `  Redis     ${redactUrl(redisUrl)}${config.redisUrl ? '' : ' (private)'}`,
-    `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl ? '' : ' (private)'}`,
+    amqpUrl
+      ? `  RabbitMQ  ${redactUrl(amqpUrl)}${config.amqpUrl || config.brokerUrl ? '' : ' (private)'}`
+      : '  RabbitMQ  none (Redis-only: BROKER_URL=redis://…)',
+    ...(brokerIsRedis(config)
+      ? [`  broker    ${redactUrl(config.brokerUrl as string)} (Redis, kombu's transport)`]
+      : []),
     `  database  ${redactUrl(config.databaseUrl)}`,
     `  data dir  ${config.dataDir}`,
   )

@@ -1,8 +1,6 @@
 import { createApp } from '../../app.ts'
 import type { Config } from '../../config.ts'
-import { waitForAmqp } from '../../infra/amqp.ts'
 import { createLogger } from '../../infra/logger.ts'
-import { listDeadLetters, replayDeadLetters } from '../../tasks/dlq.ts'
 import { say } from '../common.ts'
 import { withServers } from './servers.ts'
 
@@ -12,16 +10,15 @@ export async function deadLetters(config: Config, target?: { all: true } | { id:
   const { servers, redisUrl, amqpUrl } = await withServers(config)
   const app = await createApp({ config, redisUrl, amqpUrl, adminToken: 'unused-for-cli-commands', log })
   try {
-    await waitForAmqp(app.amqp)
+    await app.tasks.broker.ready()
     if (!target) {
-      const letters = await listDeadLetters(app.amqp)
+      const letters = await app.tasks.broker.listDeadLetters()
       if (letters.length === 0) say('the dead-letter queue is empty')
       for (const l of letters) {
         process.stdout.write(`${l.taskId}\t${l.task}\t${l.reason}\t${l.deadAt}\t${l.error ?? ''}\n`)
       }
     } else {
-      const ids = await replayDeadLetters(
-        app.amqp,
+      const ids = await app.tasks.broker.replayDeadLetters(
         app.tasks.producer,
         (l) => 'all' in target || l.taskId === target.id,
       )

@@ -3,7 +3,10 @@ import os
 
 from celery import Celery
 
-app = Celery("interop", broker=os.environ["AMQP_URL"], backend=os.environ["REDIS_URL"])
+# BROKER_URL (redis://…) selects kombu's Redis transport, as for hotspot; else RabbitMQ.
+app = Celery(
+    "interop", broker=os.environ.get("BROKER_URL") or os.environ["AMQP_URL"], backend=os.environ["REDIS_URL"]
+)
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
@@ -16,6 +19,16 @@ app.conf.update(
 # REDIS_URL=sentinel://h1:p1;sentinel://h2:p2 (Celery's Sentinel result backend) needs the master's name apart.
 if os.environ.get("REDIS_SENTINEL_MASTER"):
     app.conf.result_backend_transport_options = {"master_name": os.environ["REDIS_SENTINEL_MASTER"]}
+if os.environ.get("BROKER_VISIBILITY_TIMEOUT"):
+    app.conf.broker_transport_options = {"visibility_timeout": float(os.environ["BROKER_VISIBILITY_TIMEOUT"])}
+
+
+@app.task(name="py.sleep")
+def sleep(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
 
 
 @app.task(name="py.add")

@@ -15,8 +15,11 @@ const app = await createApp({
   log: createLogger('warn'),
   keyPrefix: prefix,
 })
+// HANG=1: the task never finishes here (a test kills this process mid-task).
+const hang = process.env.HANG === '1'
 app.tasks.registry.register('test.effect', async (_args, _kwargs, ctx) => {
   await app.redis.hincrby(`${prefix}:runs`, ctx.taskId, 1)
+  if (hang) await new Promise(() => {})
   await new Promise((r) => setTimeout(r, 3))
   await app.redis.hsetnx(`${prefix}:effects`, ctx.taskId, String(process.pid))
   return 'done'
