@@ -162,7 +162,7 @@ function runOf(build: Build, route: Route): HttpRun {
       for (const [name, s] of await commandStats()) {
         if (name === 'config' || name === 'info') continue
         const t = totals.get(name) ?? { calls: 0, usec: 0, requests: 0 }
-        totals.set(name, { calls: t.calls + s.calls, usec: t.usec + s.usec, requests: 0 })
+        totals.set(name, { calls: t.calls + s.calls, usec: t.usec + s.usec, requests: t.requests })
       }
       for (const t of totals.values()) t.requests += result.requests
       commands.set(k, totals)

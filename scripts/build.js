@@ -6,7 +6,7 @@
  * Both write into temp dirs and swap them in, under a lock, so processes starting together build once and a
  * running process never reads a half-written build. Plain JS: it runs before anything is compiled.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -42,8 +42,12 @@ export function buildState() {
   return Math.max(...SOURCES.map((s) => newestMtime(path.join(ROOT, s)))) > built ? 'stale' : 'fresh'
 }
 
-/** A devDependency's command, run with this node; its output shown only when it fails. */
-function run(pkg, bin, args, env = process.env) {
+/**
+ * A devDependency's command, run with this node; its output shown only when it fails. Asynchronous on purpose:
+ * while it runs, proper-lockfile must keep refreshing the build lock, or a compile longer than `stale` (a loaded
+ * machine) lets a second process take the lock and delete this one's half-written output.
+ */
+async function run(pkg, bin, args, env = process.env) {
   const require = createRequire(import.meta.url)
   let script
   try {
@@ -53,9 +57,23 @@ function run(pkg, bin, args, env = process.env) {
   } catch {
     throw new Error(`${pkg} is not installed: run \`npm ci\` (the build needs the devDependencies)`)
   }
-  const result = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, env, encoding: 'utf8' })
-  if (result.status !== 0)
-    throw new Error(`${bin} ${args.join(' ')} failed:\n${`${result.stdout}${result.stderr}`.trim()}`)
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (d) => {
+    output += d
+  })
+  child.stderr.on('data', (d) => {
+    output += d
+  })
+  const status = await new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (status !== 0) throw new Error(`${bin} ${args.join(' ')} failed:\n${output.trim()}`)
 }
 
 /** What compiled code reads from disk next to itself (Lua scripts): tsc copies none of it. */
@@ -87,14 +105,14 @@ function removeLeftovers() {
   }
 }
 
-function compile({ check }) {
+async function compile({ check }) {
   const started = new Date()
   removeLeftovers()
   // Temp dirs at the same depth as dist/ and web/dist/, so the relative paths in source maps stay right.
   const server = path.join(ROOT, `.dist-${process.pid}`)
   const ui = path.join(WEB, `.dist-${process.pid}`)
   try {
-    run('typescript', 'tsc', [
+    await run('typescript', 'tsc', [
       '-p',
       'tsconfig.build.json',
       '--outDir',
@@ -102,11 +120,11 @@ function compile({ check }) {
       ...(check ? [] : ['--noCheck']),
     ])
     copyAssets(path.join(ROOT, 'src'), server)
-    if (check) run('vue-tsc', 'vue-tsc', ['-p', 'web/tsconfig.json', '--noEmit'])
+    if (check) await run('vue-tsc', 'vue-tsc', ['-p', 'web/tsconfig.json', '--noEmit'])
     // NODE_ENV=production whatever the caller runs under (vitest sets `test`): Vite would otherwise ship Vue's
     // development build, twice the size and slower.
     const env = { ...process.env, NODE_ENV: 'production' }
-    run('vite', 'vite', ['build', 'web', '--outDir', ui, '--emptyOutDir', '--logLevel', 'warn'], env)
+    await run('vite', 'vite', ['build', 'web', '--outDir', ui, '--emptyOutDir', '--logLevel', 'warn'], env)
     fs.writeFileSync(path.join(server, STAMP), '')
     fs.utimesSync(path.join(server, STAMP), started, started)
     swap(ui, WEB_DIST)
@@ -126,7 +144,7 @@ async function withLock(fn) {
     retries: { retries: 3000, factor: 1, minTimeout: 100, maxTimeout: 100 }, // a build takes seconds, not 5 min
   })
   try {
-    return fn()
+    return await fn()
   } finally {
     await release()
   }
@@ -144,9 +162,9 @@ export async function ensureBuilt(say = (text) => process.stderr.write(text)) {
   const started = Date.now()
   say(`hotspot: building dist/ and web/dist/ (${state === 'missing' ? 'not built yet' : 'sources changed'})…`)
   // Another process may have built it while this one waited for the lock.
-  const result = await withLock(() => {
+  const result = await withLock(async () => {
     if (buildState() === 'fresh') return 'fresh'
-    compile({ check: false })
+    await compile({ check: false })
     return 'built'
   })
   say(

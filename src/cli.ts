@@ -10,7 +10,9 @@ const args = process.argv.slice(2)
 buildProgram()
   .parseAsync(args.length ? args : ['help'], { from: 'user' })
   .catch((error: unknown) => {
-    // By name, not instanceof: importing local-servers.ts here would load it for every --help.
+    // By name, not instanceof: importing their modules here would load them for every --help.
+    if (error instanceof Error && error.name === 'ConfigError')
+      fail(`configuration error: ${error.message}`, 2)
     if (error instanceof Error && error.name === 'LocalServerError') fail(error.message)
     fail(error instanceof Error ? (error.stack ?? error.message) : String(error))
   })

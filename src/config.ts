@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { type BannersConfig, loadBannersConfig } from './banners/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
@@ -99,14 +100,7 @@ export interface Config {
      */
     maxPriority: number
   }
-  banners: {
-    /** How often beat refreshes the cached banner list (task `hotspot.banners.refresh`). */
-    refreshSeconds: number
-    /** How long the cached list is fresh (HIT) before it is refreshed. */
-    cacheTtlMs: number
-    /** After the TTL, how long a stale copy may still be served (STALE) while one refresher reloads it or SQL is down. */
-    cacheGraceMs: number
-  }
+  banners: BannersConfig
   worker: {
     /** Queues the worker consumes (default: the two above). */
     queues: string[]
@@ -179,14 +173,15 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>
+/** Environment variables; a feature's config slice (its config.ts) reads them with the helpers below. */
+export type Env = Record<string, string | undefined>
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim()
   return value === '' ? undefined : value
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = read(env, name)
   if (raw === undefined) return fallback
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
@@ -494,11 +489,7 @@ export function loadConfig(env: Env = process.env): Config {
       ownQueue,
       maxPriority: integer(env, 'TASK_QUEUE_MAX_PRIORITY', 0, 0, 255),
     },
-    banners: {
-      refreshSeconds: integer(env, 'BANNERS_REFRESH_SECONDS', 300, 1, 86_400),
-      cacheTtlMs: integer(env, 'BANNERS_CACHE_TTL_MS', 600_000, 50, 86_400_000),
-      cacheGraceMs: integer(env, 'BANNERS_CACHE_GRACE_MS', 3_600_000, 0, 604_800_000),
-    },
+    banners: loadBannersConfig(env),
     worker: {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),

@@ -1,6 +1,7 @@
 /**
- * Every error a client can see has a stable snake_case code and an HTTP status, made here and nowhere else
- * (API.md "Errors"). Clients match on `code`, never on `message`.
+ * Every error a client can see has a stable snake_case code and an HTTP status (docs/api.md "Errors"); clients
+ * match on `code`, never on `message`. The codes below are shared (framework, auth, backing servers) or not yet
+ * moved into their feature; a feature declares its own with `defineErrors` in its errors.ts.
  */
 export const errorCodes = {
   not_found: 404,
@@ -18,10 +19,6 @@ export const errorCodes = {
   invalid_phone: 400,
   invalid_content: 400,
   sms_not_found: 404,
-  invalid_code: 400,
-  code_expired: 400,
-  too_many_attempts: 429,
-  banner_not_found: 404,
   product_not_found: 404,
   not_started: 403,
   ended: 403,
@@ -29,21 +26,47 @@ export const errorCodes = {
   sold_out: 409,
 } as const
 
-export type ErrorCode = keyof typeof errorCodes | (string & {})
+export type ErrorCode = keyof typeof errorCodes
+
+/** Error options a caller may give. The status is never one of them: it comes from the code's registry. */
+export interface AppErrorOptions {
+  details?: Record<string, unknown>
+  cause?: unknown
+}
+
+/** Module-private: only defineErrors (below) can hand AppError a status, from the registry it was given. */
+const STATUS = Symbol('status')
 
 export class AppError extends Error {
   readonly status: number
   readonly details: Record<string, unknown> | undefined
 
+  /** An error of a shared code above; a feature's own codes are made by its `defineErrors` (its errors.ts). */
+  constructor(code: ErrorCode, message: string, options?: AppErrorOptions)
+  constructor(code: string, message: string, options: AppErrorOptions & { [STATUS]: number })
   constructor(
-    readonly code: ErrorCode,
+    readonly code: string,
     message: string,
-    options: { status?: number; details?: Record<string, unknown>; cause?: unknown } = {},
+    options: AppErrorOptions & { [STATUS]?: number } = {},
   ) {
     super(message, { cause: options.cause })
     this.name = 'AppError'
-    this.status = options.status ?? (errorCodes as Record<string, number>)[code] ?? 400
+    this.status = options[STATUS] ?? errorCodes[code as ErrorCode]
     this.details = options.details
+  }
+}
+
+/**
+ * A feature's own error codes, each with its HTTP status, in the feature's folder:
+ *   export const bannerErrors = defineErrors({ banner_not_found: 404 })
+ *   throw bannerErrors.error('banner_not_found', `banner ${id} does not exist`)
+ * Only the codes given type-check; the status always comes from here.
+ */
+export function defineErrors<const C extends Record<string, number>>(codes: C) {
+  return {
+    codes,
+    error: (code: Extract<keyof C, string>, message: string, options: AppErrorOptions = {}): AppError =>
+      new AppError(code, message, { ...options, [STATUS]: codes[code] as number }),
   }
 }
 

@@ -40,7 +40,19 @@ describe('hotspot --help', () => {
     // The first spawn may compile dist/ (bin/hotspot.js builds a stale checkout once): run it alone.
     const help = await hotspot('--help')
     expect(help.code).toBe(0)
-    for (const command of ['start', 'api', 'worker', 'beat', 'grpc', 'migrate', 'doctor', 'tasks', 'seckill'])
+    for (const command of [
+      'start',
+      'api',
+      'worker',
+      'beat',
+      'grpc',
+      'migrate',
+      'doctor',
+      'tasks',
+      'seckill',
+      'inspect',
+      'control',
+    ])
       expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
     for (const name of ['REDIS_URL', 'AMQP_URL', 'DATABASE_URL', 'HOTSPOT_DATA_DIR', 'LOG_FORMAT'])
       expect(help.stdout).toContain(name)
@@ -50,7 +62,7 @@ describe('hotspot --help', () => {
   }, 120_000)
 
   it('each command lists its options and variables and starts nothing', async () => {
-    const [start, api, worker, beat, grpc, migrate, doctor, replay, reconcile] = await Promise.all([
+    const [start, api, worker, beat, grpc, migrate, doctor, replay, reconcile, control] = await Promise.all([
       hotspot('start', '--help'),
       hotspot('api', '--help'),
       hotspot('worker', '--help'),
@@ -60,8 +72,9 @@ describe('hotspot --help', () => {
       hotspot('doctor', '--help'),
       hotspot('tasks', 'replay', '--help'),
       hotspot('seckill', 'reconcile', '--help'),
+      hotspot('control', '--help'),
     ])
-    for (const r of [start, api, worker, beat, grpc, migrate, doctor, replay, reconcile]) {
+    for (const r of [start, api, worker, beat, grpc, migrate, doctor, replay, reconcile, control]) {
       expect(r.code).toBe(0)
       expect(r.stdout).toMatch(/^Usage: hotspot /)
     }
@@ -77,6 +90,8 @@ describe('hotspot --help', () => {
     expect(doctor.stdout).toContain('REDIS_URL')
     expect(replay.stdout).toContain('--all')
     expect(reconcile.stdout).toContain('[product-id]')
+    expect(control.stdout).toContain('--destination')
+    expect(control.stdout).toContain('rate_limit')
     expect(fs.existsSync(dataDir)).toBe(false)
   }, 120_000)
 

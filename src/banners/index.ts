@@ -36,7 +36,9 @@ export function createBannersFeature(ctx: FeatureContext) {
     name: 'banners',
     service,
     cache,
-    routes: (http) => bannersRoutes(http, { banners: service, admin: ctx.admin }),
+    routes: (http) => {
+      http.register(bannersRoutes, { banners: service, admin: ctx.admin })
+    },
     prepare: async () => {
       await seedDemoBanners({ banners: service, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log })
     },

@@ -45,8 +45,16 @@ const asJson = (json: string) => json as unknown as Static<typeof PublicList>
 const BannerId = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 9_007_199_254_740_991 }) })
 const admin = { tags: ['banners'], security: [{ admin: [] }] }
 
-/** Banners over HTTP: the cached public list and the admin writes. */
-export function bannersRoutes(app: Http, deps: { banners: BannersService; admin: AdminCheck }) {
+export interface BannersRoutesDeps {
+  banners: BannersService
+  admin: AdminCheck
+}
+
+/**
+ * Banners over HTTP, the cached public list and the admin writes, as an encapsulated Fastify plugin
+ * (`http.register(bannersRoutes, deps)`): what it adds to its instance stays inside it.
+ */
+export async function bannersRoutes(app: Http, deps: BannersRoutesDeps) {
   const { banners } = deps
   const onRequest = deps.admin.requireAdmin
 

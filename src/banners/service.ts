@@ -1,10 +1,10 @@
 import type { Cache, CacheResult } from '../cache/cache.ts'
-import { AppError } from '../errors.ts'
 import type { Db } from '../infra/db/index.ts'
+import { bannerErrors } from './errors.ts'
 import { LIST_KEY } from './keys.ts'
 import { type Banner, type BannerInput, createBannerStore, type PublicBanner } from './store.ts'
 
-const notFound = (id: number) => new AppError('banner_not_found', `banner ${id} does not exist`)
+const notFound = (id: number) => bannerErrors.error('banner_not_found', `banner ${id} does not exist`)
 
 /**
  * Banners: the public list read through the cache, admin writes to SQL first and then invalidation (every

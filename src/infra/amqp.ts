@@ -1,6 +1,6 @@
-import type { Socket } from 'node:net'
 import { Connection } from 'rabbitmq-client'
 import { redactUrl, splitUrlList } from '../config.ts'
+import { coalesceWritesPerTick } from './amqp-coalesce.ts'
 import type { Logger } from './logger.ts'
 
 export type { Connection as AmqpConnection }
@@ -38,37 +38,8 @@ export function createAmqp(url: string, log: Logger, name = 'hotspot'): Connecti
     if (warned) log.info('RabbitMQ connection re-established')
     warned = false
   })
-  connection.on('connection', () => coalesceWritesPerTick(connection))
+  coalesceWritesPerTick(connection, log)
   return connection
-}
-
-const coalesced = new WeakSet<Socket>()
-
-/**
- * rabbitmq-client writes each publish and each ack with a socket write of its own: one syscall and one TCP
- * segment per message, which RabbitMQ pays for in CPU on every read. Corking the socket until the end of the
- * current tick sends what one tick wrote (the acks of the handlers that finished together, a burst of
- * publishes) in one write; nothing waits longer than the tick. In `npm run bench -- tasks` this saved ~20 %
- * of RabbitMQ's CPU per task. It reaches the client's private `_socket` (new after every reconnect, hence
- * on each 'connection'); if a future version has none, this does nothing.
- */
-function coalesceWritesPerTick(connection: Connection) {
-  const socket = (connection as unknown as { _socket?: Socket })._socket
-  if (!socket || coalesced.has(socket) || typeof socket.cork !== 'function') return
-  coalesced.add(socket)
-  let corked = false
-  const write = socket.write
-  socket.write = function (this: Socket, ...args: unknown[]) {
-    if (!corked) {
-      corked = true
-      socket.cork()
-      process.nextTick(() => {
-        corked = false
-        socket.uncork()
-      })
-    }
-    return (write as (...a: unknown[]) => boolean).apply(this, args)
-  } as Socket['write']
 }
 
 /** Waits for the first connection (start-up), with a clear error instead of a hang. */

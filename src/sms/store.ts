@@ -1,6 +1,6 @@
 import type { Db } from '../infra/db/index.ts'
 import type { GatewayPartStatus, SmsStatus } from '../infra/db/schema.ts'
-import { createBatcher } from './batcher.ts'
+import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { SmsEncoding } from './segment.ts'
 
 export interface SmsRow {
@@ -32,15 +32,11 @@ export interface GatewayPart {
 
 export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments' | 'sealed'>
 
-/** A row waiting for its batch, with the outcome of its own INSERT when the batch had to go row by row. */
-interface PendingInsert {
-  row: NewSms
-  error?: unknown
-}
-
 const now = () => new Date().toISOString()
 /** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_BATCH = 500
+/** Rows waiting or being written past which a new one is refused (503) rather than queued: SQL is hung. */
+const MAX_PENDING_INSERTS = 20_000
 
 /**
  * SQL of the SMS feature. Delivery moves a message through conditional UPDATEs (queued → sending → sent |
@@ -65,22 +61,29 @@ export function createSmsStore(db: Db) {
   }
   // One bad row must not fail the requests it shares a statement with (issue 15 item 12): a failed batch is
   // retried row by row and each row gets its own outcome. The batch statement is atomic, so nothing of it stayed.
-  const inserts = createBatcher<PendingInsert>(async (pending) => {
-    try {
-      await insertRows(pending.map((p) => p.row))
-    } catch (error) {
-      if (pending.length === 1) throw error
-      await Promise.all(
-        pending.map(async (p) => {
-          try {
-            await insertRows([p.row])
-          } catch (rowError) {
-            p.error = rowError
-          }
-        }),
-      )
-    }
-  }, INSERT_BATCH)
+  // Each row's outcome: undefined when stored, else its own error.
+  const inserts = createTurnBatcher<'sms', NewSms, { error: unknown } | undefined>({
+    send: async (_key, rows) => {
+      try {
+        await insertRows(rows)
+        return rows.map(() => undefined)
+      } catch (error) {
+        if (rows.length === 1) throw error
+        return Promise.all(
+          rows.map(async (row) => {
+            try {
+              await insertRows([row])
+              return undefined
+            } catch (rowError) {
+              return { error: rowError }
+            }
+          }),
+        )
+      }
+    },
+    maxBatch: INSERT_BATCH,
+    maxPending: MAX_PENDING_INSERTS,
+  })
 
   async function partsOf(ids: string[]): Promise<Map<string, GatewayPart[]>> {
     const byId = new Map<string, GatewayPart[]>()
@@ -133,11 +136,10 @@ export function createSmsStore(db: Db) {
   return {
     get,
 
-    /** Stores a new `queued` message; concurrent requests share one INSERT (see batcher.ts). */
+    /** Stores a new `queued` message; the requests of one event-loop turn share one INSERT (turn-batcher.ts). */
     async insert(row: NewSms): Promise<void> {
-      const pending: PendingInsert = { row }
-      await inserts.add(pending)
-      if (pending.error !== undefined) throw pending.error
+      const failed = await inserts.add('sms', row)
+      if (failed) throw failed.error
     },
 
     /**

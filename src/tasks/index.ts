@@ -77,18 +77,13 @@ export function createTaskSystem(options: TaskSystemOptions) {
       sentEvents &&
       ((opts, taskId, queue) => void sentEvents.send('task-sent', sentFields(opts, taskId, queue))),
     broker,
+    metrics: taskMetrics,
     defaultQueue: options.queues.defaultQueue,
     queueFor: (name) => {
       const task = registry.get(name)
       return task ? (task.options.queue ?? options.queues.ownQueue) : undefined
     },
   })
-  const send = producer.send
-  producer.send = async (...args) => {
-    const id = await send(...args)
-    taskMetrics.sent.inc({ task: args[0] })
-    return id
-  }
   // wait() subscribes on a connection of its own (a subscribed connection can run nothing else) and closes it.
   // On Redis Cluster a PUBLISH reaches every node, so one connection to any node will do: duplicating the whole
   // Cluster client would open a connection to every node (and load the slot map) for each wait.

@@ -22,6 +22,8 @@ export function createProducer(options: {
   defaultQueue?: string
   /** Called once the broker has a task message (Celery's `task-sent` event hangs here). */
   onSent?: (opts: EncodeTaskOptions, taskId: string, queue: string) => void
+  /** Counts every task message sent (`hotspot_tasks_sent_total`): calls, chain steps, callbacks and retries. */
+  metrics?: { sent: { inc(labels: { task: string }): void } }
 }) {
   const { broker } = options
 
@@ -67,6 +69,7 @@ export function createProducer(options: {
       const { expiration: _dropped, ...properties } = encoded.properties
       const delayMs = opts.eta ? opts.eta.getTime() - Date.now() : 0
       await publish(queue, { body: encoded.body, properties }, delayMs)
+      options.metrics?.sent.inc({ task: opts.name })
       options.onSent?.(opts, encoded.taskId, queue)
       return encoded.taskId
     },

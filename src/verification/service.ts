@@ -1,9 +1,10 @@
-import { AppError, unavailable } from '../errors.ts'
+import { unavailable } from '../errors.ts'
 import { callScript, type RedisClient } from '../infra/redis.ts'
 import { replicated } from '../infra/replica-wait.ts'
 import { type Limiter, type Quota, type Rule, tightest } from '../ratelimit/index.ts'
 import type { SmsService } from '../sms/service.ts'
 import { generateCode, hashCode } from './code.ts'
+import { verificationErrors } from './errors.ts'
 import { codeKey, sendSubject } from './keys.ts'
 
 /** A code's SMS jumps the queue of bulk messages (priority 0) where the queue has priorities; 9 of Celery's 0–9. */
@@ -115,15 +116,18 @@ export function createVerificationService(options: {
       const [outcome, attemptsLeft] = reply
       if (outcome === 1) return { valid: true }
       if (outcome === 0) {
-        throw new AppError('invalid_code', 'the code is wrong', { details: { attemptsLeft } })
+        throw verificationErrors.error('invalid_code', 'the code is wrong', { details: { attemptsLeft } })
       }
       if (outcome === -2) {
-        throw new AppError(
+        throw verificationErrors.error(
           'too_many_attempts',
           'too many wrong attempts: this code is void, request a new one',
         )
       }
-      throw new AppError('code_expired', 'no active code for this phone (expired, used or never sent)')
+      throw verificationErrors.error(
+        'code_expired',
+        'no active code for this phone (expired, used or never sent)',
+      )
     },
   }
 }
