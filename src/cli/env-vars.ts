@@ -24,6 +24,8 @@ export const CONNECTIONS: Group = {
     HOTSPOT_DATA_DIR: 'private servers, the SQLite file and generated secrets [.data]',
     CELERY_DEFAULT_QUEUE: 'queue of tasks without a queue of their own [celery]',
     HOTSPOT_TASK_QUEUE: "queue of hotspot's own tasks [hotspot]",
+    TASK_QUEUE_MAX_PRIORITY:
+      "Celery's task_queue_max_priority (1-255): task queues declared with x-max-priority [unset]",
   },
 }
 
@@ -54,6 +56,8 @@ export const HTTP: Group = {
     REQUEST_TIMEOUT_MS: 'a request not answered within this gets 503 [9000]',
     MAX_IN_FLIGHT_REQUESTS: 'requests in progress at once; past it 503 at once [2000]',
     METRICS_TOKEN: 'bearer token GET /metrics needs, ≥ 16 chars [unset: open]',
+    SSE_MAX_CLIENTS: 'live view streams one process holds; past it 503 [5000]',
+    SSE_MAX_CLIENTS_PER_ADDRESS: 'live view streams from one client address; 0 = no limit [100]',
     COUNTERS_FLUSH_MS: 'how often view counts are written behind to SQL [2000]',
     COUNTERS_DEDUPE_SECONDS: "a visitor's views of one item count once per window; 0 = every view [0]",
     COUNTERS_TRENDING_HALF_LIFE_HOURS: "trending rankings: a view's weight halves every this many hours [6]",

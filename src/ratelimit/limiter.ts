@@ -99,13 +99,13 @@ export function createLimiter(
   options: {
     name?: string
     metrics?: Metrics
+    /** False: a take never waits for REDIS_WAIT_REPLICAS (a limit whose loss in a fail-over costs nothing). */
+    replicated?: boolean
     /**
      * Refuse a subject Redis just refused from process memory until its window frees a unit (refusal-block.ts):
      * a hammering client costs no Redis call, the decisions stay exact. Only for limiters that never `release`.
      */
     blockRefused?: boolean
-    /** False: a take never waits for REDIS_WAIT_REPLICAS (a limit whose loss in a fail-over costs nothing). */
-    replicated?: boolean
   } = {},
 ): Limiter {
   // Several features build limiters on one client: register the script once.

@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createRevokedStore } from '../../src/tasks/control/revoked.ts'
 import { startTestApp, type TestApp } from '../support/app.ts'
+import { ensureBuilt } from '../web/support.ts'
 
 const PYTHON = '/usr/bin/python3' // Debian's, where python3-celery lives
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')
@@ -46,6 +47,7 @@ describe.runIf(hasCelery || process.env.CI)('hotspot inspect / control (CLI)', (
   }
 
   beforeAll(async () => {
+    await ensureBuilt() // dist/ once, before the CLI runs (bin/hotspot.js would build it on first use)
     app = await startTestApp({ env: { WORKER_NAME: hs } })
     app.tasks.registry.register('test.wait', async (_a, _k, ctx) => {
       await new Promise((resolve, reject) => {
@@ -76,12 +78,12 @@ describe.runIf(hasCelery || process.env.CI)('hotspot inspect / control (CLI)', (
       { cwd: pythonDir, env, stdio: ['ignore', 'ignore', 'pipe'] },
     )
     pyWorker.stderr?.on('data', (d) => process.stderr.write(`[celery] ${d}`))
-    // The first call also builds dist/ once; then wait for the Python worker's mailbox.
-    for (let i = 0; i < 30; i++) {
+    // Wait for the Python worker's mailbox (slow to start on a loaded machine).
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
       const { out } = await hotspot('inspect', 'ping', '-d', py, '-t', '2')
       if (out?.[py]) break
     }
-  })
+  }, 300_000)
   afterAll(async () => {
     pyWorker?.kill('SIGTERM')
     await new Promise((r) => pyWorker?.once('exit', r))
