@@ -5,8 +5,9 @@
  *
  * Exact, never refusing what Redis would admit: a refusal of weight w holds for every weight >= w until the
  * blocking unit expires, because units only ever leave the log by expiring — which is why a limiter with a
- * block cannot `release` units early (see limiter.ts). The block ends at (local time the call was sent +
- * Redis's retry-after): Redis read its clock after the send, so the real expiry is never earlier.
+ * block cannot `release` units early (see limiter.ts). The block ends 1 ms before (local time the call was sent +
+ * Redis's retry-after): Redis read its clock after the send, but in whole ms (truncated, up to 1 ms behind), so
+ * without that 1 ms the block could outlast the unit by a fraction of a millisecond (the exactness test saw it).
  */
 import type { Decision } from './limiter.ts'
 
@@ -45,13 +46,13 @@ export function createRefusalBlock(now: () => number = () => performance.now()) 
     /** Redis refused `weight` for `key`; `sentAt` is when the call went out. */
     remember(key: string, weight: number, refusal: Refused, sentAt: number) {
       // Never-admissible weights (Infinity) are refused without Redis anyway: nothing to gain by holding them.
-      if (!Number.isFinite(refusal.retryAfterMs) || refusal.retryAfterMs <= 0) return
+      if (!Number.isFinite(refusal.retryAfterMs) || refusal.retryAfterMs <= 1) return
       if (blocks.size >= MAX_BLOCKS && !blocks.has(key)) {
         const oldest = blocks.keys().next().value
         if (oldest !== undefined) blocks.delete(oldest)
       }
       blocks.delete(key) // re-inserted last: Map order is the eviction order
-      blocks.set(key, { sentAt, untilMs: sentAt + refusal.retryAfterMs, weight, refusal })
+      blocks.set(key, { sentAt, untilMs: sentAt + refusal.retryAfterMs - 1, weight, refusal })
     },
     forget(prefix: string) {
       for (const key of blocks.keys()) if (key.startsWith(prefix)) blocks.delete(key)

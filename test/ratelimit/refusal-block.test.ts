@@ -102,13 +102,13 @@ describe('refusal block bookkeeping', () => {
   const refusal = (retryAfterMs: number) =>
     ({ allowed: false, retryAfterMs, rule: 0, limit: 5, remaining: 0, resetMs: retryAfterMs }) as const
 
-  it('ends a block at send time + retry-after, and counts down what it reports', () => {
+  it('ends a block 1 ms before send time + retry-after (Redis truncates its clock to ms), counting down', () => {
     let now = 1000
     const block = createRefusalBlock(() => now)
-    block.remember('k', 1, refusal(500), 900) // sent at 900: the block ends at 1400
+    block.remember('k', 1, refusal(500), 900) // sent at 900: the block ends at 1399
     now = 1100
-    expect(block.check('k', 1)).toMatchObject({ retryAfterMs: 300, resetMs: 300 })
-    now = 1400
+    expect(block.check('k', 1)).toMatchObject({ retryAfterMs: 299, resetMs: 300 })
+    now = 1399
     expect(block.check('k', 1)).toBeUndefined()
     expect(block.size).toBe(0)
   })
