@@ -22,6 +22,9 @@ export default defineConfig({
       'test/tasks/priority.test.ts',
       // Python Celery again (event receiver, a Python worker next to a hotspot one), same single-node limits.
       'test/tasks/{celery-events,control-cli,control-admin}.test.ts',
+      // Python Celery on one Redis node / its own Sentinel topology (interop_app.py takes one broker URL):
+      // single-node by design, covered by the default profile.
+      'test/tasks/{celery-sentinel,redis-broker/celery-interop}.test.ts',
       // Pure functions (no server): already covered by `npm test`, nothing cluster-specific to learn.
       'test/tasks/{message,result-meta,delay-routing,rate-limit}.test.ts',
       'test/sms/{segment,phone}.test.ts',
