@@ -1,5 +1,6 @@
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
+import { createEventListeners } from './event-listeners.ts'
 import { EVENTS_EXCHANGE } from './topology.ts'
 import type { EventBus } from './types.ts'
 
@@ -13,7 +14,7 @@ export function createRedisEventBus(
   subscriber: () => RedisClient,
   log: Logger,
 ): EventBus & { start(): Promise<void>; stop(): Promise<void> } {
-  const listeners = new Map<string, Set<(payload: unknown) => void>>()
+  const listeners = createEventListeners(log)
   let sub: RedisClient | undefined
 
   return {
@@ -21,15 +22,7 @@ export function createRedisEventBus(
       await redis.publish(EVENTS_EXCHANGE, JSON.stringify({ topic, payload }))
     },
 
-    on(topic, listener) {
-      let set = listeners.get(topic)
-      if (!set) {
-        set = new Set()
-        listeners.set(topic, set)
-      }
-      set.add(listener)
-      return () => set.delete(listener)
-    },
+    on: listeners.on,
 
     async start() {
       if (sub) return
@@ -43,14 +36,7 @@ export function createRedisEventBus(
         } catch {
           return
         }
-        if (typeof event?.topic !== 'string') return
-        for (const listener of listeners.get(event.topic) ?? []) {
-          try {
-            listener(event.payload)
-          } catch (error) {
-            log.warn({ err: error, topic: event.topic }, 'event listener failed')
-          }
-        }
+        listeners.dispatch(event)
       })
       // ioredis re-subscribes by itself after a reconnect.
       await sub.subscribe(EVENTS_EXCHANGE)

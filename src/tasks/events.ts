@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Connection, Consumer } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
+import { createEventListeners } from './event-listeners.ts'
 import { EVENTS_EXCHANGE } from './topology.ts'
 import type { EventBus } from './types.ts'
 
@@ -16,7 +17,7 @@ export function createEventBus(
   options: { startTimeoutMs?: number } = {},
 ): EventBus & { start(): Promise<void>; stop(): Promise<void> } {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000
-  const listeners = new Map<string, Set<(payload: unknown) => void>>()
+  const listeners = createEventListeners(log)
   const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1, exchanges: [exchange] })
   const queue = `hotspot.events.${randomUUID()}`
   let consumer: Consumer | undefined
@@ -29,15 +30,7 @@ export function createEventBus(
       )
     },
 
-    on(topic, listener) {
-      let set = listeners.get(topic)
-      if (!set) {
-        set = new Set()
-        listeners.set(topic, set)
-      }
-      set.add(listener)
-      return () => set.delete(listener)
-    },
+    on: listeners.on,
 
     async start() {
       if (consumer) return
@@ -50,15 +43,7 @@ export function createEventBus(
           noAck: true,
         },
         (msg) => {
-          const event = msg.body as { topic?: string; payload?: unknown } | null
-          if (!event || typeof event.topic !== 'string') return
-          for (const listener of listeners.get(event.topic) ?? []) {
-            try {
-              listener(event.payload)
-            } catch (error) {
-              log.warn({ err: error, topic: event.topic }, 'event listener failed')
-            }
-          }
+          listeners.dispatch(msg.body as { topic?: unknown; payload?: unknown } | null)
         },
       )
       consumer.on('error', (error) =>
