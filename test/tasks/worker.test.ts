@@ -262,8 +262,19 @@ describe.each<BrokerKind>(['amqp', 'redis'])('task worker (real %s broker and Re
     const taskId = await app.tasks.producer.send('test.needs-fix')
     expect((await app.tasks.results.wait(taskId, 10_000)).status).toBe('FAILURE')
     fixed = true
-    const replayed = await app.tasks.broker.replayDeadLetters(app.tasks.producer, (d) => d.taskId === taskId)
-    expect(replayed).toEqual([taskId])
+    // The FAILURE is stored before the message is dead-lettered (Celery's order: state, then links, then the
+    // message's fate), so the dead letter may land a moment after the result is visible.
+    // Replaying finds nothing (and changes nothing) until it is there.
+    let replayed: string[] = []
+    await expect
+      .poll(
+        async () => {
+          replayed = await app.tasks.broker.replayDeadLetters(app.tasks.producer, (d) => d.taskId === taskId)
+          return replayed
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual([taskId])
     await expect
       .poll(async () => (await app.tasks.results.get(taskId)).status, { timeout: 10_000 })
       .toBe('SUCCESS')
