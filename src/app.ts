@@ -10,10 +10,12 @@ import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
+import { tasksGrpcServices } from './grpc/tasks.ts'
 import { createAmqp, pingAmqp } from './infra/amqp.ts'
 import { makeAdminCheck } from './infra/auth.ts'
 import { createDb, type Db, migrateToLatest, pingDb } from './infra/db/index.ts'
 import { createHttp, type Http, registerDocs } from './infra/http.ts'
+import { createLifecycle } from './infra/lifecycle.ts'
 import type { Logger } from './infra/logger.ts'
 import { createMetrics, type Metrics } from './infra/metrics.ts'
 import { opsRoutes } from './infra/ops-routes.ts'
@@ -45,6 +47,8 @@ export interface AppOptions {
   database?: Db
   /** Leader lock lifetime of beat, over config's BEAT_LOCK_TTL_MS (tests shorten it to see a fail-over quickly). */
   beatLockTtlMs?: number
+  /** More feature modules, after the built-in ones (docs/modules.md; a test adds one from its own folder). */
+  features?: ((ctx: FeatureContext) => Feature)[]
 }
 
 export type Role = 'api' | 'worker' | 'beat' | 'grpc'
@@ -70,27 +74,57 @@ export interface App {
   close(): Promise<void>
 }
 
+/** What a part's start is told: the roles asked for, those this call adds, and whether the loops start now. */
+interface RoleStart {
+  roles: Role[]
+  fresh: Role[]
+  /** True once, for the first api or grpc role: a grpc-only process records views too (the counters flush). */
+  loops: boolean
+}
+
 export async function createApp(options: AppOptions): Promise<App> {
+  const { log } = options
+  // Every part is added to the lifecycle as soon as it is built: it starts in that order and closes in reverse,
+  // so nothing outlives what it uses, and a failure half-way through building still closes what was built.
+  const lifecycle = createLifecycle<RoleStart>((part, err) =>
+    log.error({ err, part }, 'closing %s failed', part),
+  )
+  try {
+    return await buildApp(options, lifecycle)
+  } catch (error) {
+    await lifecycle.close().catch(() => {})
+    throw error
+  }
+}
+
+async function buildApp(
+  options: AppOptions,
+  lifecycle: ReturnType<typeof createLifecycle<RoleStart>>,
+): Promise<App> {
   const { config, log } = options
   const prefix = options.keyPrefix ?? config.keyPrefix
-  const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
-  // Half the command timeout: WAIT answers (with too few replicas → 503) before the command itself times out.
-  waitForReplicas(redis, config.redisWaitReplicas, Math.floor(config.redisCommandTimeoutMs / 2))
-  const cacheRedis = config.cacheRedisUrl
-    ? createRedis(config.cacheRedisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
-    : undefined
-  const metrics = createMetrics()
-  redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
-  const amqp = options.amqpUrl ? createAmqp(options.amqpUrl, log) : undefined
   const db =
     options.database ??
     createDb(config.databaseUrl, {
       poolSize: config.databasePoolSize,
       statementTimeoutMs: config.databaseStatementTimeoutMs,
     })
+  lifecycle.add({ name: 'sql', stop: () => db.destroy() })
+  const redis = createRedis(options.redisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+  lifecycle.add({ name: 'redis', stop: () => redis.disconnect() })
+  // Half the command timeout: WAIT answers (with too few replicas → 503) before the command itself times out.
+  waitForReplicas(redis, config.redisWaitReplicas, Math.floor(config.redisCommandTimeoutMs / 2))
+  const cacheRedis = config.cacheRedisUrl
+    ? createRedis(config.cacheRedisUrl, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
+    : undefined
+  if (cacheRedis) lifecycle.add({ name: 'cache redis', stop: () => cacheRedis.disconnect() })
+  const metrics = createMetrics()
+  redisMemoryMetrics(metrics, { main: redis, ...(cacheRedis ? { cache: cacheRedis } : {}) })
   const admin = makeAdminCheck(options.adminToken)
-  if (!amqp && !brokerIsRedis(config))
+  if (!options.amqpUrl && !brokerIsRedis(config))
     throw new Error('no broker: set AMQP_URL (RabbitMQ) or BROKER_URL=redis://… (Redis)')
+  const amqp = options.amqpUrl ? createAmqp(options.amqpUrl, log) : undefined
+  if (amqp) lifecycle.add({ name: 'amqp', stop: () => amqp.close() })
   // BROKER_URL=redis://…: tasks on kombu's Redis transport, over a connection of their own.
   const brokerClient = brokerIsRedis(config)
     ? createRedis(config.brokerUrl as string, { log, commandTimeoutMs: config.redisCommandTimeoutMs })
@@ -114,6 +148,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     worker: config.worker,
     beat: { lockTtlMs: options.beatLockTtlMs ?? config.beatLockTtlMs },
   })
+  // Every process listens to broadcasts (cache invalidation reaches API processes and workers alike).
+  lifecycle.add({ name: 'tasks', start: () => tasks.events.start(), stop: () => tasks.close() })
 
   const ctx: FeatureContext = {
     config,
@@ -130,18 +166,39 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
-  const banners = createBannersFeature(ctx)
   const sms = createSmsFeature(ctx)
-  const verification = createVerificationFeature(ctx, { sms: sms.service })
-  const web = createWebFeature(ctx, { seckill: seckill.service })
+  // The feature modules, in start order (they close in reverse). A new feature is one line here.
   const features: Feature[] = [
     counters.feature,
     seckill.feature,
-    banners.feature,
+    createBannersFeature(ctx).feature,
     sms.feature,
-    verification.feature,
-    web.feature,
+    createVerificationFeature(ctx, { sms: sms.service }).feature,
+    createWebFeature(ctx, { seckill: seckill.service }).feature,
+    ...(options.features ?? []).map((create) => create(ctx)),
   ]
+  for (const feature of features)
+    lifecycle.add({
+      name: feature.name,
+      start: ({ loops }) => {
+        if (loops) feature.start?.()
+      },
+      stop: () => feature.stop?.(), // final flushes
+    })
+  lifecycle.add({
+    name: 'beat',
+    start: ({ fresh }) => {
+      if (fresh.includes('beat')) tasks.beat.start()
+    },
+    stop: () => tasks.beat.stop(),
+  })
+  lifecycle.add({
+    name: 'worker',
+    start: async ({ fresh }) => {
+      if (fresh.includes('worker')) await tasks.worker.start()
+    },
+    stop: () => tasks.worker.stop(), // finish running handlers (their messages are acked)
+  })
 
   // /readyz and gRPC health: RabbitMQ only when it is used; the Redis broker when tasks travel on Redis.
   const checks: Record<string, () => Promise<boolean>> = { redis: () => pingRedis(redis) }
@@ -154,6 +211,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics,
     limits: { handlerTimeoutMs: config.requestTimeoutMs, maxInFlight: config.maxInFlightRequests },
   })
+  // The CLI listens; closing stops accepting and lets in-flight requests finish.
+  lifecycle.add({ name: 'http', stop: () => http.close() })
   await registerDocs(http)
   opsRoutes(http, {
     metrics,
@@ -172,19 +231,30 @@ export async function createApp(options: AppOptions): Promise<App> {
   })
   for (const feature of features) feature.routes?.(http)
   const grpc = createGrpcServer({
-    counters: counters.service,
-    producer: tasks.producer,
-    results: tasks.results,
-    isAdmin: admin.isAdmin,
+    services: [
+      ...features.flatMap((feature) => (feature.grpc ? [feature.grpc] : [])),
+      tasksGrpcServices({ producer: tasks.producer, results: tasks.results, isAdmin: admin.isAdmin }),
+    ],
     checks,
     log,
     metrics,
     shutdownGraceMs: config.shutdownGraceMs,
   })
-
+  lifecycle.add({
+    name: 'grpc',
+    start: async ({ fresh }) => {
+      if (fresh.includes('grpc')) await grpc.start(config.grpcPort, config.host)
+    },
+    stop: () => grpc.stop(), // stop accepting calls, let open streams finish for the grace period
+  })
   const presence = createPresence({ redis, prefix, log })
+  lifecycle.add({
+    name: 'presence',
+    start: ({ roles }) => presence.start(roles),
+    stop: () => presence.stop(),
+  })
+
   const started = new Set<Role>()
-  let closing: Promise<void> | undefined
   return {
     config,
     http,
@@ -198,41 +268,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     features,
     grpc,
     async prepare() {
-      const { applied } = await migrateToLatest(db)
+      const own = Object.assign({}, ...features.map((feature) => feature.migrations ?? {}))
+      const { applied } = await migrateToLatest(db, own)
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
       for (const feature of features) await feature.prepare?.()
     },
     async start(roles) {
-      // Every process listens to broadcasts (cache invalidation reaches API processes and workers alike).
-      await tasks.events.start()
-      for (const role of roles) {
-        if (started.has(role)) continue
-        // A grpc-only process records views too: it runs the features' loops (the counters flush) like api.
-        const loops = (role === 'api' || role === 'grpc') && !started.has('api') && !started.has('grpc')
-        started.add(role)
-        if (loops) for (const feature of features) feature.start?.()
-        if (role === 'worker') await tasks.worker.start()
-        if (role === 'beat') tasks.beat.start()
-        if (role === 'grpc') await grpc.start(config.grpcPort, config.host)
-      }
-      presence.start(roles)
+      const loopsRan = started.has('api') || started.has('grpc')
+      const fresh = roles.filter((role) => !started.has(role))
+      for (const role of fresh) started.add(role)
+      const loops = !loopsRan && (started.has('api') || started.has('grpc'))
+      await lifecycle.start({ roles, fresh, loops })
     },
-    close() {
-      // Once: a second call (a second SIGTERM, a test's cleanup) waits for the first instead of closing twice.
-      closing ??= (async () => {
-        await presence.stop()
-        await grpc.stop() // stop accepting calls, let open streams finish for the grace period
-        await http.close() // stop accepting, let in-flight requests finish
-        await tasks.worker.stop() // finish running handlers (their messages are acked)
-        await tasks.beat.stop()
-        for (const feature of features) await feature.stop?.() // final flushes
-        await tasks.close()
-        await amqp?.close()
-        redis.disconnect()
-        cacheRedis?.disconnect()
-        await db.destroy()
-      })()
-      return closing
-    },
+    // Once: a second call (a second SIGTERM, a test's cleanup) waits for the first instead of closing twice.
+    close: () => lifecycle.close(),
   }
 }

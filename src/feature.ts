@@ -3,7 +3,9 @@
  * the same way. A feature gets what it needs in `FeatureContext` and reaches another feature only through
  * that feature's service (passed in explicitly by app.ts). SQL migrations live in src/infra/db/migrations/.
  */
+import type { Migration } from 'kysely'
 import type { Config } from './config.ts'
+import type { GrpcServices } from './grpc/server.ts'
 import type { AdminCheck } from './infra/auth.ts'
 import type { Db } from './infra/db/index.ts'
 import type { Http } from './infra/http.ts'
@@ -32,6 +34,13 @@ export interface Feature {
   name: string
   /** Registers the feature's HTTP routes. */
   routes?(http: Http): void
+  /**
+   * Its SQL migrations, by name (numbered after every name already applied: Kysely runs them in name order). The
+   * built-in features' stay in src/infra/db/migrations/ under the names already applied (docs/modules.md).
+   */
+  migrations?: Record<string, Migration>
+  /** The gRPC services it serves (role `grpc`), e.g. counters' hotspot.v1.Views. */
+  grpc?: GrpcServices
   /** After migrations, before serving: rebuild Redis state from SQL, seed demo data. */
   prepare?(): Promise<void>
   /** Background loops of the `api` role (flushes, …). */

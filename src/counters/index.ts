@@ -1,4 +1,5 @@
 import type { Feature, FeatureContext } from '../feature.ts'
+import { viewsHandler } from '../grpc/views.ts'
 import { loadScripts } from '../infra/redis.ts'
 import { createFlusher } from './flush.ts'
 import { createLiveCounts } from './live.ts'
@@ -20,6 +21,9 @@ export function createCountersFeature(ctx: FeatureContext) {
   const feature: Feature = {
     name: 'counters',
     routes: (http) => countersRoutes(http, { counters: service, admin: ctx.admin }),
+    grpc: ({ metrics, log }) => ({
+      'hotspot.v1.Views': { Record: viewsHandler({ counters: service, metrics, log }) },
+    }),
     prepare: async () => {
       await service.rebuild()
     },

@@ -1,23 +1,26 @@
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js'
 import { ReflectionService } from '@grpc/reflection'
-import type { CountersService } from '../counters/service.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { Metrics } from '../infra/metrics.ts'
 import type { Check } from '../infra/ops-routes.ts'
-import type { TaskProducer, TaskResults } from '../tasks/types.ts'
 import { gatewayHandler } from './gateway.ts'
 import { createHealth } from './health.ts'
-import { createGrpcMetrics } from './metrics.ts'
+import { createGrpcMetrics, type GrpcMetrics } from './metrics.ts'
 import { loadProtos, serviceDefinition } from './protos.ts'
-import { tasksHandlers } from './tasks.ts'
-import { viewsHandler } from './views.ts'
 import { writeAhead } from './write-ahead.ts'
 
+/**
+ * What a module serves over gRPC: full service name (in proto/) → its handlers, built with the server's call
+ * metrics and logger. Each module contributes its own (counters: hotspot.v1.Views; tasks: hotspot.v1.Tasks).
+ */
+export type GrpcServices = (tools: {
+  metrics: GrpcMetrics
+  log: Logger
+}) => Record<string, UntypedServiceImplementation>
+
 export interface GrpcServerDeps {
-  counters: CountersService
-  producer: TaskProducer
-  results: TaskResults
-  isAdmin: (authorization: string | undefined) => boolean
+  /** The modules' services, next to the server's own (schema.Gateway, health, reflection). */
+  services: GrpcServices[]
   /** Named checks of the backing servers (`redis`, `amqp`), as for /readyz: they drive the health service. */
   checks: Record<string, Check>
   log: Logger
@@ -33,8 +36,8 @@ const MAX_REQUEST_BYTES = 64 * 1024
 const MAX_STREAMS_PER_CONNECTION = 1000
 
 /**
- * The gRPC server: the seed's `schema.Gateway`, `hotspot.v1.Views` and `hotspot.v1.Tasks` over the same
- * services the HTTP API uses, plus the standard health service and server reflection.
+ * The gRPC server: the seed's `schema.Gateway`, the services modules contribute (`hotspot.v1.Views`,
+ * `hotspot.v1.Tasks`) over the same services the HTTP API uses, plus the standard health service and reflection.
  */
 export function createGrpcServer(deps: GrpcServerDeps) {
   const metrics = createGrpcMetrics(deps.metrics)
@@ -52,8 +55,9 @@ export function createGrpcServer(deps: GrpcServerDeps) {
     const add = (name: string, implementation: UntypedServiceImplementation) =>
       built.addService(serviceDefinition(name), implementation)
     add('schema.Gateway', { Call: gatewayHandler({ metrics, log: deps.log }) })
-    add('hotspot.v1.Views', { Record: viewsHandler({ counters: deps.counters, metrics, log: deps.log }) })
-    add('hotspot.v1.Tasks', tasksHandlers({ ...deps, metrics }))
+    for (const services of deps.services)
+      for (const [name, implementation] of Object.entries(services({ metrics, log: deps.log })))
+        add(name, implementation)
     health.implementation.addToServer(built)
     new ReflectionService(loadProtos()).addToServer(built)
     return built

@@ -101,3 +101,10 @@ export function tasksHandlers(deps: {
     }),
   }
 }
+
+/** The task system's contribution to the gRPC server (src/grpc/server.ts `GrpcServices`). */
+export const tasksGrpcServices =
+  (deps: Pick<Parameters<typeof tasksHandlers>[0], 'producer' | 'results' | 'isAdmin'>) =>
+  (tools: { metrics: GrpcMetrics; log: Logger }) => ({
+    'hotspot.v1.Tasks': tasksHandlers({ ...deps, ...tools }),
+  })

@@ -18,10 +18,7 @@ describe('gRPC graceful shutdown', () => {
   /** A server of its own (its own grace period) over the test app's services. */
   async function server(shutdownGraceMs: number) {
     const grpc = createGrpcServer({
-      counters: app.counters,
-      producer: app.tasks.producer,
-      results: app.tasks.results,
-      isAdmin: () => false,
+      services: [],
       checks: {},
       log: createLogger('silent'),
       metrics: createMetrics(),
