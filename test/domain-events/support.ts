@@ -22,13 +22,16 @@ export async function startEventsApp(
     /** A Redis-only deployment: BROKER_URL=this, no RabbitMQ. */
     redisBrokerUrl?: string
     env?: Record<string, string>
+    /** Another process of the same deployment: its prefix and database. */
+    sameDeploymentAs?: TestApp
   } = {},
 ): Promise<TestApp & { exchange: string }> {
-  const keyPrefix = `t${randomUUID().slice(0, 8)}`
+  const keyPrefix = options.sameDeploymentAs?.prefix ?? `t${randomUUID().slice(0, 8)}`
   const exchange = `${keyPrefix}.domain`
   const app = await startTestApp({
     db: options.db,
     keyPrefix,
+    ...(options.sameDeploymentAs ? { databaseUrl: options.sameDeploymentAs.config.databaseUrl } : {}),
     ...(options.amqpUrl ? { amqpUrl: options.amqpUrl } : {}),
     ...(options.redisBrokerUrl ? { amqpUrl: undefined } : {}),
     env: {
