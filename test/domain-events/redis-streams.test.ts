@@ -14,7 +14,10 @@ describe.skipIf(onCluster)('domain events on a Redis-only deployment', () => {
 
   beforeAll(async () => {
     broker = await startPrivateRedis()
-    app = await startEventsApp({ redisBrokerUrl: broker.url, env: { DOMAIN_EVENTS_STREAM_MAXLEN: '100' } })
+    app = await startEventsApp({
+      redisBrokerUrl: broker.url,
+      env: { DOMAIN_EVENTS_STREAM_MAXLEN: '100', DOMAIN_EVENTS_MAX_ATTEMPTS: '3' },
+    })
     reader = new Redis(broker.url, { commandTimeout: 5000 })
     await app.start(['api', 'worker'])
   })
@@ -85,5 +88,45 @@ describe.skipIf(onCluster)('domain events on a Redis-only deployment', () => {
     const length = await reader.xlen(`${app.exchange}.item`)
     expect(length).toBeGreaterThanOrEqual(100)
     expect(length).toBeLessThan(300)
+  })
+
+  it('an event the broker keeps refusing is parked after DOMAIN_EVENTS_MAX_ATTEMPTS, and blocks no other', async () => {
+    // A key of the wrong type where the banner stream should be: every XADD there fails, the others go through.
+    await reader.del(`${app.exchange}.banner`)
+    await reader.set(`${app.exchange}.banner`, 'not a stream')
+    const banner = await app.http.inject({
+      method: 'POST',
+      url: '/api/banners',
+      headers: app.auth,
+      payload: { title: 'refused', image: 'https://example.com/r.png' },
+    })
+    expect(banner.statusCode).toBe(201) // the fact commits whatever the broker does
+    const item = await app.http.inject({
+      method: 'POST',
+      url: '/api/items',
+      headers: app.auth,
+      payload: { kind: 'article', title: 'after the refusal' },
+    })
+    const itemId = item.json().id as number
+    await until(
+      async () => (await stream('item')).some((e) => (e.data as { itemId?: number }).itemId === itemId),
+      20_000,
+      'the item event past the refused one',
+    )
+    const depth = async (state: string) => {
+      const res = await app.http.inject({ method: 'GET', url: '/metrics' })
+      const line = res.body
+        .split('\n')
+        .find((l) => l.startsWith(`hotspot_domain_events_outbox_depth{state="${state}"}`))
+      return Number(line?.split(' ').at(-1))
+    }
+    await until(async () => (await depth('parked')) === 1, 20_000, 'the refused event parked')
+    const row = await app.db
+      .selectFrom('domain_event_outbox')
+      .select(['type', 'attempts', 'last_error', 'parked_at'])
+      .executeTakeFirstOrThrow()
+    expect(row).toMatchObject({ type: 'banner.changed', attempts: 3 })
+    expect(row.last_error).toMatch(/WRONGTYPE/)
+    expect(await depth('pending')).toBe(0)
   })
 })
