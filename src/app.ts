@@ -8,6 +8,7 @@ import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
+import { createDomainEventsFeature } from './domain-events/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
 import { createAmqp, pingAmqp } from './infra/amqp.ts'
@@ -115,6 +116,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     beat: { lockTtlMs: options.beatLockTtlMs ?? config.beatLockTtlMs },
   })
 
+  const domainEvents = createDomainEventsFeature(
+    { config, db, log, metrics },
+    { amqp, brokerRedis: brokerClient instanceof Redis ? brokerClient : undefined },
+  )
   const ctx: FeatureContext = {
     config,
     db,
@@ -127,6 +132,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     tasks: { producer: tasks.producer, results: tasks.results, registry: tasks.registry },
     events: tasks.events,
     schedule: tasks.beat,
+    domainEvents: domainEvents.events,
   }
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
@@ -141,6 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     sms.feature,
     verification.feature,
     web.feature,
+    domainEvents, // last: stops after the features whose facts it carries
   ]
 
   // /readyz and gRPC health: RabbitMQ only when it is used; the Redis broker when tasks travel on Redis.
@@ -211,7 +218,10 @@ export async function createApp(options: AppOptions): Promise<App> {
         const loops = (role === 'api' || role === 'grpc') && !started.has('api') && !started.has('grpc')
         started.add(role)
         if (loops) for (const feature of features) feature.start?.()
-        if (role === 'worker') await tasks.worker.start()
+        if (role === 'worker') {
+          await tasks.worker.start()
+          domainEvents.startDrain()
+        }
         if (role === 'beat') tasks.beat.start()
         if (role === 'grpc') await grpc.start(config.grpcPort, config.host)
       }

@@ -6,6 +6,7 @@ import * as m0004 from './0004_seckill.ts'
 import * as m0005 from './0005_sms_sealed.ts'
 import * as m0006 from './0006_sms_gateways.ts'
 import * as m0007 from './0007_sms_recent.ts'
+import * as m0008 from './0008_domain_events.ts'
 
 /** Every migration, in order. Listed by hand so the same list works from src/ (tsx) and dist/ (node). */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_sms_sealed': m0005,
   '0006_sms_gateways': m0006,
   '0007_sms_recent': m0007,
+  '0008_domain_events': m0008,
 }
