@@ -8,6 +8,7 @@ import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
+import { createDomainEventsFeature } from './domain-events/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
 import { createAmqp, pingAmqp } from './infra/amqp.ts'
@@ -25,6 +26,7 @@ import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { deploymentPhoneVault } from './sms/phone-vault.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
@@ -106,6 +108,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
           })
         : undefined,
+    bus: brokerClient instanceof Redis ? createRedisCeleryBus(brokerClient, log) : undefined,
     redis,
     log,
     metrics,
@@ -116,6 +119,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     beat: { lockTtlMs: options.beatLockTtlMs ?? config.beatLockTtlMs },
   })
 
+  const domainEvents = createDomainEventsFeature(
+    { config, db, log, metrics },
+    { amqp, brokerRedis: brokerClient instanceof Redis ? brokerClient : undefined },
+  )
   const ctx: FeatureContext = {
     config,
     db,
@@ -128,6 +135,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     tasks: { producer: tasks.producer, results: tasks.results, registry: tasks.registry },
     events: tasks.events,
     schedule: tasks.beat,
+    domainEvents: domainEvents.events,
   }
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
@@ -142,6 +150,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     sms.feature,
     verification.feature,
     web.feature,
+    domainEvents, // last: stops after the features whose facts it carries
   ]
 
   // /readyz and gRPC health: RabbitMQ only when it is used; the Redis broker when tasks travel on Redis.
@@ -162,8 +171,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
-  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
-  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
+  // Celery remote control from the admin UI, on the task broker (RabbitMQ, or kombu's Redis fanout).
+  if (tasks.bus) controlAdminRoutes(http, { bus: tasks.bus, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     broker: tasks.broker,
     producer: tasks.producer,
@@ -212,7 +221,10 @@ export async function createApp(options: AppOptions): Promise<App> {
         const loops = (role === 'api' || role === 'grpc') && !started.has('api') && !started.has('grpc')
         started.add(role)
         if (loops) for (const feature of features) feature.start?.()
-        if (role === 'worker') await tasks.worker.start()
+        if (role === 'worker') {
+          await tasks.worker.start()
+          domainEvents.startDrain()
+        }
         if (role === 'beat') tasks.beat.start()
         if (role === 'grpc') await grpc.start(config.grpcPort, config.host)
       }

@@ -84,7 +84,7 @@ describe.each(dbKinds)('phones at rest on %s', (db) => {
   })
 })
 
-describe.each(dbKinds)('migration 0008 on %s', (kind) => {
+describe.each(dbKinds)('migration 0009 on %s', (kind) => {
   it('seals the phones of existing rows and fills their lookup HMAC; without the key it refuses', async () => {
     const db = createDb(await freshDatabaseUrl(kind))
     try {
@@ -94,7 +94,7 @@ describe.each(dbKinds)('migration 0008 on %s', (kind) => {
         migrationTableName: 'hotspot_migrations',
         migrationLockTableName: 'hotspot_migrations_lock',
       })
-      const before = await migrator.migrateTo('0007_sms_recent')
+      const before = await migrator.migrateTo('0008_domain_events')
       expect(before.error).toBeUndefined()
       const phones = Array.from({ length: 3 }, () => `+86${randomPhone()}`)
       const at = new Date().toISOString()
@@ -107,7 +107,7 @@ describe.each(dbKinds)('migration 0008 on %s', (kind) => {
       await expect(migrateToLatest(db)).rejects.toThrow(/phones in clear/)
 
       const vault = createPhoneVault(() => 'a-deployment-secret')
-      expect(await migrateToLatest(db, {}, { phones: vault })).toEqual({ applied: ['0008_sms_phone_sealed'] })
+      expect(await migrateToLatest(db, {}, { phones: vault })).toEqual({ applied: ['0009_sms_phone_sealed'] })
       const messages = await db.selectFrom('sms_messages').selectAll().orderBy('id').execute()
       const outbox = await db.selectFrom('sms_outbox').selectAll().orderBy('sms_id').execute()
       for (const phone of phones) expect(JSON.stringify([messages, outbox])).not.toContain(phone.slice(3))

@@ -11,6 +11,7 @@ export interface Database {
   banners: BannersTable
   products: ProductsTable
   orders: OrdersTable
+  domain_event_outbox: DomainEventOutboxTable
 }
 
 export interface ItemsTable {
@@ -47,6 +48,8 @@ export interface ProductsTable {
   starts_at: string | null
   ends_at: string | null
   created_at: ColumnType<string, string, never>
+  /** Orders placed (the order's transaction adds 1): the one reaching `stock` reports product.sold_out. */
+  sold: ColumnType<number, number | undefined, number>
 }
 
 /** One per user and product (UNIQUE(product_id, user_id)), written by the order task. */
@@ -123,4 +126,22 @@ export interface SmsOutboxTable {
   delivered_at: string
   /** The delivered text of a sealed SMS, sealed (the outbox stands in for the phone). */
   sealed: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Domain events not yet published (src/domain-events/outbox.ts); a row is deleted once the broker confirmed it. */
+export interface DomainEventOutboxTable {
+  seq: Generated<number>
+  id: string
+  type: string
+  time: string
+  /** The event's `data`, JSON. */
+  data: string
+  merge_key: string | null
+  /** Aggregated facts: the count processes add to (item.viewed's `views`). */
+  tally: ColumnType<number, number | undefined, number>
+  available_at: number
+  claimed_by: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  last_error: string | null
+  parked_at: string | null
 }

@@ -6,7 +6,8 @@ import * as m0004 from './0004_seckill.ts'
 import * as m0005 from './0005_sms_sealed.ts'
 import * as m0006 from './0006_sms_gateways.ts'
 import * as m0007 from './0007_sms_recent.ts'
-import { type PhoneSealing, phonesSealed } from './0008_sms_phone_sealed.ts'
+import * as m0008 from './0008_domain_events.ts'
+import { type PhoneSealing, phonesSealed } from './0009_sms_phone_sealed.ts'
 
 /** What migrations that convert data need from the deployment (the key that seals phones). */
 export interface MigrationContext {
@@ -22,7 +23,8 @@ export const migrationsFor = (context: MigrationContext = {}): Record<string, Mi
   '0005_sms_sealed': m0005,
   '0006_sms_gateways': m0006,
   '0007_sms_recent': m0007,
-  '0008_sms_phone_sealed': phonesSealed(context.phones),
+  '0008_domain_events': m0008,
+  '0009_sms_phone_sealed': phonesSealed(context.phones),
 })
 
 /** The list by name (doctor): converting nothing, it needs no key. */
