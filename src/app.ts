@@ -24,6 +24,7 @@ import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
 import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
+import { deploymentPhoneVault } from './sms/phone-vault.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
 import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
@@ -207,7 +208,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     features,
     grpc,
     async prepare() {
-      const { applied } = await migrateToLatest(db)
+      const { applied } = await migrateToLatest(db, {}, { phones: deploymentPhoneVault(config) })
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
       for (const feature of features) await feature.prepare?.()
     },
