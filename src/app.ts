@@ -8,6 +8,7 @@ import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
+import { createDomainEventsFeature } from './domain-events/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
 import { tasksGrpcServices } from './grpc/tasks.ts'
@@ -25,7 +26,9 @@ import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
 import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
+import { deploymentPhoneVault } from './sms/phone-vault.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
@@ -139,6 +142,7 @@ async function buildApp(
             visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
           })
         : undefined,
+    bus: brokerClient instanceof Redis ? createRedisCeleryBus(brokerClient, log) : undefined,
     redis,
     log,
     metrics,
@@ -151,6 +155,10 @@ async function buildApp(
   // Every process listens to broadcasts (cache invalidation reaches API processes and workers alike).
   lifecycle.add({ name: 'tasks', start: () => tasks.events.start(), stop: () => tasks.close() })
 
+  const domainEvents = createDomainEventsFeature(
+    { config, db, log, metrics },
+    { amqp, brokerRedis: brokerClient instanceof Redis ? brokerClient : undefined },
+  )
   const ctx: FeatureContext = {
     config,
     db,
@@ -163,6 +171,7 @@ async function buildApp(
     tasks: { producer: tasks.producer, results: tasks.results, registry: tasks.registry },
     events: tasks.events,
     schedule: tasks.beat,
+    domainEvents: domainEvents.events,
   }
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
@@ -176,8 +185,11 @@ async function buildApp(
     createVerificationFeature(ctx, { sms: sms.service }).feature,
     createWebFeature(ctx, { seckill: seckill.service }).feature,
     ...(options.features ?? []).map((create) => create(ctx)),
+    domainEvents,
   ]
-  for (const feature of features)
+  // Domain events close after the features whose facts they carry (its part comes before theirs).
+  lifecycle.add({ name: domainEvents.name, stop: () => domainEvents.stop?.() })
+  for (const feature of features.filter((f) => f !== domainEvents))
     lifecycle.add({
       name: feature.name,
       start: ({ loops }) => {
@@ -195,7 +207,9 @@ async function buildApp(
   lifecycle.add({
     name: 'worker',
     start: async ({ fresh }) => {
-      if (fresh.includes('worker')) await tasks.worker.start()
+      if (!fresh.includes('worker')) return
+      await tasks.worker.start()
+      domainEvents.startDrain()
     },
     stop: () => tasks.worker.stop(), // finish running handlers (their messages are acked)
   })
@@ -220,8 +234,8 @@ async function buildApp(
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
-  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
-  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
+  // Celery remote control from the admin UI, on the task broker (RabbitMQ, or kombu's Redis fanout).
+  if (tasks.bus) controlAdminRoutes(http, { bus: tasks.bus, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     broker: tasks.broker,
     producer: tasks.producer,
@@ -269,7 +283,7 @@ async function buildApp(
     grpc,
     async prepare() {
       const own = Object.assign({}, ...features.map((feature) => feature.migrations ?? {}))
-      const { applied } = await migrateToLatest(db, own)
+      const { applied } = await migrateToLatest(db, own, { phones: deploymentPhoneVault(config) })
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
       for (const feature of features) await feature.prepare?.()
     },

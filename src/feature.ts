@@ -5,6 +5,7 @@
  */
 import type { Migration } from 'kysely'
 import type { Config } from './config.ts'
+import type { DomainEventSink } from './domain-events/types.ts'
 import type { GrpcServices } from './grpc/server.ts'
 import type { AdminCheck } from './infra/auth.ts'
 import type { Db } from './infra/db/index.ts'
@@ -28,6 +29,8 @@ export interface FeatureContext {
   tasks: { producer: TaskProducer; results: TaskResults; registry: TaskRegistry }
   events: EventBus
   schedule: Schedule
+  /** Domain events for other services: `publish(trx, fact)` in the transaction that commits the fact. */
+  domainEvents: DomainEventSink
 }
 
 export interface Feature {

@@ -12,6 +12,10 @@ export interface StoredEntry {
   graceMs: number
   /** True when this caller took the fill lock (it must load, or refresh the stale value). */
   locked: boolean
+  /** The entry's tags (none when absent). */
+  tags: string[]
+  /** Tag epoch its loader read before it ran (0 when absent). */
+  epoch: number
 }
 
 export interface FillRequest {
@@ -24,16 +28,23 @@ export interface FillRequest {
   token: string
   /** Store under a new generation ('' = keep): retires every process's L1 copy. */
   newGeneration: string
+  tags: string[]
+  /** Tag epoch read before the loader ran. */
+  epoch: number
 }
 
 const loaded = new WeakSet<RedisClient>()
 
+/** Registers the cache's Lua scripts on a client, once per client (several caches share one). */
+export function loadCacheScripts(redis: RedisClient): void {
+  if (loaded.has(redis)) return
+  loadScripts(redis, new URL('./', import.meta.url))
+  loaded.add(redis)
+}
+
 /** Typed wrappers of the cache's Lua scripts: callers never build script arguments by hand. */
 export function createEntries(redis: RedisClient, prefix: string, cache: string, generationTtlMs: number) {
-  if (!loaded.has(redis)) {
-    loadScripts(redis, new URL('./', import.meta.url))
-    loaded.add(redis)
-  }
+  loadCacheScripts(redis)
   const keysOf = (key: string) => cacheKeys(prefix, cache, key)
   const all = (key: string) => {
     const k = keysOf(key)
@@ -47,11 +58,20 @@ export function createEntries(redis: RedisClient, prefix: string, cache: string,
       return (await redis.get(keysOf(key).generation)) ?? ''
     },
 
-    async readOrLock(key: string, token: string, lockMs: number): Promise<StoredEntry> {
-      const [serialized, generation, remainingMs, graceMs, locked] = await callScript<
-        [string | null, string, number, number, number]
-      >(redis, 'readOrLockEntry', all(key), [token, lockMs])
-      return { serialized, generation, remainingMs, graceMs, locked: locked === 1 }
+    /** `belowEpoch` > 0: an entry filled under an older tag epoch counts as absent (a tag of it was voided). */
+    async readOrLock(key: string, token: string, lockMs: number, belowEpoch = 0): Promise<StoredEntry> {
+      const [serialized, generation, remainingMs, graceMs, locked, tags, epoch] = await callScript<
+        [string | null, string, number, number, number, string, number]
+      >(redis, 'readOrLockEntry', all(key), [token, lockMs, belowEpoch])
+      return {
+        serialized,
+        generation,
+        remainingMs,
+        graceMs,
+        locked: locked === 1,
+        tags: tags ? (JSON.parse(tags) as string[]) : [],
+        epoch: Number(epoch),
+      }
     },
 
     /** Takes the fill lock whatever the entry's state (a forced refresh); false when a loader holds it. */
@@ -60,14 +80,19 @@ export function createEntries(redis: RedisClient, prefix: string, cache: string,
     },
 
     async fill(key: string, fill: FillRequest): Promise<boolean> {
+      const freshMs = Math.max(1, Math.round(fill.freshMs))
+      const graceMs = Math.max(0, Math.round(fill.graceMs))
       const stored = await callScript<number>(redis, 'fillEntry', all(key), [
         fill.generation,
         fill.serialized,
-        Math.max(1, Math.round(fill.freshMs)),
-        Math.max(0, Math.round(fill.graceMs)),
+        freshMs,
+        graceMs,
         fill.token,
         fill.newGeneration,
-        generationTtlMs,
+        // A loader may set a longer TTL than the cache's: the generation still outlives the entry.
+        Math.max(generationTtlMs, 2 * (freshMs + graceMs)),
+        fill.tags.length > 0 ? JSON.stringify(fill.tags) : '',
+        fill.epoch,
       ])
       return stored === 1
     },

@@ -11,6 +11,11 @@ export interface L1Entry<T> {
   freshUntil: number
   /** Local clock: may be served as STALE until then. */
   staleUntil: number
+  /** Its tags, and the tag epoch its loader read before it ran (tags.ts). */
+  tags: string[]
+  epoch: number
+  /** Tag epoch as of which its tags were last seen unvoided (changed in place: saves re-reading them). */
+  checkedEpoch: number
 }
 
 /**
@@ -29,6 +34,16 @@ export function createL1<T>(options: { maxEntries: number; ttlMs: number }) {
       else lru.delete(key)
     },
     delete: (key: string) => lru.delete(key),
+    /** Drops every copy carrying one of `tags` (a walk of this process's few entries, not of Redis). */
+    dropTagged(tags: readonly string[]): number {
+      const voided = new Set(tags)
+      const keys: string[] = []
+      lru.forEach((entry, key) => {
+        if (entry.tags.some((tag) => voided.has(tag))) keys.push(key)
+      })
+      for (const key of keys) lru.delete(key)
+      return keys.length
+    },
     has: (key: string) => lru.has(key),
     clear: () => lru.clear(),
   }

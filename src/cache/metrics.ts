@@ -77,6 +77,17 @@ export function createCacheMetrics(registry: Registry, cache: string) {
         registers,
       }),
   )
+  const timeouts = once(
+    registry,
+    'hotspot_cache_load_timeouts_total',
+    () =>
+      new Counter({
+        name: 'hotspot_cache_load_timeouts_total',
+        help: 'Reads that stopped waiting for a load: soft (served stale) or hard (503, nothing stale)',
+        labelNames: ['cache', 'kind'] as const,
+        registers,
+      }),
+  )
   return {
     hitL1: hits.labels(cache, 'l1'),
     hitRedis: hits.labels(cache, 'redis'),
@@ -87,6 +98,8 @@ export function createCacheMetrics(registry: Registry, cache: string) {
     loadSeconds: loadSeconds.labels(cache),
     invalidatedLocal: invalidations.labels(cache, 'local'),
     invalidatedRemote: invalidations.labels(cache, 'remote'),
+    softTimeouts: timeouts.labels(cache, 'soft'),
+    hardTimeouts: timeouts.labels(cache, 'hard'),
   }
 }
 

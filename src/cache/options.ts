@@ -1,3 +1,5 @@
+import { assertTags, MAX_ENTRY_LIFE_MS } from './tags.ts'
+
 export interface CacheOptions<T> {
   /** Names the cache in Redis keys, metrics and invalidation messages. */
   name: string
@@ -27,6 +29,21 @@ export interface CacheOptions<T> {
     /** How long a caller waits for another process's loader before loading itself. Default 3 s. */
     waitMs?: number
   }
+  /**
+   * Tags every entry of this cache carries (a loader may add more): `invalidateTags` of any of them voids the
+   * entry in every process. Default none.
+   */
+  tags?: string[]
+  /**
+   * A reader holding a stale value (within grace) waits this long for its refresh, then is served the stale
+   * value while the load finishes in the background. 0: served at once (stale-while-revalidate). Default 0.
+   */
+  softTimeoutMs?: number
+  /**
+   * A reader with nothing stale to fall back on waits this long for the load, then fails 503 `unavailable`;
+   * the load goes on and stores its value for the next reader. 0: waits as long as the load takes. Default 0.
+   */
+  hardTimeoutMs?: number
   serialize?(value: T): string
   deserialize?(serialized: string): T
 }
@@ -41,6 +58,14 @@ export type ResolvedCacheOptions<T> = Required<Omit<CacheOptions<T>, 'l1' | 'loc
 /** Every default lives here. */
 export function resolveOptions<T>(options: CacheOptions<T>): ResolvedCacheOptions<T> {
   const graceMs = options.graceMs ?? 0
+  const softTimeoutMs = options.softTimeoutMs ?? 0
+  const hardTimeoutMs = options.hardTimeoutMs ?? 0
+  const tags = options.tags ?? []
+  assertTags(tags)
+  if (options.ttlMs + graceMs > MAX_ENTRY_LIFE_MS)
+    throw new Error(`cache ${options.name}: ttlMs + graceMs must not pass ${MAX_ENTRY_LIFE_MS} ms`)
+  if (hardTimeoutMs > 0 && softTimeoutMs >= hardTimeoutMs)
+    throw new Error(`cache ${options.name}: softTimeoutMs must be below hardTimeoutMs`)
   return {
     name: options.name,
     ttlMs: options.ttlMs,
@@ -52,6 +77,9 @@ export function resolveOptions<T>(options: CacheOptions<T>): ResolvedCacheOption
       waitMs: options.lock?.waitMs ?? 3000,
       retryMs: options.lock?.retryMs ?? 1000,
     },
+    tags,
+    softTimeoutMs,
+    hardTimeoutMs,
     serialize: options.serialize ?? ((value: T) => JSON.stringify(value)),
     deserialize: options.deserialize ?? ((serialized: string) => JSON.parse(serialized) as T),
     generationTtlMs: Math.max(86_400_000, 2 * (options.ttlMs + graceMs)),

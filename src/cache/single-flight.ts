@@ -26,6 +26,17 @@ export type Claim =
   /** Missing: load it. `token` is '' when the caller stopped waiting for another loader and loads unlocked. */
   | { kind: 'load'; generation: string; token: string }
 
+/** How a claim judges an entry and how long it waits on another process's refresh of a stale one. */
+export interface ClaimOptions {
+  /**
+   * 0 when the entry's tags still hold; else the epoch of the newest invalidation among them (entries filled
+   * under an older epoch then count as absent).
+   */
+  voidedAt(entry: StoredEntry): Promise<number>
+  /** A stale entry another process is refreshing: poll this long for the fresh value before serving it. */
+  staleWaitMs: number
+}
+
 /**
  * Single flight across processes: a short Redis lock per key elects the one loader; the others poll (5 ms,
  * doubling to 50 ms) until the value appears, and after `waitMs` load themselves rather than fail (the loader
@@ -34,18 +45,28 @@ export type Claim =
  */
 export function createSingleFlight(entries: Entries, options: { lockTtlMs: number; waitMs: number }) {
   return {
-    async claim(key: string): Promise<Claim> {
+    async claim(key: string, claim: ClaimOptions): Promise<Claim> {
       const token = randomUUID()
-      const deadline = Date.now() + options.waitMs
+      const started = Date.now()
+      const deadline = started + options.waitMs
       let pause = 5
+      let belowEpoch = 0
       for (;;) {
-        const entry = await entries.readOrLock(key, token, options.lockTtlMs)
+        const entry = await entries.readOrLock(key, token, options.lockTtlMs, belowEpoch)
         if (entry.serialized !== null) {
+          const voidedAt = await claim.voidedAt(entry)
+          if (voidedAt > 0) {
+            // One of its tags was invalidated after its load: ask again, treating it as absent.
+            belowEpoch = voidedAt
+            continue
+          }
           if (entry.remainingMs > entry.graceMs) return { kind: 'fresh', entry }
-          return { kind: 'stale', entry, token: entry.locked ? token : undefined }
+          if (entry.locked || Date.now() >= started + claim.staleWaitMs)
+            return { kind: 'stale', entry, token: entry.locked ? token : undefined }
+        } else {
+          if (entry.locked) return { kind: 'load', generation: entry.generation, token }
+          if (Date.now() >= deadline) return { kind: 'load', generation: entry.generation, token: '' }
         }
-        if (entry.locked) return { kind: 'load', generation: entry.generation, token }
-        if (Date.now() >= deadline) return { kind: 'load', generation: entry.generation, token: '' }
         await sleep(pause)
         pause = Math.min(pause * 2, 50)
       }
