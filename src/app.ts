@@ -24,7 +24,9 @@ import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
 import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
+import { deploymentPhoneVault } from './sms/phone-vault.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
@@ -106,6 +108,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
           })
         : undefined,
+    bus: brokerClient instanceof Redis ? createRedisCeleryBus(brokerClient, log) : undefined,
     redis,
     log,
     metrics,
@@ -168,8 +171,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
-  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
-  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
+  // Celery remote control from the admin UI, on the task broker (RabbitMQ, or kombu's Redis fanout).
+  if (tasks.bus) controlAdminRoutes(http, { bus: tasks.bus, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     broker: tasks.broker,
     producer: tasks.producer,
@@ -205,7 +208,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     features,
     grpc,
     async prepare() {
-      const { applied } = await migrateToLatest(db)
+      const { applied } = await migrateToLatest(db, {}, { phones: deploymentPhoneVault(config) })
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
       for (const feature of features) await feature.prepare?.()
     },
