@@ -116,11 +116,13 @@ export function createWorker(options: WorkerOptions) {
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
   const rateLimiter = createRateLimiter()
+  const clock = new LamportClock()
   const eventer =
     amqp &&
     createEventDispatcher(amqp, {
       hostname: WORKER_NAME,
       log,
+      clock,
       groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
     })
   let heart: ReturnType<typeof startHeart> | undefined
@@ -142,7 +144,7 @@ export function createWorker(options: WorkerOptions) {
       log,
       onShutdown: () => void stopConsumers(),
       taskOptions: (name) => registry.get(name)?.options,
-      clock: new LamportClock(),
+      clock,
       onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
       onHeartbeat: () => void heart?.beatNow(),
     })

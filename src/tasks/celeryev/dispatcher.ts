@@ -3,6 +3,7 @@
 import os from 'node:os'
 import type { Connection } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
+import { LamportClock } from './clock.ts'
 
 /** Celery's event exchange: topic, durable (celery.events.event.exchange). */
 export const CELERY_EVENT_EXCHANGE = 'celeryev'
@@ -19,19 +20,20 @@ const MAX_IN_FLIGHT = 1000
 export type EventFields = Record<string, unknown>
 
 /**
- * Publishes `{hostname, utcoffset, pid, clock, ...fields, timestamp, type}` to `celeryev` with routing key
+ * Publishes `{hostname, utcoffset, pid, clock, ...fields, timestamp, type}` (clock forwarded per event) to `celeryev` with routing key
  * `type` dashes made dots (`task-succeeded` → `task.succeeded`), transient, JSON, header `hostname`, like
  * Celery's EventDispatcher.send. Groups (`task`, `worker`) switch on and off as -E / enable_events do. Events
  * are best effort, as in Celery: a failed publish is logged and dropped, never fails a task.
  */
 export function createEventDispatcher(
   amqp: Connection,
-  options: { hostname: string; log: Logger; groups: Iterable<string> },
+  options: { hostname: string; log: Logger; groups: Iterable<string>; clock?: LamportClock },
 ) {
   const { hostname, log } = options
+  // Celery's EventDispatcher uses app.clock: a worker passes the clock its mailbox adjusts.
+  const clock = options.clock ?? new LamportClock()
   const groups = new Set(options.groups)
   const publisher = amqp.createPublisher({ confirm: false, maxAttempts: 1, exchanges: [exchange] })
-  let clock = 0
   let inFlight = 0
   let warned = false
 
@@ -39,12 +41,11 @@ export function createEventDispatcher(
   function send(type: string, fields: EventFields = {}): Promise<void> {
     const group = type.split('-', 1)[0] as string
     if (!groups.has(group) || inFlight >= MAX_IN_FLIGHT) return Promise.resolve()
-    clock += 1
     const event = {
       hostname,
       utcoffset: utcoffset(),
       pid: process.pid,
-      clock,
+      clock: clock.forward(),
       ...fields,
       timestamp: Date.now() / 1000,
       type,

@@ -1,8 +1,11 @@
 import { hostname } from 'node:os'
 import type { Connection, Consumer } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
+import type { LamportClock } from '../celeryev/clock.ts'
 import { parseRate } from '../rate-limit.ts'
 import type { RevokedStore } from './revoked.ts'
+
+export { LamportClock } from '../celeryev/clock.ts'
 
 /** Celery's remote control exchanges (kombu.pidbox with namespace `celery`, type fanout). */
 export const PIDBOX_EXCHANGE = 'celery.pidbox'
@@ -38,24 +41,10 @@ export interface MailboxState {
   onEvents?(enabled: boolean): boolean
   /** The registered task's options, which `rate_limit` / `time_limit` change (Celery sets them on the task). */
   taskOptions(name: string): Record<string, unknown> | undefined
-  /** The worker's Lamport clock for remote control (Celery's app.clock; celeryev/dispatcher.ts counts its own). */
+  /** The worker's Lamport clock (Celery's app.clock), shared with its event dispatcher. */
   clock: LamportClock
   /** Celery's `heartbeat` command: send a worker-heartbeat now (Flower's and `celery events`' wake-up). */
   onHeartbeat?(): void
-}
-
-/** kombu's LamportClock: adjust on every message received, forward on every message sent. */
-export class LamportClock {
-  value = 0
-  adjust(other: unknown) {
-    const n =
-      typeof other === 'number' ? other : typeof other === 'bigint' ? Number(other) : Number(other) || 0
-    this.value = Math.max(this.value, Number.isFinite(n) ? n : 0) + 1
-    return this.value
-  }
-  forward() {
-    return ++this.value
-  }
 }
 
 type Reply = unknown
@@ -210,7 +199,9 @@ export function createMailbox(amqp: Connection, state: MailboxState) {
         routingKey: to.routing_key,
         contentType: 'application/json',
         contentEncoding: 'utf-8',
-        headers: { ticket: body.ticket ?? null, clock: state.clock.forward() },
+        // A bigint goes out as AMQP 'l': rabbitmq-client writes 128..32767 as 's', which py-amqp misreads as a
+        // short string and fails on the whole reply (see wireSafe in message.ts).
+        headers: { ticket: body.ticket ?? null, clock: BigInt(state.clock.forward()) },
       },
       { [state.hostname]: reply },
     )
