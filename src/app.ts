@@ -25,6 +25,7 @@ import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
@@ -106,6 +107,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
           })
         : undefined,
+    bus: brokerClient instanceof Redis ? createRedisCeleryBus(brokerClient, log) : undefined,
     redis,
     log,
     metrics,
@@ -168,8 +170,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
-  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
-  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
+  // Celery remote control from the admin UI, on the task broker (RabbitMQ, or kombu's Redis fanout).
+  if (tasks.bus) controlAdminRoutes(http, { bus: tasks.bus, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     broker: tasks.broker,
     producer: tasks.producer,

@@ -22,7 +22,7 @@ export function createBannersFeature(ctx: FeatureContext) {
     ttlMs: cacheTtlMs,
     graceMs: cacheGraceMs,
   })
-  const service = createBannersService({ db: ctx.db, cache })
+  const service = createBannersService({ db: ctx.db, cache, domainEvents: ctx.domainEvents })
 
   // Beat fires on one process; whichever worker takes the task refreshes Redis for all of them.
   ctx.tasks.registry.register(

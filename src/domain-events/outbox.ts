@@ -38,19 +38,25 @@ const INSERT_BATCH = 500
  */
 export function createOutbox(db: Db) {
   return {
-    /** Writes one fact's event in `trx`; a fact with a key already written is not written again. */
-    async record(trx: SqlExecutor, fact: Fact, now = Date.now()): Promise<void> {
-      await trx
-        .insertInto('domain_event_outbox')
-        .values({
-          id: fact.key === undefined ? randomUUID() : stableEventId(`${fact.type}:${fact.key}`),
-          type: fact.type,
-          time: new Date(now).toISOString(),
-          data: JSON.stringify(fact.data),
-          available_at: now,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute()
+    /** Writes facts' events in `trx`; a fact with a key already written is not written again. */
+    async record(trx: SqlExecutor, facts: Fact | Fact[], now = Date.now()): Promise<void> {
+      const list = Array.isArray(facts) ? facts : [facts]
+      const time = new Date(now).toISOString()
+      for (let i = 0; i < list.length; i += INSERT_BATCH) {
+        await trx
+          .insertInto('domain_event_outbox')
+          .values(
+            list.slice(i, i + INSERT_BATCH).map((fact) => ({
+              id: fact.key === undefined ? randomUUID() : stableEventId(`${fact.type}:${fact.key}`),
+              type: fact.type,
+              time,
+              data: JSON.stringify(fact.data),
+              available_at: now,
+            })),
+          )
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute()
+      }
     },
 
     /**

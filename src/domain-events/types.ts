@@ -67,7 +67,8 @@ export type SqlExecutor = Kysely<Database>
  * the transaction that commits the fact, so it is published if and only if the fact is committed.
  */
 export interface DomainEventSink {
-  publish(trx: SqlExecutor, fact: Fact): Promise<void>
+  /** Several facts of one transaction: one INSERT. */
+  publish(trx: SqlExecutor, facts: Fact | Fact[]): Promise<void>
   /**
    * One counted view: a Redis-first fact (SQL gets it later), aggregated in memory into item.viewed per item and
    * second and written to the outbox right after its second; must be cheap, it runs on the hot path.

@@ -14,7 +14,7 @@ import { createSmsStore } from './store.ts'
 /** SMS: POST/GET routes, the per-phone sliding-window limit, and the delivery task with its provider. */
 export function createSmsFeature(ctx: FeatureContext) {
   const { config } = ctx
-  const store = createSmsStore(ctx.db)
+  const store = createSmsStore(ctx.db, ctx.domainEvents)
   // Sealed texts use a key derived from the verification secret (they are verification codes).
   const closers: (() => Promise<void>)[] = []
   const sealer = createSealer(secretResolver(config.verification.secret, config.dataDir))

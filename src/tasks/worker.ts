@@ -1,7 +1,8 @@
-import { type Connection, ConsumerStatus } from 'rabbitmq-client'
+import { ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import type { CeleryBus } from './broker/celery-bus.ts'
 import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
@@ -24,8 +25,8 @@ import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 type Results = ReturnType<typeof createResultBackend>
 
 export interface WorkerOptions {
-  /** Remote control (pidbox) and Celery events run on RabbitMQ: without it (Redis-only) the worker has neither. */
-  amqp?: Connection
+  /** Remote control (pidbox) and Celery events, on the task broker (RabbitMQ, or kombu's Redis fanout). */
+  bus?: CeleryBus
   /** Where task messages come from: RabbitMQ or Redis (kombu's transport). */
   broker: Broker
   redis: RedisClient
@@ -101,7 +102,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * point leaves the message to be delivered again; handlers are idempotent (context.once, SQL constraints).
  */
 export function createWorker(options: WorkerOptions) {
-  const { amqp, broker, registry, results, producer, metrics, log } = options
+  const { bus, broker, registry, results, producer, metrics, log } = options
   const consumers: BrokerConsumer[] = []
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
@@ -118,8 +119,8 @@ export function createWorker(options: WorkerOptions) {
   const rateLimiter = createRateLimiter()
   const clock = new LamportClock()
   const eventer =
-    amqp &&
-    createEventDispatcher(amqp, {
+    bus &&
+    createEventDispatcher(bus, {
       hostname: WORKER_NAME,
       log,
       clock,
@@ -131,8 +132,8 @@ export function createWorker(options: WorkerOptions) {
     if (eventer?.enabled('task')) void eventer.send(type, fields())
   }
   const mailbox =
-    amqp &&
-    createMailbox(amqp, {
+    bus &&
+    createMailbox(bus, {
       hostname: WORKER_NAME,
       active,
       processed,

@@ -16,15 +16,26 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 
 /** A test app whose domain events go to an exchange (or streams) of its own, drained fast. */
 export async function startEventsApp(
-  options: { db?: DbKind; amqpUrl?: string; env?: Record<string, string> } = {},
+  options: {
+    db?: DbKind
+    amqpUrl?: string
+    /** A Redis-only deployment: BROKER_URL=this, no RabbitMQ. */
+    redisBrokerUrl?: string
+    env?: Record<string, string>
+    /** Another process of the same deployment: its prefix and database. */
+    sameDeploymentAs?: TestApp
+  } = {},
 ): Promise<TestApp & { exchange: string }> {
-  const keyPrefix = `t${randomUUID().slice(0, 8)}`
+  const keyPrefix = options.sameDeploymentAs?.prefix ?? `t${randomUUID().slice(0, 8)}`
   const exchange = `${keyPrefix}.domain`
   const app = await startTestApp({
     db: options.db,
     keyPrefix,
+    ...(options.sameDeploymentAs ? { databaseUrl: options.sameDeploymentAs.config.databaseUrl } : {}),
     ...(options.amqpUrl ? { amqpUrl: options.amqpUrl } : {}),
+    ...(options.redisBrokerUrl ? { amqpUrl: undefined } : {}),
     env: {
+      ...(options.redisBrokerUrl ? { BROKER_URL: options.redisBrokerUrl } : {}),
       DOMAIN_EVENTS_EXCHANGE: exchange,
       DOMAIN_EVENTS_POLL_MS: '50',
       DOMAIN_EVENTS_VIEWS_SETTLE_MS: '200',

@@ -48,6 +48,8 @@ export interface ProductsTable {
   starts_at: string | null
   ends_at: string | null
   created_at: ColumnType<string, string, never>
+  /** Orders placed (the order's transaction adds 1): the one reaching `stock` reports product.sold_out. */
+  sold: ColumnType<number, number | undefined, number>
 }
 
 /** One per user and product (UNIQUE(product_id, user_id)), written by the order task. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { autoIdType, isPostgres } from '../dialect.ts'
 
 /**
@@ -32,8 +32,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('domain_event_outbox')
     .columns(['available_at', 'seq'])
     .execute()
+  // Orders placed per product, kept by the order's transaction: the one that takes the last unit says
+  // product.sold_out (in O(1), and under the row's lock, so exactly one transaction sees sold = stock).
+  await db.schema
+    .alterTable('products')
+    .addColumn('sold', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute()
+  await sql`update products set sold = (select count(*) from orders where orders.product_id = products.id)`.execute(
+    db,
+  )
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('products').dropColumn('sold').execute()
   await db.schema.dropTable('domain_event_outbox').execute()
 }
