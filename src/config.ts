@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { type BannersConfig, loadBannersConfig } from './banners/config.ts'
+import { type CacheConfig, loadCacheConfig } from './cache/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
@@ -101,6 +102,7 @@ export interface Config {
     maxPriority: number
   }
   banners: BannersConfig
+  cache: CacheConfig
   worker: {
     /** Queues the worker consumes (default: the two above). */
     queues: string[]
@@ -490,6 +492,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxPriority: integer(env, 'TASK_QUEUE_MAX_PRIORITY', 0, 0, 255),
     },
     banners: loadBannersConfig(env),
+    cache: loadCacheConfig(env),
     worker: {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
