@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { type BannersConfig, loadBannersConfig } from './banners/config.ts'
-import { type DomainEventsConfig, loadDomainEventsConfig } from './domain-events/config.ts'
 import { type CacheConfig, loadCacheConfig } from './cache/config.ts'
+import { type DomainEventsConfig, loadDomainEventsConfig } from './domain-events/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
