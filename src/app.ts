@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
+import { createCacheFeature } from './cache/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
 import { createDomainEventsFeature } from './domain-events/index.ts'
@@ -24,6 +25,7 @@ import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
 import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
+import { deploymentPhoneVault } from './sms/phone-vault.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
 import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
@@ -139,6 +141,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
+  const cache = createCacheFeature(ctx)
   const sms = createSmsFeature(ctx)
   const verification = createVerificationFeature(ctx, { sms: sms.service })
   const web = createWebFeature(ctx, { seckill: seckill.service })
@@ -146,6 +149,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     counters.feature,
     seckill.feature,
     banners.feature,
+    cache.feature,
     sms.feature,
     verification.feature,
     web.feature,
@@ -207,7 +211,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     features,
     grpc,
     async prepare() {
-      const { applied } = await migrateToLatest(db)
+      const { applied } = await migrateToLatest(db, {}, { phones: deploymentPhoneVault(config) })
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
       for (const feature of features) await feature.prepare?.()
     },

@@ -7,7 +7,9 @@ import type { SmsEncoding } from './segment.ts'
 
 export interface SmsRow {
   id: string
+  /** Sealed (phone-vault.ts): opened only for the gateway and to mask it. */
   phone: string
+  phone_hash: string
   content: string
   encoding: SmsEncoding
   segments: number
@@ -32,7 +34,10 @@ export interface GatewayPart {
   reportedAt: string | null
 }
 
-export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments' | 'sealed'>
+export type NewSms = Pick<
+  SmsRow,
+  'id' | 'phone' | 'phone_hash' | 'content' | 'encoding' | 'segments' | 'sealed'
+>
 
 const now = () => new Date().toISOString()
 /** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
@@ -228,10 +233,10 @@ export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents)
       return (await partsOf([id])).get(id) ?? []
     },
 
-    /** The newest messages (admin list), optionally of one phone (E.164) or in one status. */
-    async recent(query: { limit: number; phone?: string; status?: SmsStatus }): Promise<SmsRow[]> {
+    /** The newest messages (admin list), optionally of one phone (by its lookup HMAC) or in one status. */
+    async recent(query: { limit: number; phoneHash?: string; status?: SmsStatus }): Promise<SmsRow[]> {
       let select = db.selectFrom('sms_messages').selectAll()
-      if (query.phone !== undefined) select = select.where('phone', '=', query.phone)
+      if (query.phoneHash !== undefined) select = select.where('phone_hash', '=', query.phoneHash)
       if (query.status !== undefined) select = select.where('status', '=', query.status)
       return select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute()
     },
@@ -246,7 +251,8 @@ export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents)
         .innerJoin('sms_messages', 'sms_messages.id', 'sms_gateway_parts.sms_id')
         .select([
           'sms_gateway_parts.message_id as messageId',
-          'sms_messages.phone as phone',
+          'sms_messages.id as smsId',
+          'sms_messages.phone as sealedPhone',
           'sms_gateway_parts.sent_at as sentAt',
         ])
         .where('sms_gateway_parts.gateway', '=', gateway)

@@ -13,7 +13,7 @@ import { createRevokedStore } from './control/revoked.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
-import type { Producer, RawMessage } from './producer.ts'
+import { type Producer, rawMessage } from './producer.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
@@ -68,24 +68,6 @@ function exceptionOf(error: unknown) {
       PYTHON_BUILTINS.has(type) || type === 'Exception' ? 'builtins' : 'hotspot.errors',
     ),
     traceback: e.stack ?? `${type}: ${e.message}`,
-  }
-}
-
-/** The message as it arrived, ready to publish again (eta reroute, dead letter). */
-function rawMessage(msg: BrokerMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
-  const body = Buffer.isBuffer(msg.body)
-    ? msg.body
-    : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
-  return {
-    body,
-    properties: {
-      contentType: msg.contentType,
-      contentEncoding: msg.contentEncoding,
-      correlationId: msg.correlationId,
-      replyTo: msg.replyTo,
-      priority: msg.priority,
-      headers: { ...msg.headers, ...extraHeaders },
-    },
   }
 }
 
@@ -153,6 +135,7 @@ export function createWorker(options: WorkerOptions) {
 
   async function deadLetter(msg: BrokerMessage, queue: string, reason: string, detail: string) {
     const message = rawMessage(msg, {
+      ...msg.headers,
       'x-hotspot-reason': reason,
       'x-hotspot-error': detail.slice(0, 1000),
       'x-hotspot-queue': queue,

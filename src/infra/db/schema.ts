@@ -76,10 +76,13 @@ export interface BannersTable {
 /** `delivered` / `undelivered` follow `sent` when the gateway reports a delivery receipt. */
 export type SmsStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'delivered' | 'undelivered'
 
-/** An accepted SMS and its delivery state (the phone in E.164; responses and logs only ever show it masked). */
+/** An accepted SMS and its delivery state (responses and logs only ever show the phone masked). */
 export interface SmsMessagesTable {
   id: string
+  /** The E.164 phone sealed (src/sms/phone-vault.ts): never in clear at rest. */
   phone: string
+  /** Keyed HMAC of the E.164 phone: finds one phone's messages. */
+  phone_hash: string
   content: string
   encoding: 'GSM-7' | 'UCS-2'
   segments: number
@@ -115,7 +118,9 @@ export interface SmsOutboxTable {
   id: Generated<number>
   sms_id: string
   part: number
+  /** Sealed, like sms_messages.phone; `phone_hash` finds one phone's parts. */
   phone: string
+  phone_hash: string
   /** Masked when the SMS was sealed. */
   body: string
   delivered_at: string
