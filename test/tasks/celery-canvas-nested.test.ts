@@ -37,6 +37,8 @@ describe.runIf(hasCelery || process.env.CI)('nested canvases across Python and h
     ['chord-in-header', 12],
     ['chord-in-chain', 1034],
     ['chord-in-chain-reverse', 1034],
+    ['replace-in-chord', 6],
+    ['add-to-chord', 8],
   ]
   it.each(cases)(
     'a Python client’s %s canvas gives what an all-Python fleet gives',

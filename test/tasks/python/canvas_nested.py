@@ -42,6 +42,13 @@ elif kind == "chord-in-chain":
     result = (a("add", 1, 1) | chord([b("add", 10), a("add", 20)], b("sum")) | a("add", 1000)).apply_async()
 elif kind == "chord-in-chain-reverse":
     result = (b("add", 1, 1) | chord([a("add", 10), b("add", 20)], a("sum")) | b("add", 1000)).apply_async()
+elif kind in ("replace-in-chord", "add-to-chord"):
+    # A Python header part replaces itself with (or adds to the chord) an A task: 2 + 4, or 2 + 0 + 6.
+    target = ("py.add", pq) if fleet == "python" else ("hotspot.add", hq)
+    if kind == "replace-in-chord":
+        result = chord([a("add", 1, 1), b("replace_with", *target, 2, 2)])(b("sum"))
+    else:
+        result = chord([a("add", 1, 1), b("add_to_chord", *target, 3, 3)])(b("sum"))
 else:
     raise SystemExit(f"unknown kind {kind}")
 print(json.dumps({"result": result.get(timeout=30)}))
