@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
+import { createCacheFeature } from './cache/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
 import { createDomainEventsFeature } from './domain-events/index.ts'
@@ -181,6 +182,7 @@ async function buildApp(
     counters.feature,
     seckill.feature,
     createBannersFeature(ctx).feature,
+    createCacheFeature(ctx).feature,
     sms.feature,
     createVerificationFeature(ctx, { sms: sms.service }).feature,
     createWebFeature(ctx, { seckill: seckill.service }).feature,
