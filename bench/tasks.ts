@@ -218,9 +218,23 @@ async function cleanUp(queue: string) {
 
 const HOTSPOT = 'bench/servers/tasks-hotspot.ts'
 const CELERY_NODE = 'bench/servers/tasks-celery-node.ts'
+const EVENTS = { WORKER_SEND_EVENTS: 'true', TASK_SEND_SENT_EVENT: 'true' }
 const contenders = [
   { key: 'a', name: 'hotspot, RabbitMQ', script: HOTSPOT, env: { TASKS_BROKER: 'amqp' } },
   { key: 'r', name: 'hotspot, Redis broker', script: HOTSPOT, env: { TASKS_BROKER: 'redis' } },
+  // #19: Celery events on (task events and task-sent, as `-E` plus task_send_sent_event) against a and r above.
+  {
+    key: 'ae',
+    name: 'hotspot, RabbitMQ, events on',
+    script: HOTSPOT,
+    env: { TASKS_BROKER: 'amqp', ...EVENTS },
+  },
+  {
+    key: 're',
+    name: 'hotspot, Redis broker, events on',
+    script: HOTSPOT,
+    env: { TASKS_BROKER: 'redis', ...EVENTS },
+  },
   { key: 'b', name: 'raw amqplib', script: 'bench/servers/tasks-amqplib.ts', env: {} },
   { key: 'c', name: 'BullMQ', script: 'bench/servers/tasks-bullmq.ts', env: {} },
   { key: 'e', name: 'celery-node, RabbitMQ', script: CELERY_NODE, env: { TASKS_BROKER: 'amqp' } },

@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis'
 import type { Connection } from 'rabbitmq-client'
 import { createBannersFeature } from './banners/index.ts'
+import { createCacheFeature } from './cache/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
 import { createDomainEventsFeature } from './domain-events/index.ts'
@@ -140,6 +141,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
   const banners = createBannersFeature(ctx)
+  const cache = createCacheFeature(ctx)
   const sms = createSmsFeature(ctx)
   const verification = createVerificationFeature(ctx, { sms: sms.service })
   const web = createWebFeature(ctx, { seckill: seckill.service })
@@ -147,6 +149,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     counters.feature,
     seckill.feature,
     banners.feature,
+    cache.feature,
     sms.feature,
     verification.feature,
     web.feature,

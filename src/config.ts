@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { type BannersConfig, loadBannersConfig } from './banners/config.ts'
+import { type CacheConfig, loadCacheConfig } from './cache/config.ts'
 import { type DomainEventsConfig, loadDomainEventsConfig } from './domain-events/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
@@ -103,6 +104,7 @@ export interface Config {
   }
   banners: BannersConfig
   domainEvents: DomainEventsConfig
+  cache: CacheConfig
   worker: {
     /** Queues the worker consumes (default: the two above). */
     queues: string[]
@@ -493,6 +495,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     banners: loadBannersConfig(env),
     domainEvents: loadDomainEventsConfig(env),
+    cache: loadCacheConfig(env),
     worker: {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
       concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),

@@ -21,6 +21,10 @@ export function createBannersFeature(ctx: FeatureContext) {
     name: CACHE_NAME,
     ttlMs: cacheTtlMs,
     graceMs: cacheGraceMs,
+    // `POST /api/cache/invalidate {"tags":["banners"]}` drops it in every process.
+    tags: [CACHE_NAME],
+    softTimeoutMs: ctx.config.cache.softTimeoutMs,
+    hardTimeoutMs: ctx.config.cache.hardTimeoutMs,
   })
   const service = createBannersService({ db: ctx.db, cache, domainEvents: ctx.domainEvents })
 

@@ -63,6 +63,9 @@ export const HTTP: Group = {
     COUNTERS_TRENDING_HALF_LIFE_HOURS: "trending rankings: a view's weight halves every this many hours [6]",
     BANNERS_CACHE_TTL_MS: 'how long the cached banner list is fresh [600000]',
     BANNERS_CACHE_GRACE_MS: 'how long a stale banner list may still be served [3600000]',
+    CACHE_SOFT_TIMEOUT_MS: 'a read with a stale value waits this long for its refresh; 0 = stale at once [0]',
+    CACHE_HARD_TIMEOUT_MS:
+      'a read with nothing stale waits this long for its load, then 503; 0 = none [5000]',
     SECKILL_USER_LIMIT: 'buy attempts per user per window; 0 = no limit [10]',
     SECKILL_IP_LIMIT: 'buy attempts per client address per window; 0 = no limit [1000]',
     SECKILL_LIMIT_WINDOW_SECONDS: 'window of the two buy limits [10]',

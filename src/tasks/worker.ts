@@ -99,11 +99,13 @@ export function createWorker(options: WorkerOptions) {
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
   const rateLimiter = createRateLimiter()
+  const clock = new LamportClock()
   const eventer =
     bus &&
     createEventDispatcher(bus, {
       hostname: WORKER_NAME,
       log,
+      clock,
       groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
     })
   let heart: ReturnType<typeof startHeart> | undefined
@@ -125,7 +127,7 @@ export function createWorker(options: WorkerOptions) {
       log,
       onShutdown: () => void stopConsumers(),
       taskOptions: (name) => registry.get(name)?.options,
-      clock: new LamportClock(),
+      clock,
       onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
       onHeartbeat: () => void heart?.beatNow(),
     })

@@ -5,6 +5,7 @@
  */
 import type { Connection, Consumer, Publisher } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
+import { wireSafe } from '../message.ts'
 
 export interface BusExchange {
   name: string
@@ -89,7 +90,7 @@ export function createAmqpCeleryBus(amqp: Connection, log: Logger): CeleryBus {
           routingKey,
           contentType: 'application/json',
           contentEncoding: 'utf-8',
-          headers,
+          headers: wireSafe(headers) as Record<string, unknown>, // e.g. a control reply's clock past 127
           durable: false,
         },
         body,

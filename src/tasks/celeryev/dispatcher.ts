@@ -3,6 +3,7 @@
 import os from 'node:os'
 import type { Logger } from '../../infra/logger.ts'
 import type { BusExchange, CeleryBus } from '../broker/celery-bus.ts'
+import { LamportClock } from './clock.ts'
 
 /** Celery's event exchange: topic, durable (celery.events.event.exchange); on Redis the bus makes it fanout. */
 export const CELERY_EVENT_EXCHANGE = 'celeryev'
@@ -26,11 +27,12 @@ export type EventFields = Record<string, unknown>
  */
 export function createEventDispatcher(
   bus: CeleryBus,
-  options: { hostname: string; log: Logger; groups: Iterable<string> },
+  options: { hostname: string; log: Logger; groups: Iterable<string>; clock?: LamportClock },
 ) {
   const { hostname, log } = options
+  // Celery's EventDispatcher uses app.clock: a worker passes the clock its mailbox adjusts.
+  const clock = options.clock ?? new LamportClock()
   const groups = new Set(options.groups)
-  let clock = 0
   let inFlight = 0
   let warned = false
 
@@ -38,12 +40,11 @@ export function createEventDispatcher(
   function send(type: string, fields: EventFields = {}): Promise<void> {
     const group = type.split('-', 1)[0] as string
     if (!groups.has(group) || inFlight >= MAX_IN_FLIGHT) return Promise.resolve()
-    clock += 1
     const event = {
       hostname,
       utcoffset: utcoffset(),
       pid: process.pid,
-      clock,
+      clock: clock.forward(),
       ...fields,
       timestamp: Date.now() / 1000,
       type,

@@ -1,8 +1,11 @@
 import { hostname } from 'node:os'
 import type { Logger } from '../../infra/logger.ts'
 import type { BusExchange, BusMessage, BusSubscription, CeleryBus } from '../broker/celery-bus.ts'
+import type { LamportClock } from '../celeryev/clock.ts'
 import { parseRate } from '../rate-limit.ts'
 import type { RevokedStore } from './revoked.ts'
+
+export { LamportClock } from '../celeryev/clock.ts'
 
 /** Celery's remote control exchanges (kombu.pidbox with namespace `celery`, type fanout). */
 export const PIDBOX_EXCHANGE = 'celery.pidbox'
@@ -38,24 +41,10 @@ export interface MailboxState {
   onEvents?(enabled: boolean): boolean
   /** The registered task's options, which `rate_limit` / `time_limit` change (Celery sets them on the task). */
   taskOptions(name: string): Record<string, unknown> | undefined
-  /** The worker's Lamport clock for remote control (Celery's app.clock; celeryev/dispatcher.ts counts its own). */
+  /** The worker's Lamport clock (Celery's app.clock), shared with its event dispatcher. */
   clock: LamportClock
   /** Celery's `heartbeat` command: send a worker-heartbeat now (Flower's and `celery events`' wake-up). */
   onHeartbeat?(): void
-}
-
-/** kombu's LamportClock: adjust on every message received, forward on every message sent. */
-export class LamportClock {
-  value = 0
-  adjust(other: unknown) {
-    const n =
-      typeof other === 'number' ? other : typeof other === 'bigint' ? Number(other) : Number(other) || 0
-    this.value = Math.max(this.value, Number.isFinite(n) ? n : 0) + 1
-    return this.value
-  }
-  forward() {
-    return ++this.value
-  }
 }
 
 type Reply = unknown

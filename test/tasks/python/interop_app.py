@@ -51,3 +51,16 @@ def record_error(task_id):
 def py_sum(numbers):
     """A chord body on the Python side."""
     return sum(numbers)
+
+
+@app.task(name="py.replace_with", bind=True)
+def replace_with(self, name, queue, *args):
+    """Replaces itself with name(*args) on queue (Celery's Task.replace: the new task inherits id and chord)."""
+    return self.replace(app.signature(name, args=args, queue=queue))
+
+
+@app.task(name="py.add_to_chord", bind=True)
+def add_to_chord(self, name, queue, *args):
+    """Adds name(*args) on queue to the chord this task is a header part of (Celery's Task.add_to_chord)."""
+    self.add_to_chord(app.signature(name, args=args, queue=queue))
+    return 0
