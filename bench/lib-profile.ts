@@ -33,19 +33,22 @@ export const nowUs = () => Number(process.hrtime.bigint() / 1000n)
  * compiled-at-runtime leaf — JSON.parse, a `new Function` serialiser — belongs to its caller), with two
  * exceptions read from the function name: Ajv's compiled `validateN` and fast-json-stringify's `anonymous` code.
  */
-function categorise(frames: CallFrame[]): string {
+function categorise(frames: CallFrame[], extra: Rule[]): string {
   const leaf = frames[0]
   if (!leaf) return 'other'
   if (leaf.functionName === '(garbage collector)') return 'GC'
   if (leaf.functionName === '(program)') return 'V8 / native (program)'
   for (const frame of frames) {
     if (!frame.url && /^validate\d*$/.test(frame.functionName)) return 'parsing + validation'
-    if (frame.url) return byUrl(frame)
+    if (frame.url) return byUrl(frame, extra)
   }
   return 'other'
 }
 
-const RULES: [RegExp, string][] = [
+/** A source-URL pattern and the category of the frames it matches. */
+export type Rule = [RegExp, string]
+
+const RULES: Rule[] = [
   [
     /node_modules\/(ioredis|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback)\//,
     'Redis client',
@@ -79,7 +82,8 @@ const RULES: [RegExp, string][] = [
   [/node_modules\//, 'other libraries'],
 ]
 
-function byUrl(frame: CallFrame): string {
+function byUrl(frame: CallFrame, extra: Rule[]): string {
+  for (const [pattern, category] of extra) if (pattern.test(frame.url)) return category
   for (const [pattern, category] of RULES) if (pattern.test(frame.url)) return category
   return 'other'
 }
@@ -97,8 +101,17 @@ export function readProfile(file: string): CpuProfile {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
 }
 
-/** The CPU of the samples between `fromUs` and `toUs` (hrtime µs), by category and by function. */
-export function summarise(profile: CpuProfile, fromUs: number, toUs: number, top = 12): WindowSummary {
+/**
+ * The CPU of the samples between `fromUs` and `toUs` (hrtime µs), by category and by function; `extra` rules
+ * are tried before the built-in ones (a bench splits its own feature's code finer).
+ */
+export function summarise(
+  profile: CpuProfile,
+  fromUs: number,
+  toUs: number,
+  top = 12,
+  extra: Rule[] = [],
+): WindowSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   for (const node of profile.nodes)
     for (const child of node.children ?? []) {
@@ -124,7 +137,7 @@ export function summarise(profile: CpuProfile, fromUs: number, toUs: number, top
     busy++
     let category = categoryOf.get(id)
     if (category === undefined) {
-      category = categorise(stackOf(id))
+      category = categorise(stackOf(id), extra)
       categoryOf.set(id, category)
     }
     categories.set(category, (categories.get(category) ?? 0) + 1)

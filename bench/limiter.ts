@@ -4,6 +4,8 @@
  *     RateLimiterRedis (a fixed window), both in this process on the same private Redis, 100 concurrent
  *     callers, many phones (5 per 60 s each). Two mixes: a million phones (almost every decision admits) and a
  *     thousand hot phones (almost every decision refuses). Alternating rounds, medians.
+ *     A third mix: ten hot phones hammered, with the in-process block of refused keys on both sides
+ *     (hotspot's `blockRefused`, rate-limiter-flexible's `inMemoryBlockOnConsumed`): refusals from memory.
  *  2. What "exact" buys: the same burst pattern through both (limit 5 per 2 s).
  *  3. POST /api/sms (validate, limit, SQL insert, confirmed publish) vs Fastify hello-world, wrk, random phones.
  */
@@ -35,13 +37,19 @@ const redisForFlexible = createRedis(servers.redis.url) // same client options (
 
 type Decide = (phone: string) => Promise<boolean>
 
-function contenders(tag: string, limit: number, windowMs: number): Record<'hotspot' | 'flexible', Decide> {
-  const hotspot = createLimiter(redis, `bench:${tag}:hs`)
+function contenders(
+  tag: string,
+  limit: number,
+  windowMs: number,
+  blockRefused = false,
+): Record<'hotspot' | 'flexible', Decide> {
+  const hotspot = createLimiter(redis, `bench:${tag}:hs`, { blockRefused })
   const flexible = new RateLimiterRedis({
     storeClient: redisForFlexible,
     keyPrefix: `bench:${tag}:rlf`,
     points: limit,
     duration: windowMs / 1000,
+    ...(blockRefused ? { inMemoryBlockOnConsumed: limit } : {}),
   })
   return {
     hotspot: async (phone) => (await hotspot.take(`sms:${phone}`, { limit, windowMs })).allowed,
@@ -107,8 +115,9 @@ async function drive(decide: Decide, phones: number): Promise<DriveResult> {
 }
 
 const mixes = [
-  { name: 'a million phones (mostly admitted)', phones: 1_000_000 },
-  { name: 'a thousand hot phones (mostly refused)', phones: 1_000 },
+  { name: 'a million phones (mostly admitted)', phones: 1_000_000, block: false },
+  { name: 'a thousand hot phones (mostly refused)', phones: 1_000, block: false },
+  { name: 'ten hot phones, in-process block on both', phones: 10, block: true },
 ]
 const limiterRuns: { mix: string; round: number; hotspot: DriveResult; flexible: DriveResult }[] = []
 say('warming up (JIT, scripts loaded, connections open)')
@@ -118,7 +127,7 @@ for (const [name, decide] of Object.entries(contenders('warm-up', 5, 60_000))) {
 }
 for (let round = 1; round <= rounds; round++) {
   for (const mix of mixes) {
-    const c = contenders(`r${round}:${mix.phones}`, 5, 60_000)
+    const c = contenders(`r${round}:${mix.phones}`, 5, 60_000, mix.block)
     // Alternate which goes first, so neither always gets the warmer machine.
     const order = round % 2 ? (['hotspot', 'flexible'] as const) : (['flexible', 'hotspot'] as const)
     const results = {} as Record<'hotspot' | 'flexible', DriveResult>
@@ -202,6 +211,9 @@ const lines = [
   'both on an ioredis client with auto-pipelining. hotspot: exact sliding window (one Lua call: TIME, LINDEX per',
   'rule, and when admitted LPUSH, PEXPIRE); rate-limiter-flexible: `RateLimiterRedis.consume` (fixed window, one Lua',
   'call: SET NX, INCRBY, PTTL). CPU columns: µs of CPU per decision in this process (node) and in redis-server.',
+  'The block mix turns on the in-process block of refused keys on both (hotspot `blockRefused`, held until the',
+  'unit that refused leaves the sliding window; rate-limiter-flexible `inMemoryBlockOnConsumed: 5`, until its fixed',
+  'window ends): both then refuse from memory, and the goal is hotspot ≥ 1.3× decisions/s.',
   '',
   '| mix | round | hotspot decisions/s | p50 ms | p99 ms | CPU node/redis µs | admitted | r-l-f decisions/s | p50 ms | p99 ms | CPU node/redis µs | admitted |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|',

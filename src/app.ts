@@ -9,6 +9,7 @@ import { createBannersFeature } from './banners/index.ts'
 import { createCacheFeature } from './cache/index.ts'
 import { brokerIsRedis, type Config } from './config.ts'
 import { createCountersFeature } from './counters/index.ts'
+import { createDomainEventsFeature } from './domain-events/index.ts'
 import type { Feature, FeatureContext } from './feature.ts'
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts'
 import { createAmqp, pingAmqp } from './infra/amqp.ts'
@@ -24,7 +25,9 @@ import { redisMemoryMetrics } from './infra/redis-memory-metrics.ts'
 import { waitForReplicas } from './infra/replica-wait.ts'
 import { createSeckillFeature } from './seckill/index.ts'
 import { createSmsFeature } from './sms/index.ts'
+import { deploymentPhoneVault } from './sms/phone-vault.ts'
 import { taskAdminRoutes } from './tasks/admin-routes.ts'
+import { createRedisCeleryBus } from './tasks/broker/redis/fanout.ts'
 import { createRedisBroker } from './tasks/broker/redis/transport.ts'
 import { controlAdminRoutes } from './tasks/control/admin-routes.ts'
 import { createTaskSystem, type TaskSystem } from './tasks/index.ts'
@@ -106,6 +109,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             visibilityTimeoutSeconds: config.brokerVisibilityTimeoutSeconds,
           })
         : undefined,
+    bus: brokerClient instanceof Redis ? createRedisCeleryBus(brokerClient, log) : undefined,
     redis,
     log,
     metrics,
@@ -116,6 +120,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     beat: { lockTtlMs: options.beatLockTtlMs ?? config.beatLockTtlMs },
   })
 
+  const domainEvents = createDomainEventsFeature(
+    { config, db, log, metrics },
+    { amqp, brokerRedis: brokerClient instanceof Redis ? brokerClient : undefined },
+  )
   const ctx: FeatureContext = {
     config,
     db,
@@ -128,6 +136,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     tasks: { producer: tasks.producer, results: tasks.results, registry: tasks.registry },
     events: tasks.events,
     schedule: tasks.beat,
+    domainEvents: domainEvents.events,
   }
   const counters = createCountersFeature(ctx)
   const seckill = createSeckillFeature(ctx)
@@ -144,6 +153,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     sms.feature,
     verification.feature,
     web.feature,
+    domainEvents, // last: stops after the features whose facts it carries
   ]
 
   // /readyz and gRPC health: RabbitMQ only when it is used; the Redis broker when tasks travel on Redis.
@@ -164,8 +174,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     checks,
   })
   taskRoutes(http, { producer: tasks.producer, results: tasks.results, admin })
-  // Celery remote control from the admin UI runs on RabbitMQ: a Redis-only deployment has none.
-  if (amqp) controlAdminRoutes(http, { amqp, redis, prefix, admin, log })
+  // Celery remote control from the admin UI, on the task broker (RabbitMQ, or kombu's Redis fanout).
+  if (tasks.bus) controlAdminRoutes(http, { bus: tasks.bus, redis, prefix, admin, log })
   taskAdminRoutes(http, {
     broker: tasks.broker,
     producer: tasks.producer,
@@ -201,7 +211,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     features,
     grpc,
     async prepare() {
-      const { applied } = await migrateToLatest(db)
+      const { applied } = await migrateToLatest(db, {}, { phones: deploymentPhoneVault(config) })
       if (applied.length > 0) log.info({ applied }, 'SQL migrations applied')
       for (const feature of features) await feature.prepare?.()
     },
@@ -214,7 +224,10 @@ export async function createApp(options: AppOptions): Promise<App> {
         const loops = (role === 'api' || role === 'grpc') && !started.has('api') && !started.has('grpc')
         started.add(role)
         if (loops) for (const feature of features) feature.start?.()
-        if (role === 'worker') await tasks.worker.start()
+        if (role === 'worker') {
+          await tasks.worker.start()
+          domainEvents.startDrain()
+        }
         if (role === 'beat') tasks.beat.start()
         if (role === 'grpc') await grpc.start(config.grpcPort, config.host)
       }

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { type BannersConfig, loadBannersConfig } from './banners/config.ts'
 import { type CacheConfig, loadCacheConfig } from './cache/config.ts'
+import { type DomainEventsConfig, loadDomainEventsConfig } from './domain-events/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
@@ -102,6 +103,7 @@ export interface Config {
     maxPriority: number
   }
   banners: BannersConfig
+  domainEvents: DomainEventsConfig
   cache: CacheConfig
   worker: {
     /** Queues the worker consumes (default: the two above). */
@@ -492,6 +494,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxPriority: integer(env, 'TASK_QUEUE_MAX_PRIORITY', 0, 0, 255),
     },
     banners: loadBannersConfig(env),
+    domainEvents: loadDomainEventsConfig(env),
     cache: loadCacheConfig(env),
     worker: {
       queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),

@@ -4,6 +4,7 @@
  * that feature's service (passed in explicitly by app.ts). SQL migrations live in src/infra/db/migrations/.
  */
 import type { Config } from './config.ts'
+import type { DomainEventSink } from './domain-events/types.ts'
 import type { AdminCheck } from './infra/auth.ts'
 import type { Db } from './infra/db/index.ts'
 import type { Http } from './infra/http.ts'
@@ -26,6 +27,8 @@ export interface FeatureContext {
   tasks: { producer: TaskProducer; results: TaskResults; registry: TaskRegistry }
   events: EventBus
   schedule: Schedule
+  /** Domain events for other services: `publish(trx, fact)` in the transaction that commits the fact. */
+  domainEvents: DomainEventSink
 }
 
 export interface Feature {

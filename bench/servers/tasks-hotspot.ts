@@ -1,7 +1,9 @@
 /**
  * Contender (a) of `bench/tasks.ts`: hotspot's own task system, built like `hotspot worker` (createApp), in one
  * process that publishes TASKS_N no-op tasks through `producer.send` (persistent, confirmed) and runs them on
- * its worker (acks late, results in Redis like Celery's backend).
+ * its worker (acks late, results in Redis like Celery's backend). TASKS_BROKER=redis runs it on the Redis
+ * broker (BROKER_URL=redis://, no RabbitMQ at all); TASKS_MODE=drain fills the queue first and measures the
+ * worker alone.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -11,6 +13,7 @@ import { createApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { createLogger } from '../../src/infra/logger.ts'
 import { resultKey } from '../../src/tasks/result-meta.ts'
+import { nowUs } from '../lib-profile.ts'
 import {
   celerySucceeded,
   countdown,
@@ -23,6 +26,7 @@ import {
 } from './tasks-support.ts'
 
 const { tasks, queue } = settings
+const onRedis = settings.broker === 'redis'
 // The worker needs no SQL, but the app opens a database: a throwaway file of its own.
 const databaseFile = path.join(os.tmpdir(), `hotspot-bench-tasks-${process.pid}.db`)
 const config = loadConfig({
@@ -32,11 +36,12 @@ const config = loadConfig({
   HOTSPOT_TASK_QUEUE: queue,
   WORKER_QUEUES: queue,
   DATABASE_URL: databaseFile,
+  ...(onRedis ? { BROKER_URL: settings.redisUrl } : {}),
 })
 const app = await createApp({
   config,
   redisUrl: settings.redisUrl,
-  amqpUrl: settings.amqpUrl,
+  amqpUrl: onRedis ? undefined : settings.amqpUrl,
   adminToken: 'bench-tasks-admin-token-0123456789',
   log: createLogger('warn'),
   keyPrefix: `bench-${process.pid}`,
@@ -48,29 +53,46 @@ app.tasks.registry.register('bench.noop', async (args) => {
   latencies.push(Date.now() - (args[0] as number))
   ran.tick()
 })
-await app.start(['worker'])
-// Declare the queue before the clock starts, as the other contenders do.
-await app.tasks.broker.ensureQueue(queue)
-
-const cpuAtStart = process.cpuUsage()
-const started = performance.now()
-const ids = await publishWindowed(tasks, settings.inFlight, () =>
-  app.tasks.producer.send('bench.noop', [Date.now()]),
-)
-const published = performance.now()
+const send = () => app.tasks.producer.send('bench.noop', [Date.now()])
+let ids: string[]
+let started: number
+let published: number
+let cpuAtStart: NodeJS.CpuUsage
+let fromUs: number
+if (settings.mode === 'drain') {
+  await app.tasks.broker.ensureQueue(queue)
+  ids = await publishWindowed(tasks, settings.inFlight, send)
+  cpuAtStart = process.cpuUsage()
+  fromUs = nowUs()
+  started = performance.now()
+  await app.start(['worker'])
+  published = started
+} else {
+  await app.start(['worker'])
+  // Declare the queue before the clock starts, as the other contenders do.
+  await app.tasks.broker.ensureQueue(queue)
+  cpuAtStart = process.cpuUsage()
+  fromUs = nowUs()
+  started = performance.now()
+  ids = await publishWindowed(tasks, settings.inFlight, send)
+  published = performance.now()
+}
 await ran.done
 const redis = new Redis(settings.redisUrl)
 const found = await countStored(redis, ids.map(resultKey), celerySucceeded)
 const finished = performance.now()
+const toUs = nowUs()
 
 report({
   tasks,
   seconds: (finished - started) / 1000,
   publishSeconds: (published - started) / 1000,
-  p50: percentile(latencies, 50),
-  p99: percentile(latencies, 99),
+  // In a drain run the latency is only the time spent queued behind the backlog: not reported.
+  p50: settings.mode === 'drain' ? null : percentile(latencies, 50),
+  p99: settings.mode === 'drain' ? null : percentile(latencies, 99),
   found,
   cpuMs: cpuMsSince(cpuAtStart),
+  windowUs: [fromUs, toUs],
 })
 redis.disconnect()
 await app.close()

@@ -13,6 +13,13 @@ export const settings = {
   prefetch: Number(process.env.TASKS_PREFETCH ?? 200),
   redisUrl: process.env.REDIS_URL as string,
   amqpUrl: process.env.AMQP_URL as string,
+  /** Where the task messages go: RabbitMQ (`amqp`) or Redis (`redis`, kombu's transport). */
+  broker: process.env.TASKS_BROKER === 'redis' ? 'redis' : 'amqp',
+  /**
+   * `e2e`: publish and consume at once, first publish → last result read back. `drain`: the queue is filled
+   * first, then the worker starts: its rate alone (hotspot only).
+   */
+  mode: process.env.TASKS_MODE === 'drain' ? 'drain' : 'e2e',
 }
 
 /** Runs `send(i)` for i = 0..n-1 with at most `window` calls pending; returns the ids in order. */
@@ -91,13 +98,15 @@ export interface ContenderReport {
   seconds: number
   /** First publish → last publish confirmed. */
   publishSeconds: number
-  /** Publish call → handler start, ms. */
-  p50: number
-  p99: number
+  /** Publish call → handler start, ms (null when not measured: a drain run). */
+  p50: number | null
+  p99: number | null
   /** Results found stored with state SUCCESS (or completed, for BullMQ). */
   found: number
   /** CPU time of the contender's own process over the same span, ms. */
   cpuMs?: number
+  /** The measured span in process.hrtime µs (V8 profile clock), to cut a --cpu-prof profile to it. */
+  windowUs?: [number, number]
 }
 
 /** CPU time (user + system) of this process since `since` (a process.cpuUsage()), in ms. */

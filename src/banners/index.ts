@@ -26,7 +26,7 @@ export function createBannersFeature(ctx: FeatureContext) {
     softTimeoutMs: ctx.config.cache.softTimeoutMs,
     hardTimeoutMs: ctx.config.cache.hardTimeoutMs,
   })
-  const service = createBannersService({ db: ctx.db, cache })
+  const service = createBannersService({ db: ctx.db, cache, domainEvents: ctx.domainEvents })
 
   // Beat fires on one process; whichever worker takes the task refreshes Redis for all of them.
   ctx.tasks.registry.register(

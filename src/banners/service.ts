@@ -1,4 +1,5 @@
 import type { Cache, CacheResult } from '../cache/cache.ts'
+import type { DomainEventSink } from '../domain-events/types.ts'
 import type { Db } from '../infra/db/index.ts'
 import { bannerErrors } from './errors.ts'
 import { LIST_KEY } from './keys.ts'
@@ -10,9 +11,14 @@ const notFound = (id: number) => bannerErrors.error('banner_not_found', `banner 
  * Banners: the public list read through the cache, admin writes to SQL first and then invalidation (every
  * process's next read reflects them). Knows nothing of HTTP.
  */
-export function createBannersService(deps: { db: Db; cache: Cache<PublicBanner[]> }) {
+export function createBannersService(deps: {
+  db: Db
+  cache: Cache<PublicBanner[]>
+  /** banner.changed commits with each write. */
+  domainEvents?: DomainEventSink
+}) {
   const { cache } = deps
-  const store = createBannerStore(deps.db)
+  const store = createBannerStore(deps.db, deps.domainEvents)
   const loadList = () => store.listShown()
 
   return {

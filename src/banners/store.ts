@@ -1,3 +1,4 @@
+import { type DomainEventSink, noDomainEvents } from '../domain-events/types.ts'
 import { type Db, transact } from '../infra/db/index.ts'
 
 /** What `GET /api/banners` lists (API.md). */
@@ -40,7 +41,11 @@ type Row = { id: number; shown: number } & Omit<Banner, 'id' | 'shown'>
 const toBanner = (row: Row): Banner => ({ ...row, id: Number(row.id), shown: Number(row.shown) === 1 })
 
 /** The SQL side of banners: the record the cache is filled from. */
-export function createBannerStore(db: Db) {
+export function createBannerStore(db: Db, events: DomainEventSink = noDomainEvents) {
+  const changed = (bannerId: number, change: 'created' | 'updated' | 'deleted') => ({
+    type: 'banner.changed' as const,
+    data: { bannerId, change },
+  })
   return {
     /** The public list: one statement, shown banners by order (then id, so equal orders stay stable). */
     async listShown(): Promise<PublicBanner[]> {
@@ -77,52 +82,63 @@ export function createBannerStore(db: Db) {
       return Number(row.n)
     },
 
+    /** Every write commits with its banner.changed event. */
     async insert(input: BannerInput): Promise<Banner> {
       const now = new Date().toISOString()
-      const row = await db
-        .insertInto('banners')
-        .values({
-          title: input.title,
-          image: input.image,
-          link: input.link ?? '',
-          sort_order: input.order ?? 0,
-          shown: input.shown === false ? 0 : 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .returning(columns)
-        .executeTakeFirstOrThrow()
-      return toBanner(row)
+      return transact(db, async (trx) => {
+        const row = await trx
+          .insertInto('banners')
+          .values({
+            title: input.title,
+            image: input.image,
+            link: input.link ?? '',
+            sort_order: input.order ?? 0,
+            shown: input.shown === false ? 0 : 1,
+            created_at: now,
+            updated_at: now,
+          })
+          .returning(columns)
+          .executeTakeFirstOrThrow()
+        await events.publish(trx, changed(Number(row.id), 'created'))
+        return toBanner(row)
+      })
     },
 
     /** Changes the given fields only; undefined when the banner does not exist. */
     async update(id: number, patch: Partial<BannerInput>): Promise<Banner | undefined> {
-      const row = await db
-        .updateTable('banners')
-        .set({
-          title: patch.title,
-          image: patch.image,
-          link: patch.link,
-          sort_order: patch.order,
-          shown: patch.shown === undefined ? undefined : patch.shown ? 1 : 0,
-          updated_at: new Date().toISOString(),
-        })
-        .where('id', '=', id)
-        .returning(columns)
-        .executeTakeFirst()
-      return row && toBanner(row)
+      return transact(db, async (trx) => {
+        const row = await trx
+          .updateTable('banners')
+          .set({
+            title: patch.title,
+            image: patch.image,
+            link: patch.link,
+            sort_order: patch.order,
+            shown: patch.shown === undefined ? undefined : patch.shown ? 1 : 0,
+            updated_at: new Date().toISOString(),
+          })
+          .where('id', '=', id)
+          .returning(columns)
+          .executeTakeFirst()
+        if (row) await events.publish(trx, changed(id, 'updated'))
+        return row && toBanner(row)
+      })
     },
 
     async remove(id: number): Promise<boolean> {
-      const result = await db.deleteFrom('banners').where('id', '=', id).executeTakeFirst()
-      return Number(result.numDeletedRows) > 0
+      return transact(db, async (trx) => {
+        const result = await trx.deleteFrom('banners').where('id', '=', id).executeTakeFirst()
+        if (Number(result.numDeletedRows) === 0) return false
+        await events.publish(trx, changed(id, 'deleted'))
+        return true
+      })
     },
 
     /** Several rows in one transaction (the demo seed). */
     async insertMany(inputs: BannerInput[]): Promise<void> {
       await transact(db, async (trx) => {
         const now = new Date().toISOString()
-        await trx
+        const rows = await trx
           .insertInto('banners')
           .values(
             inputs.map((input) => ({
@@ -135,7 +151,12 @@ export function createBannerStore(db: Db) {
               updated_at: now,
             })),
           )
+          .returning('id')
           .execute()
+        await events.publish(
+          trx,
+          rows.map((row) => changed(Number(row.id), 'created')),
+        )
       })
     },
   }

@@ -126,6 +126,17 @@ export const WORKER: Group = {
     SMPP_URL: 'smpp://system_id:password@host:port',
     SMPP_SOURCE_ADDR: 'sender address of submit_sm [empty]',
     SMPP_ENQUIRE_LINK_SECONDS: 'keep-alive period of the bind [30]',
+    DOMAIN_EVENTS_EXCHANGE:
+      'topic exchange of domain events; Redis-only: prefix of their streams [hotspot.domain]',
+    DOMAIN_EVENTS_BATCH: 'outbox events published per batch [200]',
+    DOMAIN_EVENTS_POLL_MS: 'how often an idle worker looks at the outbox [500]',
+    DOMAIN_EVENTS_CONFIRM_TIMEOUT_MS: 'a broker confirm not received within this fails the attempt [10000]',
+    DOMAIN_EVENTS_RETRY_BASE_MS: 'backoff base after a refused publish [1000]',
+    DOMAIN_EVENTS_RETRY_MAX_MS: 'backoff cap [60000]',
+    DOMAIN_EVENTS_MAX_ATTEMPTS: 'refusals by a running broker after which an event is parked [20]',
+    DOMAIN_EVENTS_STREAM_MAXLEN: 'Redis-only: MAXLEN ~ of each event stream [1000000]',
+    DOMAIN_EVENTS_VIEWS_SETTLE_MS:
+      "how long item.viewed waits after its second for other processes' views [2000]",
   },
 }
 

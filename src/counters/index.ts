@@ -13,7 +13,11 @@ export function createCountersFeature(ctx: FeatureContext) {
     ...ctx,
     dedupeSeconds: ctx.config.countersDedupeSeconds,
     trendingHalfLifeHours: ctx.config.countersTrendingHalfLifeHours,
-    onViewed: live.viewed,
+    onViewed: (id, counts) => {
+      live.viewed(id, counts)
+      ctx.domainEvents.viewed(id)
+    },
+    domainEvents: ctx.domainEvents,
   })
   const flusher = createFlusher(ctx)
   let loop: { stop(): Promise<void> } | undefined

@@ -1,5 +1,6 @@
+import type { DomainEventSink } from '../domain-events/types.ts'
 import { AppError } from '../errors.ts'
-import type { Db } from '../infra/db/index.ts'
+import { type Db, transact } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { createItemStore, type ItemKind, type ItemRow } from './items.ts'
@@ -29,6 +30,8 @@ export function createCountersService(options: {
   trendingHalfLifeHours?: number
   /** Hears every counted view (live counts for the web UI); must be cheap, it runs on the hot path. */
   onViewed?: (id: number, result: ViewResult) => void
+  /** item.created goes out with the item's INSERT. */
+  domainEvents?: DomainEventSink
 }) {
   const { redis, prefix, log } = options
   const items = createItemStore(options.db)
@@ -51,7 +54,15 @@ export function createCountersService(options: {
     rebuild,
 
     async createItem(input: { kind: ItemKind; title: string; body?: string }): Promise<Item> {
-      const row = await items.insert(input)
+      // The item and its item.created event commit together (or neither does).
+      const row = await transact(options.db, async (trx) => {
+        const inserted = await createItemStore(trx).insert(input)
+        await options.domainEvents?.publish(trx, {
+          type: 'item.created',
+          data: { itemId: inserted.id, kind: inserted.kind, title: inserted.title },
+        })
+        return inserted
+      })
       const keys = counterKeys(prefix, bucketOf(row.id))
       // SQL first (the record), then make the id known to Redis so its views are accepted.
       await redis

@@ -89,7 +89,8 @@ export async function runDoctor(config: Config, write: (line: string) => void): 
     results.push({
       name: 'rabbitmq',
       ok: true,
-      detail: 'not needed: tasks on the Redis broker (BROKER_URL), events on Redis pub/sub',
+      detail:
+        'not needed: tasks, remote control and Celery events on the Redis broker (BROKER_URL), events bus on Redis pub/sub',
     })
   } else if (!amqpUrl) {
     results.push({

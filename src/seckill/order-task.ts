@@ -51,15 +51,22 @@ export function orderTaskHandler(deps: {
     if (claimed === 'unknown_product') {
       // Redis lost the product: load it from SQL (its orders included), then claim again.
       const row = await products.get(order.productId)
-      if (!row) throw new PermanentTaskError(`product ${order.productId} does not exist`)
+      if (!row) {
+        const reason = `product ${order.productId} does not exist`
+        await orders.recordFailure(order, reason)
+        throw new PermanentTaskError(reason)
+      }
       await restoreProduct({ admissions, orders }, row)
       claimed = await claim()
     }
     if (claimed === 'cancelled') {
+      // Undone because its task was never published: the buyer got 503, no order was ever promised.
       throw new PermanentTaskError('the admission was undone (its publish failed): no order')
     }
     if (claimed === 'sold_out' || claimed === 'unknown_product') {
-      throw new PermanentTaskError(`admission lost with Redis data and the product is ${claimed}`)
+      const reason = `admission lost with Redis data and the product is ${claimed}`
+      await orders.recordFailure(order, reason)
+      throw new PermanentTaskError(reason)
     }
     const orderId = await orders.place(order)
     return { orderId }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { DomainEventSink } from '../domain-events/types.ts'
 import { AppError, unavailable } from '../errors.ts'
 import type { Db } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
@@ -79,10 +80,12 @@ export function createSeckillService(options: {
   producer: TaskProducer
   /** Products known sold out in this process (sold-out.ts); without it every attempt asks Redis. */
   soldOut?: SoldOutMemory
+  /** order.created / product.sold_out commit with the order. */
+  domainEvents?: DomainEventSink
 }) {
   const { redis, prefix, log, producer, soldOut } = options
   const products = createProductStore(options.db)
-  const orders = createOrderStore(options.db)
+  const orders = createOrderStore(options.db, options.domainEvents)
   const admissions = createAdmissions(redis, prefix, { restocked: soldOut?.restocked })
   const rebuild = () => rebuildSeckill({ redis, prefix, products, orders, admissions, log })
 

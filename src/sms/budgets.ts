@@ -37,7 +37,8 @@ export function checkCountry(budgets: SmsBudgets, phone: string): void {
  */
 export function createBudgetTaker(limiter: Limiter, budgets: SmsBudgets) {
   return async function takeBudgets(
-    phone: string,
+    /** The phone's lookup HMAC (phone-vault.ts), never the number. */
+    phoneLookup: string,
     address: string | undefined,
     segments: number,
   ): Promise<BudgetVerdict> {
@@ -46,7 +47,7 @@ export function createBudgetTaker(limiter: Limiter, budgets: SmsBudgets) {
       subject: string
       limit: number
       windowMs: number
-    }[] = [{ which: 'phone', subject: phoneSubject(phone), ...budgets.perPhone }]
+    }[] = [{ which: 'phone', subject: phoneSubject(phoneLookup), ...budgets.perPhone }]
     if (address !== undefined && budgets.perAddress.limit > 0)
       wanted.push({ which: 'address', subject: `sms-addr:${address}`, ...budgets.perAddress })
     if (budgets.global.limit > 0) wanted.push({ which: 'global', subject: 'sms-all', ...budgets.global })

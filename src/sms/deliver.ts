@@ -7,6 +7,7 @@ import {
   type TaskRegistry,
 } from '../tasks/types.ts'
 import { maskPhone } from './phone.ts'
+import type { PhoneVault } from './phone-vault.ts'
 import { isFinal } from './providers/errors.ts'
 import type { SmsProvider } from './providers/index.ts'
 import { partsAlreadySent } from './providers/types.ts'
@@ -30,6 +31,7 @@ export interface DeliveryOptions {
   producer: TaskProducer
   provider: SmsProvider
   sealer: Sealer
+  phones: PhoneVault
   log: Logger
   /** Delivery attempts per message, the first one included. */
   maxAttempts: number
@@ -62,7 +64,7 @@ async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Prom
  * the message is `failed`.
  */
 export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOptions) {
-  const { store, provider, sealer, log, maxAttempts, producer } = options
+  const { store, provider, sealer, phones, log, maxAttempts, producer } = options
   const maxRetries = maxAttempts - 1 + SPARE_RETRIES
 
   async function deliver(args: unknown[], _kwargs: Record<string, unknown>, context: TaskContext) {
@@ -118,7 +120,8 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
       throw new RetryTask('another delivery is sending this SMS', wait)
     }
 
-    // A sealed text is opened only here, for the provider; `content` then holds its masked form.
+    // The phone and a sealed text are opened only here, for the provider; `content` then holds its masked form.
+    const phone = phones.open(id, sms.phone)
     const text = sms.sealed === null ? sms.content : sealer.open(id, sms.sealed)
     const parts = segment(text).parts
     const maskedParts = sms.sealed === null ? undefined : segment(sms.content).parts
@@ -129,7 +132,7 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
         withTimeout(
           provider.send({
             smsId: id,
-            phone: sms.phone,
+            phone,
             parts,
             attempt: sms.attempts,
             sentParts,
@@ -143,7 +146,7 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500)
       const logged = {
         sms: id,
-        phone: maskPhone(sms.phone),
+        phone: maskPhone(phone),
         attempt: sms.attempts,
         provider: provider.name,
         reason,
@@ -159,7 +162,7 @@ export function registerDeliveryTask(registry: TaskRegistry, options: DeliveryOp
     }
     const gateways = (await store.gatewayParts(id)).map((p) => p.gateway)
     await store.markSent(id, gateways.at(-1) ?? provider.name)
-    log.info({ sms: id, phone: maskPhone(sms.phone), parts: parts.length, attempt: sms.attempts }, 'SMS sent')
+    log.info({ sms: id, phone: maskPhone(phone), parts: parts.length, attempt: sms.attempts }, 'SMS sent')
     return { id, status: 'sent' }
   }
 

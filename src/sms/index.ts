@@ -3,6 +3,7 @@ import { createLimiter } from '../ratelimit/index.ts'
 import { secretResolver } from '../verification/secret.ts'
 import { registerDeliveryTask } from './deliver.ts'
 import { limiterPrefix } from './keys.ts'
+import { createPhoneVault } from './phone-vault.ts'
 import { aliyunSettings, createProvider } from './providers/index.ts'
 import { registerAliyunReceipts } from './receipt-poll.ts'
 import { receiptRoutes } from './receipt-routes.ts'
@@ -14,10 +15,13 @@ import { createSmsStore } from './store.ts'
 /** SMS: POST/GET routes, the per-phone sliding-window limit, and the delivery task with its provider. */
 export function createSmsFeature(ctx: FeatureContext) {
   const { config } = ctx
-  const store = createSmsStore(ctx.db)
+  const store = createSmsStore(ctx.db, ctx.domainEvents)
   // Sealed texts use a key derived from the verification secret (they are verification codes).
   const closers: (() => Promise<void>)[] = []
-  const sealer = createSealer(secretResolver(config.verification.secret, config.dataDir))
+  const secret = secretResolver(config.verification.secret, config.dataDir)
+  const sealer = createSealer(secret)
+  // Phones at rest: sealed, with a keyed HMAC for lookups and Redis key names (phone-vault.ts).
+  const phones = createPhoneVault(secret)
   const limiter = createLimiter(ctx.redis, limiterPrefix(ctx.prefix), { name: 'sms', metrics: ctx.metrics })
   const service = createSmsService({
     db: ctx.db,
@@ -32,6 +36,7 @@ export function createSmsFeature(ctx: FeatureContext) {
       allowedCountries: config.sms.allowedCountries,
     },
     sealer,
+    phones,
   })
   registerDeliveryTask(ctx.tasks.registry, {
     store,
@@ -41,6 +46,7 @@ export function createSmsFeature(ctx: FeatureContext) {
       ctx.db,
       sealer,
       {
+        phones,
         log: ctx.log,
         onReceipt: (gateway, receipt) => store.applyReceipt({ gateway, ...receipt }),
         closers,
@@ -48,6 +54,7 @@ export function createSmsFeature(ctx: FeatureContext) {
       ctx.metrics,
     ),
     sealer,
+    phones,
     log: ctx.log,
     maxAttempts: config.sms.maxAttempts,
     retryBaseMs: config.sms.retryBaseMs,
@@ -56,6 +63,7 @@ export function createSmsFeature(ctx: FeatureContext) {
   if (config.smsProviders.includes('aliyun'))
     registerAliyunReceipts(ctx.tasks.registry, ctx.schedule, {
       store,
+      phones,
       settings: aliyunSettings(config),
       timeoutMs: config.gateways.timeoutMs,
       pollSeconds: config.gateways.aliyun.receiptPollSeconds,

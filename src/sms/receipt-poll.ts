@@ -1,5 +1,6 @@
 import type { Logger } from '../infra/logger.ts'
 import type { Schedule, TaskRegistry } from '../tasks/types.ts'
+import type { PhoneVault } from './phone-vault.ts'
 import { type AliyunSettings, queryAliyunReport } from './providers/aliyun.ts'
 import type { SmsStore } from './store.ts'
 
@@ -17,9 +18,16 @@ const PER_RUN = 200
 export function registerAliyunReceipts(
   registry: TaskRegistry,
   schedule: Schedule,
-  deps: { store: SmsStore; settings: AliyunSettings; timeoutMs: number; pollSeconds: number; log: Logger },
+  deps: {
+    store: SmsStore
+    phones: PhoneVault
+    settings: AliyunSettings
+    timeoutMs: number
+    pollSeconds: number
+    log: Logger
+  },
 ) {
-  const { store, settings, timeoutMs, log } = deps
+  const { store, phones, settings, timeoutMs, log } = deps
   registry.register(
     ALIYUN_RECEIPTS_TASK,
     async () => {
@@ -28,7 +36,8 @@ export function registerAliyunReceipts(
       let reported = 0
       for (const part of parts) {
         try {
-          const report = await queryAliyunReport(settings, timeoutMs, part)
+          const phone = phones.open(part.smsId, part.sealedPhone)
+          const report = await queryAliyunReport(settings, timeoutMs, { ...part, phone })
           if (report.state === 'pending') continue
           await store.applyReceipt({
             gateway: 'aliyun',

@@ -12,11 +12,12 @@ export interface Sealer {
 
 const INFO = 'hotspot sms sealed text v1'
 
-export function createSealer(secret: () => string): Sealer {
+/** `info` separates keys by purpose (HKDF): the texts' key never opens phones, and the other way round. */
+export function createSealer(secret: () => string, info = INFO): Sealer {
   let key: Buffer | undefined
   // Derived on first use: processes that never seal or open anything never resolve (or create) the secret.
   const keyOf = () => {
-    key ??= Buffer.from(hkdfSync('sha256', secret(), 'hotspot', INFO, 32))
+    key ??= Buffer.from(hkdfSync('sha256', secret(), 'hotspot', info, 32))
     return key
   }
   return {

@@ -8,6 +8,7 @@ import type { Limiter, Quota } from '../ratelimit/index.ts'
 import type { TaskProducer } from '../tasks/types.ts'
 import { checkCountry, createBudgetTaker, type SmsBudgets } from './budgets.ts'
 import { maskPhone, normalizePhone } from './phone.ts'
+import type { PhoneVault } from './phone-vault.ts'
 import { listOutbox } from './providers/outbox.ts'
 import type { Sealer } from './sealed.ts'
 import { type SmsEncoding, segment } from './segment.ts'
@@ -76,10 +77,10 @@ export interface SmsView {
 }
 
 /** What GET /api/sms/:id and the admin list show of a message; the content only to the admin, on its own. */
-function smsView(row: SmsRow, parts: GatewayPart[], view: { admin: boolean }): SmsView {
+function smsView(row: SmsRow, phone: string, parts: GatewayPart[], view: { admin: boolean }): SmsView {
   return {
     id: row.id,
-    phone: maskPhone(row.phone),
+    phone: maskPhone(phone),
     status: row.status,
     encoding: row.encoding,
     segments: row.segments,
@@ -111,6 +112,7 @@ export interface SmsServiceOptions {
   log: Logger
   budgets: SmsBudgets
   sealer: Sealer
+  phones: PhoneVault
 }
 
 // C0 controls but \t \n \f \r, and DEL (a loop, not a regex: Biome refuses control characters in one).
@@ -139,7 +141,9 @@ function parsePhone(input: string): string {
 
 /** Sending SMS within the per-phone limit, and reading their state. Knows nothing of HTTP. */
 export function createSmsService(options: SmsServiceOptions) {
-  const { db, store, limiter, producer, log, budgets, sealer } = options
+  const { db, store, limiter, producer, log, budgets, sealer, phones } = options
+  const view = (row: SmsRow, parts: GatewayPart[], as: { admin: boolean }) =>
+    smsView(row, phones.open(row.id, row.phone), parts, as)
   const limit = { segments: budgets.perPhone.limit, windowMs: budgets.perPhone.windowMs }
   const takeBudgets = createBudgetTaker(limiter, budgets)
   // The SMS stored in one event-loop turn share one delivery task: one broker message and one confirm for the
@@ -183,6 +187,9 @@ export function createSmsService(options: SmsServiceOptions) {
   return {
     parsePhone,
 
+    /** The phone's keyed HMAC: what names its Redis keys (the verification feature's too), never the number. */
+    phoneLookup: phones.lookup,
+
     /**
      * Validates, takes the segments from the phone's, the address's and the global budget (all or nothing),
      * stores the message (`queued`)
@@ -194,7 +201,7 @@ export function createSmsService(options: SmsServiceOptions) {
       checkCountry(budgets, phone)
       const { encoding, segments } = parseContent(content)
       const { masked } = options
-      const decision = await takeBudgets(phone, options.address, segments)
+      const decision = await takeBudgets(phones.lookup(phone), options.address, segments)
       if (!decision.allowed)
         return {
           accepted: false,
@@ -207,7 +214,8 @@ export function createSmsService(options: SmsServiceOptions) {
       try {
         await store.insert({
           id,
-          phone,
+          phone: phones.seal(id, phone),
+          phone_hash: phones.lookup(phone),
           content: masked ?? content,
           sealed: masked === undefined ? null : sealer.seal(id, content),
           encoding,
@@ -235,18 +243,19 @@ export function createSmsService(options: SmsServiceOptions) {
       }
     },
 
-    async get(id: string, view: { admin: boolean }): Promise<SmsView> {
+    async get(id: string, as: { admin: boolean }): Promise<SmsView> {
       const row = await store.get(id)
       if (!row) throw new AppError('sms_not_found', `no SMS ${id}`)
-      return smsView(row, await store.gatewayParts(id), view)
+      return view(row, await store.gatewayParts(id), as)
     },
 
     /** The newest messages for the admin list: gateway, message ids, receipts and errors; phones masked. */
     async recent(query: { limit: number; phone?: string; status?: SmsStatus }): Promise<SmsView[]> {
-      const phone = query.phone === undefined ? undefined : parsePhone(query.phone)
-      const rows = await store.recent({ ...query, phone })
+      const { phone, ...rest } = query
+      const phoneHash = phone === undefined ? undefined : phones.lookup(parsePhone(phone))
+      const rows = await store.recent({ ...rest, ...(phoneHash === undefined ? {} : { phoneHash }) })
       const parts = await store.partsOf(rows.map((r) => r.id))
-      return rows.map((row) => smsView(row, parts.get(row.id) ?? [], { admin: false }))
+      return rows.map((row) => view(row, parts.get(row.id) ?? [], { admin: false }))
     },
 
     /** A gateway's delivery receipt; the SMS id it belongs to, or undefined when no part has that id. */
@@ -254,9 +263,12 @@ export function createSmsService(options: SmsServiceOptions) {
 
     /** What the outbox provider delivered (admin), newest first; phones masked. */
     async outbox(query: { phone?: string; limit: number }) {
-      const phone = query.phone === undefined ? undefined : parsePhone(query.phone)
-      const parts = await listOutbox(db, { phone, limit: query.limit })
-      return parts.map((p) => ({ ...p, phone: maskPhone(p.phone) }))
+      const phoneHash = query.phone === undefined ? undefined : phones.lookup(parsePhone(query.phone))
+      const parts = await listOutbox(db, {
+        ...(phoneHash === undefined ? {} : { phoneHash }),
+        limit: query.limit,
+      })
+      return parts.map((p) => ({ ...p, phone: maskPhone(phones.open(p.smsId, p.phone)) }))
     },
   }
 }

@@ -1,11 +1,15 @@
-import type { Db } from '../infra/db/index.ts'
+import { type DomainEventSink, noDomainEvents, type SqlExecutor } from '../domain-events/types.ts'
+import { type Db, transact } from '../infra/db/index.ts'
 import type { GatewayPartStatus, SmsStatus } from '../infra/db/schema.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
+import { maskPhone } from './phone.ts'
 import type { SmsEncoding } from './segment.ts'
 
 export interface SmsRow {
   id: string
+  /** Sealed (phone-vault.ts): opened only for the gateway and to mask it. */
   phone: string
+  phone_hash: string
   content: string
   encoding: SmsEncoding
   segments: number
@@ -30,7 +34,10 @@ export interface GatewayPart {
   reportedAt: string | null
 }
 
-export type NewSms = Pick<SmsRow, 'id' | 'phone' | 'content' | 'encoding' | 'segments' | 'sealed'>
+export type NewSms = Pick<
+  SmsRow,
+  'id' | 'phone' | 'phone_hash' | 'content' | 'encoding' | 'segments' | 'sealed'
+>
 
 const now = () => new Date().toISOString()
 /** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
@@ -42,23 +49,32 @@ const MAX_PENDING_INSERTS = 20_000
  * SQL of the SMS feature. Delivery moves a message through conditional UPDATEs (queued → sending → sent |
  * failed), so two deliveries of one task can never both own it: only the one whose UPDATE matched goes on.
  */
-export function createSmsStore(db: Db) {
-  const insertRows = async (rows: NewSms[]) => {
-    const created_at = now()
-    await db
-      .insertInto('sms_messages')
-      .values(
+export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents) {
+  // The messages and their sms.accepted events commit together.
+  const insertRows = (rows: NewSms[]) =>
+    transact(db, async (trx) => {
+      const created_at = now()
+      await trx
+        .insertInto('sms_messages')
+        .values(
+          rows.map((row) => ({
+            ...row,
+            status: 'queued' as const,
+            attempts: 0,
+            error: null,
+            lease_until: null,
+            created_at,
+          })),
+        )
+        .execute()
+      await events.publish(
+        trx,
         rows.map((row) => ({
-          ...row,
-          status: 'queued' as const,
-          attempts: 0,
-          error: null,
-          lease_until: null,
-          created_at,
+          type: 'sms.accepted' as const,
+          data: { smsId: row.id, phone: maskPhone(row.phone), segments: row.segments },
         })),
       )
-      .execute()
-  }
+    })
   // One bad row must not fail the requests it shares a statement with (issue 15 item 12): a failed batch is
   // retried row by row and each row gets its own outcome. The batch statement is atomic, so nothing of it stayed.
   // Each row's outcome: undefined when stored, else its own error.
@@ -118,19 +134,38 @@ export function createSmsStore(db: Db) {
    * A sent SMS becomes `undelivered` when any part is, `delivered` when every part the gateways took is (a
    * gateway that splits texts itself takes the whole text as one). Only once `sent`: every part is recorded then.
    */
-  async function settleReceipts(id: string): Promise<void> {
-    const parts = await db.selectFrom('sms_gateway_parts').select('status').where('sms_id', '=', id).execute()
+  async function settleReceipts(trx: SqlExecutor, id: string): Promise<void> {
+    const parts = await trx
+      .selectFrom('sms_gateway_parts')
+      .select(['status', 'error'])
+      .where('sms_id', '=', id)
+      .execute()
     if (parts.length === 0) return
     let status: SmsStatus | undefined
     if (parts.some((p) => p.status === 'undelivered')) status = 'undelivered'
     else if (parts.every((p) => p.status === 'delivered')) status = 'delivered'
     if (!status) return
-    await db
+    const changed = await trx
       .updateTable('sms_messages')
       .set({ status })
       .where('id', '=', id)
       .where('status', 'in', ['sent', 'delivered'])
-      .execute()
+      .where('status', '!=', status) // unchanged: no second event
+      .executeTakeFirst()
+    if (changed.numUpdatedRows === 0n) return
+    await events.publish(
+      trx,
+      status === 'delivered'
+        ? { type: 'sms.delivered', data: { smsId: id } }
+        : {
+            type: 'sms.failed',
+            data: {
+              smsId: id,
+              status: 'undelivered',
+              error: parts.find((p) => p.status === 'undelivered')?.error ?? null,
+            },
+          },
+    )
   }
 
   return {
@@ -163,14 +198,18 @@ export function createSmsStore(db: Db) {
     },
 
     async markSent(id: string, gateway: string): Promise<void> {
-      await db
-        .updateTable('sms_messages')
-        .set({ status: 'sent', sent_at: now(), error: null, lease_until: null, sealed: null, gateway })
-        .where('id', '=', id)
-        .where('status', '=', 'sending')
-        .execute()
-      // A receipt may have come in before this (SMPP answers fast).
-      await settleReceipts(id)
+      await transact(db, async (trx) => {
+        const sent = await trx
+          .updateTable('sms_messages')
+          .set({ status: 'sent', sent_at: now(), error: null, lease_until: null, sealed: null, gateway })
+          .where('id', '=', id)
+          .where('status', '=', 'sending')
+          .executeTakeFirst()
+        if (sent.numUpdatedRows > 0n)
+          await events.publish(trx, { type: 'sms.sent', data: { smsId: id, gateway } })
+        // A receipt may have come in before this (SMPP answers fast).
+        await settleReceipts(trx, id)
+      })
     },
 
     /** A gateway took one part: recorded before anything else is sent, so no retry sends it again. */
@@ -194,10 +233,10 @@ export function createSmsStore(db: Db) {
       return (await partsOf([id])).get(id) ?? []
     },
 
-    /** The newest messages (admin list), optionally of one phone (E.164) or in one status. */
-    async recent(query: { limit: number; phone?: string; status?: SmsStatus }): Promise<SmsRow[]> {
+    /** The newest messages (admin list), optionally of one phone (by its lookup HMAC) or in one status. */
+    async recent(query: { limit: number; phoneHash?: string; status?: SmsStatus }): Promise<SmsRow[]> {
       let select = db.selectFrom('sms_messages').selectAll()
-      if (query.phone !== undefined) select = select.where('phone', '=', query.phone)
+      if (query.phoneHash !== undefined) select = select.where('phone_hash', '=', query.phoneHash)
       if (query.status !== undefined) select = select.where('status', '=', query.status)
       return select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute()
     },
@@ -212,7 +251,8 @@ export function createSmsStore(db: Db) {
         .innerJoin('sms_messages', 'sms_messages.id', 'sms_gateway_parts.sms_id')
         .select([
           'sms_gateway_parts.message_id as messageId',
-          'sms_messages.phone as phone',
+          'sms_messages.id as smsId',
+          'sms_messages.phone as sealedPhone',
           'sms_gateway_parts.sent_at as sentAt',
         ])
         .where('sms_gateway_parts.gateway', '=', gateway)
@@ -241,18 +281,20 @@ export function createSmsStore(db: Db) {
         .where('message_id', '=', receipt.messageId)
         .executeTakeFirst()
       if (!part) return undefined
-      await db
-        .updateTable('sms_gateway_parts')
-        .set({
-          status: receipt.delivered ? 'delivered' : 'undelivered',
-          error: receipt.delivered ? null : (receipt.error ?? 'undelivered').slice(0, 500),
-          reported_at: receipt.at ?? now(),
-        })
-        .where('gateway', '=', receipt.gateway)
-        .where('message_id', '=', receipt.messageId)
-        .where('status', '=', 'sent')
-        .execute()
-      await settleReceipts(part.sms_id)
+      await transact(db, async (trx) => {
+        await trx
+          .updateTable('sms_gateway_parts')
+          .set({
+            status: receipt.delivered ? 'delivered' : 'undelivered',
+            error: receipt.delivered ? null : (receipt.error ?? 'undelivered').slice(0, 500),
+            reported_at: receipt.at ?? now(),
+          })
+          .where('gateway', '=', receipt.gateway)
+          .where('message_id', '=', receipt.messageId)
+          .where('status', '=', 'sent')
+          .execute()
+        await settleReceipts(trx, part.sms_id)
+      })
       return part.sms_id
     },
 
@@ -267,24 +309,32 @@ export function createSmsStore(db: Db) {
     },
 
     async markFailed(id: string, error: string): Promise<void> {
-      await db
-        .updateTable('sms_messages')
-        .set({ status: 'failed', error, lease_until: null, sealed: null })
-        .where('id', '=', id)
-        .where('status', 'in', ['queued', 'sending'])
-        .execute()
+      await transact(db, async (trx) => {
+        const failed = await trx
+          .updateTable('sms_messages')
+          .set({ status: 'failed', error, lease_until: null, sealed: null })
+          .where('id', '=', id)
+          .where('status', 'in', ['queued', 'sending'])
+          .executeTakeFirst()
+        if (failed.numUpdatedRows > 0n)
+          await events.publish(trx, { type: 'sms.failed', data: { smsId: id, status: 'failed', error } })
+      })
     },
 
     /** The message could not be queued: fail it unless a worker already took it. True when it was failed. */
     async cancelQueued(id: string, error: string): Promise<boolean> {
-      const result = await db
-        .updateTable('sms_messages')
-        .set({ status: 'failed', error, sealed: null })
-        .where('id', '=', id)
-        .where('status', '=', 'queued')
-        .where('attempts', '=', 0)
-        .executeTakeFirst()
-      return result.numUpdatedRows > 0n
+      return transact(db, async (trx) => {
+        const result = await trx
+          .updateTable('sms_messages')
+          .set({ status: 'failed', error, sealed: null })
+          .where('id', '=', id)
+          .where('status', '=', 'queued')
+          .where('attempts', '=', 0)
+          .executeTakeFirst()
+        if (result.numUpdatedRows === 0n) return false
+        await events.publish(trx, { type: 'sms.failed', data: { smsId: id, status: 'failed', error } })
+        return true
+      })
     },
   }
 }

@@ -1,5 +1,5 @@
 import type { Connection, SyncMessage } from 'rabbitmq-client'
-import type { Producer, RawMessage } from './producer.ts'
+import { type Producer, type RawMessage, rawMessage } from './producer.ts'
 import { DEAD_LETTER_QUEUE } from './topology.ts'
 
 export interface DeadLetter {
@@ -83,18 +83,5 @@ export function replayMessage(
   const headers = { ...(msg.headers ?? {}), retries: 0 } as Record<string, unknown>
   for (const key of Object.keys(headers))
     if (/^x-(hotspot-|first-death-|last-death-)/.test(key) || key === 'x-death') delete headers[key]
-  const body = Buffer.isBuffer(msg.body)
-    ? msg.body
-    : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
-  return {
-    body,
-    properties: {
-      contentType: msg.contentType,
-      contentEncoding: msg.contentEncoding,
-      correlationId: msg.correlationId,
-      replyTo: msg.replyTo,
-      priority: msg.priority,
-      headers,
-    },
-  }
+  return rawMessage(msg, headers)
 }

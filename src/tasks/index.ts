@@ -11,6 +11,7 @@ import type { Metrics } from '../infra/metrics.ts'
 import { loadScripts, type RedisClient } from '../infra/redis.ts'
 import { createBeat } from './beat.ts'
 import { createAmqpBroker } from './broker/amqp.ts'
+import { type CeleryBus, createAmqpCeleryBus } from './broker/celery-bus.ts'
 import type { Broker } from './broker/types.ts'
 import { registerBuiltinTasks } from './builtin.ts'
 import { type Canvas, sendCanvas } from './canvas/build.ts'
@@ -32,6 +33,11 @@ export interface TaskSystemOptions {
   amqp?: Connection
   /** Where task messages go: default RabbitMQ (`amqp`); a Redis broker when BROKER_URL is redis://. */
   broker?: Broker
+  /**
+   * Remote control and Celery events, on the task broker as Celery runs them: RabbitMQ's by default, kombu's Redis
+   * fanout (broker/redis/fanout.ts) with a Redis broker.
+   */
+  bus?: CeleryBus
   redis: RedisClient
   log: Logger
   metrics: Metrics
@@ -66,11 +72,12 @@ export function createTaskSystem(options: TaskSystemOptions) {
       ? createAmqpBroker(amqp, declarer, options.queueType, options.queues.maxPriority)
       : undefined)
   if (!broker) throw new Error('the task system needs a broker: RabbitMQ (AMQP_URL) or Redis (BROKER_URL)')
+  const bus = options.bus ?? (amqp && broker.kind === 'amqp' ? createAmqpCeleryBus(amqp, log) : undefined)
   const taskMetrics = createTaskMetrics(options.metrics)
   // Celery's client dispatcher: an anonymous node name (gen<pid>@host), the `task` group only.
   const sentEvents =
-    options.worker.sendSentEvent && amqp
-      ? createEventDispatcher(amqp, { hostname: `gen${process.pid}@${hostname()}`, log, groups: ['task'] })
+    options.worker.sendSentEvent && bus
+      ? createEventDispatcher(bus, { hostname: `gen${process.pid}@${hostname()}`, log, groups: ['task'] })
       : undefined
   const producer = createProducer({
     onSent:
@@ -104,7 +111,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
     lockTtlMs: options.beat?.lockTtlMs,
   })
   const worker = createWorker({
-    amqp,
+    bus,
     broker,
     redis,
     prefix: options.prefix,
@@ -129,12 +136,14 @@ export function createTaskSystem(options: TaskSystemOptions) {
     worker,
     declarer,
     broker,
+    bus,
     async close() {
       await worker.stop()
       await beat.stop()
       await events.stop()
       await producer.close()
       await sentEvents?.close()
+      await bus?.close()
     },
   }
 }

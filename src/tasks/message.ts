@@ -178,7 +178,7 @@ export function encodeTask(opts: EncodeTaskOptions): EncodedTask {
 // py-amqp (Celery's client) reads 's' as a *short string*, so 300 arrives as ',' and the rest of the table
 // is garbage (checked against py-amqp's _read_item). A bigint is always written 'l', which py-amqp reads
 // correctly for values >= 0; 0..127 as 'b' is read correctly too. Small negatives have no safe encoding.
-function wireSafe(value: unknown): unknown {
+export function wireSafe(value: unknown): unknown {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value > 127 ? BigInt(value) : value
   if (Array.isArray(value)) return value.map(wireSafe)
   if (isPlainObject(value)) {

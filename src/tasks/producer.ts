@@ -9,6 +9,33 @@ export interface RawMessage {
   properties: Omit<Envelope, 'exchange' | 'routingKey'>
 }
 
+/** The properties of a delivered message that travel with it when it is published again. */
+export type Republishable = Pick<
+  Envelope,
+  'contentType' | 'contentEncoding' | 'correlationId' | 'replyTo' | 'priority'
+> & { body: unknown; headers?: Record<string, unknown> }
+
+/** A delivered message ready to publish again (eta reroute, dead letter, replay), with the headers given. */
+export function rawMessage(
+  msg: Republishable,
+  headers: Record<string, unknown> = { ...msg.headers },
+): RawMessage {
+  const body = Buffer.isBuffer(msg.body)
+    ? msg.body
+    : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
+  return {
+    body,
+    properties: {
+      contentType: msg.contentType,
+      contentEncoding: msg.contentEncoding,
+      correlationId: msg.correlationId,
+      replyTo: msg.replyTo,
+      priority: msg.priority,
+      headers,
+    },
+  }
+}
+
 /**
  * Publishes Celery protocol v2 messages: persistent and confirmed (send resolves once the broker has the
  * message), to the queue as Celery does (RabbitMQ: default exchange, routing key = queue; Redis: kombu's list).

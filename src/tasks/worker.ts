@@ -1,7 +1,8 @@
-import { type Connection, ConsumerStatus } from 'rabbitmq-client'
+import { ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import { isUnavailableError } from '../infra/unavailable.ts'
+import type { CeleryBus } from './broker/celery-bus.ts'
 import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { createChordStore } from './canvas/chord.ts'
 import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
@@ -12,7 +13,7 @@ import { createRevokedStore } from './control/revoked.ts'
 import { type DecodedTask, decodeTask } from './message.ts'
 import type { TaskMetrics } from './metrics.ts'
 import { createOnce } from './once.ts'
-import type { Producer, RawMessage } from './producer.ts'
+import { type Producer, rawMessage } from './producer.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
@@ -24,8 +25,8 @@ import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 type Results = ReturnType<typeof createResultBackend>
 
 export interface WorkerOptions {
-  /** Remote control (pidbox) and Celery events run on RabbitMQ: without it (Redis-only) the worker has neither. */
-  amqp?: Connection
+  /** Remote control (pidbox) and Celery events, on the task broker (RabbitMQ, or kombu's Redis fanout). */
+  bus?: CeleryBus
   /** Where task messages come from: RabbitMQ or Redis (kombu's transport). */
   broker: Broker
   redis: RedisClient
@@ -70,24 +71,6 @@ function exceptionOf(error: unknown) {
   }
 }
 
-/** The message as it arrived, ready to publish again (eta reroute, dead letter). */
-function rawMessage(msg: BrokerMessage, extraHeaders: Record<string, unknown> = {}): RawMessage {
-  const body = Buffer.isBuffer(msg.body)
-    ? msg.body
-    : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
-  return {
-    body,
-    properties: {
-      contentType: msg.contentType,
-      contentEncoding: msg.contentEncoding,
-      correlationId: msg.correlationId,
-      replyTo: msg.replyTo,
-      priority: msg.priority,
-      headers: { ...msg.headers, ...extraHeaders },
-    },
-  }
-}
-
 /** What Celery's _get_result_meta takes from the request: group_id and parent_id, written only when set. */
 function requestMeta(task: DecodedTask) {
   return { taskId: task.id, groupId: task.groupId, parentId: task.parentId }
@@ -101,7 +84,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * point leaves the message to be delivered again; handlers are idempotent (context.once, SQL constraints).
  */
 export function createWorker(options: WorkerOptions) {
-  const { amqp, broker, registry, results, producer, metrics, log } = options
+  const { bus, broker, registry, results, producer, metrics, log } = options
   const consumers: BrokerConsumer[] = []
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
@@ -116,11 +99,13 @@ export function createWorker(options: WorkerOptions) {
   const active = new Map<string, ActiveTask>()
   const processed = new Map<string, number>()
   const rateLimiter = createRateLimiter()
+  const clock = new LamportClock()
   const eventer =
-    amqp &&
-    createEventDispatcher(amqp, {
+    bus &&
+    createEventDispatcher(bus, {
       hostname: WORKER_NAME,
       log,
+      clock,
       groups: options.sendEvents ? ['worker', 'task'] : ['worker'],
     })
   let heart: ReturnType<typeof startHeart> | undefined
@@ -129,8 +114,8 @@ export function createWorker(options: WorkerOptions) {
     if (eventer?.enabled('task')) void eventer.send(type, fields())
   }
   const mailbox =
-    amqp &&
-    createMailbox(amqp, {
+    bus &&
+    createMailbox(bus, {
       hostname: WORKER_NAME,
       active,
       processed,
@@ -142,7 +127,7 @@ export function createWorker(options: WorkerOptions) {
       log,
       onShutdown: () => void stopConsumers(),
       taskOptions: (name) => registry.get(name)?.options,
-      clock: new LamportClock(),
+      clock,
       onEvents: (enabled) => eventer?.toggle('task', enabled) ?? false,
       onHeartbeat: () => void heart?.beatNow(),
     })
@@ -150,6 +135,7 @@ export function createWorker(options: WorkerOptions) {
 
   async function deadLetter(msg: BrokerMessage, queue: string, reason: string, detail: string) {
     const message = rawMessage(msg, {
+      ...msg.headers,
       'x-hotspot-reason': reason,
       'x-hotspot-error': detail.slice(0, 1000),
       'x-hotspot-queue': queue,

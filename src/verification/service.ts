@@ -49,7 +49,8 @@ export function createVerificationService(options: {
     /** Sends a new code (replacing any previous one), within the per-phone code limits and the SMS limit. */
     async request(phoneInput: string, address?: string): Promise<RequestResult> {
       const phone = sms.parsePhone(phoneInput)
-      const subject = sendSubject(phone)
+      const key = codeKey(prefix, sms.phoneLookup(phone))
+      const subject = sendSubject(sms.phoneLookup(phone))
       const decision = await limiter.take(subject, { rules })
       if (!decision.allowed)
         return { accepted: false, retryAfterMs: decision.retryAfterMs, which: 'code', quota: decision }
@@ -79,9 +80,9 @@ export function createVerificationService(options: {
       try {
         await redis
           .multi()
-          .del(codeKey(prefix, phone))
-          .hset(codeKey(prefix, phone), 'hash', hashCode(secret(), phone, code), 'wrong', 0)
-          .expire(codeKey(prefix, phone), settings.ttlSeconds)
+          .del(key)
+          .hset(key, 'hash', hashCode(secret(), phone, code), 'wrong', 0)
+          .expire(key, settings.ttlSeconds)
           .exec()
         await replicated(redis)
       } catch (error) {
@@ -105,7 +106,7 @@ export function createVerificationService(options: {
         reply = await callScript<[number, number]>(
           redis,
           'checkCode',
-          [codeKey(prefix, phone)],
+          [codeKey(prefix, sms.phoneLookup(phone))],
           [hashCode(secret(), phone, code), settings.maxAttempts],
         )
         // A used code's deletion and a wrong guess's count must survive a fail-over too.

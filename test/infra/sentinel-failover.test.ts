@@ -13,6 +13,7 @@ import { runDoctor } from '../../src/doctor/index.ts'
 import { checkSentinel } from '../../src/doctor/sentinel.ts'
 import { freshDatabaseUrl, startTestApp } from '../support/app.ts'
 import { type DataNode, type SentinelTopology, startSentinelTopology } from '../support/sentinel-topology.ts'
+import { checkViewCounts, createItems, startViewLoad, total } from '../support/view-load.ts'
 
 const ITEMS = 8
 const COMMAND_TIMEOUT_MS = 1000
@@ -69,76 +70,33 @@ describe('Redis Sentinel: the master killed under load', () => {
       env: { REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), REQUEST_TIMEOUT_MS: '20000', ...env },
     })
     try {
-      const ids: number[] = []
-      for (let i = 0; i < ITEMS; i++) {
-        const res = await app.http.inject({
-          method: 'POST',
-          url: '/api/items',
-          headers: app.auth,
-          payload: { kind: 'article', title: `sentinel ${i}` },
-        })
-        ids.push(res.json().id)
-      }
-      const acked = new Map<number, number>(ids.map((id) => [id, 0]))
-      const unknown = new Map<number, number>()
-      const statuses = new Map<number, number>()
-      let slowest = 0
-      let stopped = false
-      const viewer = async (c: number) => {
-        while (!stopped) {
-          const id = ids[Math.floor(Math.random() * ids.length)] as number
-          const t0 = Date.now()
-          const res = await app.http.inject({
-            method: 'POST',
-            url: `/api/items/${id}/views`,
-            payload: { visitorId: `v${c}` },
-          })
-          slowest = Math.max(slowest, Date.now() - t0)
-          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
-          const into = res.statusCode === 200 ? acked : unknown
-          into.set(id, (into.get(id) ?? 0) + 1)
-          if (res.statusCode !== 200) await sleep(20) // a client backing off after a 503
-        }
-      }
-      const load = Promise.all(Array.from({ length: 16 }, (_, c) => viewer(c)))
+      const ids = await createItems(app, ITEMS, 'sentinel')
+      const load = startViewLoad(app, ids, 16)
 
       await sleep(1000)
       const victim = await topology.master()
-      const ackedBeforeKill = [...acked.values()].reduce((a, b) => a + b, 0)
+      const ackedBeforeKill = total(load.acked)
       process.kill(victim.pid, 'SIGKILL')
       killed = victim
       const killedAt = Date.now()
       const promoted = await topology.waitMaster({ not: victim.port, replicas: 1 })
       const failoverMs = Date.now() - killedAt
       // Keep going until hotspot answers 200 again on the new master: it must get there on its own.
-      const okBefore = statuses.get(200) ?? 0
-      while ((statuses.get(200) ?? 0) < okBefore + 200) await sleep(50)
-      stopped = true
-      await load
+      const okBefore = load.ok()
+      while (load.ok() < okBefore + 200) await sleep(50)
+      await load.stop()
 
       expect(promoted.port).not.toBe(victim.port)
-      expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([])
+      expect([...load.statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([])
       // A 503 comes from the command timeout or the refused offline queue, never from a request left hanging
       // (the request deadline is 20 s here, so it cannot mask one). The bound is loose: a loaded 2-core machine
       // stretches every answer, and this is not a speed check (they take about 1 s).
-      expect(slowest).toBeLessThan(COMMAND_TIMEOUT_MS * 8)
+      expect(load.slowest()).toBeLessThan(COMMAND_TIMEOUT_MS * 8)
 
-      let lost = 0
-      let extra = 0
-      for (const id of ids) {
-        const res = await app.http.inject({ method: 'GET', url: `/api/items/${id}` })
-        expect(res.statusCode).toBe(200)
-        const views = res.json().views as number
-        const ok = acked.get(id) ?? 0
-        lost += Math.max(0, ok - views)
-        extra += Math.max(0, views - ok)
-        // A view answered 503 may have been applied before the master died: it may count, never more than those.
-        expect({ id, overcount: views - ok > (unknown.get(id) ?? 0) }).toEqual({ id, overcount: false })
-      }
-      const totalAcked = [...acked.values()].reduce((a, b) => a + b, 0)
+      const { lost, extra } = await checkViewCounts(app, load)
       process.stderr.write(
-        `[sentinel fail-over, ${label}] promoted in ${failoverMs} ms; answers ${JSON.stringify(Object.fromEntries(statuses))}; ` +
-          `slowest ${slowest} ms; acknowledged ${totalAcked} (${ackedBeforeKill} before the kill), lost ${lost}, ` +
+        `[sentinel fail-over, ${label}] promoted in ${failoverMs} ms; answers ${JSON.stringify(Object.fromEntries(load.statuses))}; ` +
+          `slowest ${load.slowest()} ms; acknowledged ${total(load.acked)} (${ackedBeforeKill} before the kill), lost ${lost}, ` +
           `503s that counted ${extra}\n`,
       )
       return lost

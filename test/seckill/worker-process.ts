@@ -9,7 +9,7 @@ import { createLogger } from '../../src/infra/logger.ts'
 const app = await createApp({
   config: loadConfig(),
   redisUrl: process.env.REDIS_URL as string,
-  amqpUrl: process.env.AMQP_URL as string,
+  amqpUrl: process.env.AMQP_URL, // unset: Redis-only (BROKER_URL=redis://)
   adminToken: 'worker-process-token-0123456789',
   log: createLogger('warn'),
   keyPrefix: process.env.KEY_PREFIX as string,

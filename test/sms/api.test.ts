@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DELIVER_TASK } from '../../src/sms/service.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
-import { getSms, limiterUnits, outboxRows, randomPhone, sendSms, settled } from './support.ts'
+import {
+  getSms,
+  limiterUnits,
+  outboxRows,
+  phoneLookup,
+  phoneVault,
+  randomPhone,
+  sendSms,
+  settled,
+} from './support.ts'
 
 describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
   let app: TestApp
@@ -27,7 +36,9 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
     const sms = await settled(app, body.id)
     expect(sms).toMatchObject({ status: 'sent', attempts: 1, segments: 1, sentAt: expect.any(String) })
     const rows = await outboxRows(app, body.id)
-    expect(rows.map((r) => [r.part, r.phone, r.body])).toEqual([[1, `+86${phone}`, 'Hello from hotspot']])
+    expect(rows.map((r) => [r.part, phoneVault(app).open(r.sms_id, r.phone), r.body])).toEqual([
+      [1, `+86${phone}`, 'Hello from hotspot'],
+    ])
   })
 
   it('segments as API.md says: UCS-2 for Chinese, 153-character parts for long GSM-7', async () => {
@@ -83,7 +94,7 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
     const rows = await app.db
       .selectFrom('sms_messages')
       .select('id')
-      .where('phone', '=', `+86${phone}`)
+      .where('phone_hash', '=', phoneLookup(app, `+86${phone}`))
       .execute()
     expect(rows).toHaveLength(5)
     const metrics = (await app.http.inject({ method: 'GET', url: '/metrics' })).body
@@ -185,7 +196,7 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
     const rows = await app.db
       .selectFrom('sms_messages')
       .select('id')
-      .where('phone', '=', `+86${phone}`)
+      .where('phone_hash', '=', phoneLookup(app, `+86${phone}`))
       .execute()
     expect(rows).toHaveLength(0)
   })

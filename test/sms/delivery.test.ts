@@ -1,15 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
+import type { BrokerKind } from '../../src/tasks/broker/types.ts'
+import { type DbKind, dbKinds, onCluster, startTestApp, type TestApp } from '../support/app.ts'
+import { startPrivateRedis } from '../tasks/support/private-redis.ts'
 import { outboxRows, randomPhone, sendSms, settled } from './support.ts'
 
-describe.each(dbKinds)('SMS delivery retries with a failing provider, on %s', (db) => {
+// Every SQL engine on RabbitMQ; the Redis broker (kombu's transport, Redis-only) on SQLite.
+const cases: [DbKind, BrokerKind][] = [
+  ...dbKinds.map((db): [DbKind, BrokerKind] => [db, 'amqp']),
+  ...(onCluster ? [] : [['sqlite', 'redis'] as [DbKind, BrokerKind]]),
+]
+
+describe.each(cases)('SMS delivery retries with a failing provider, on %s and the %s broker', (db, kind) => {
   let recovering: TestApp
   let broken: TestApp
+  let broker: Awaited<ReturnType<typeof startPrivateRedis>> | undefined
   beforeAll(async () => {
+    broker = kind === 'redis' ? await startPrivateRedis() : undefined
+    const brokerEnv: Record<string, string> = broker ? { BROKER_URL: broker.url } : {}
+    const redisOnly = broker ? { amqpUrl: undefined } : {}
     // Fails twice then delivers; backoff 1 s base (retry n waits 0.5–1 × 2^n s, in the broker's delay queues).
     recovering = await startTestApp({
       db,
+      ...redisOnly,
       env: {
+        ...brokerEnv,
         SMS_PROVIDER: 'flaky',
         SMS_FLAKY_FAILURES: '2',
         SMS_MAX_ATTEMPTS: '5',
@@ -19,18 +33,22 @@ describe.each(dbKinds)('SMS delivery retries with a failing provider, on %s', (d
     // Never delivers; 3 attempts, short backoff.
     broken = await startTestApp({
       db,
+      ...redisOnly,
       env: {
+        ...brokerEnv,
         SMS_PROVIDER: 'flaky',
         SMS_FLAKY_FAILURES: '1000',
         SMS_MAX_ATTEMPTS: '3',
         SMS_RETRY_BASE_MS: '20',
       },
     })
+    expect(recovering.tasks.broker.kind).toBe(kind)
     await Promise.all([recovering.start(['worker']), broken.start(['worker'])])
   })
   afterAll(async () => {
     await recovering.close()
     await broken.close()
+    await broker?.stop()
   })
 
   it('retries provider errors with backoff and delivers once on the third attempt', async () => {

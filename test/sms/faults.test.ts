@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startRabbitMQ, startRedis } from '../../src/infra/local-servers.ts'
 import { createLimiter } from '../../src/ratelimit/index.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
-import { eventually, limiterUnits, randomPhone, sendSms, settled } from './support.ts'
+import { eventually, limiterUnits, phoneLookup, randomPhone, sendSms, settled } from './support.ts'
 
 /**
  * A RabbitMQ and a Redis of their own, stopped and started again on the same port and data directory. Every
@@ -45,7 +45,7 @@ describe('SMS when RabbitMQ or Redis is down', () => {
       const rows = await app.db
         .selectFrom('sms_messages')
         .select('id')
-        .where('phone', '=', `+86${phone}`)
+        .where('phone_hash', '=', phoneLookup(app, `+86${phone}`))
         .execute()
       expect(rows).toEqual([])
     }
@@ -76,7 +76,7 @@ describe('SMS when RabbitMQ or Redis is down', () => {
         const rows = await app.db
           .selectFrom('sms_messages')
           .select(['status', 'error', 'segments'])
-          .where('phone', '=', `+86${phone}`)
+          .where('phone_hash', '=', phoneLookup(app, `+86${phone}`))
           .orderBy('created_at')
           .execute()
         expect(rows).toEqual([

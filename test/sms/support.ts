@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import { deploymentPhoneVault } from '../../src/sms/phone-vault.ts'
 import type { TestApp } from '../support/app.ts'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -42,7 +43,13 @@ export function outboxRows(app: TestApp, smsId: string) {
   return app.db.selectFrom('sms_outbox').selectAll().where('sms_id', '=', smsId).orderBy('part').execute()
 }
 
+/** The app's phone vault: what SQL and Redis know a phone by (its lookup HMAC), and opens sealed phones. */
+export const phoneVault = (app: TestApp) => deploymentPhoneVault(app.config)
+
+/** The keyed HMAC an E.164 phone is stored and limited under. */
+export const phoneLookup = (app: TestApp, e164: string) => phoneVault(app).lookup(e164)
+
 /** Units in a phone's limiter log (E.164 phone), newest first; expired ones may linger until trimmed. */
 export function limiterUnits(app: TestApp, e164: string) {
-  return app.redis.llen(`${app.prefix}:rl:{sms:${e164}}`)
+  return app.redis.llen(`${app.prefix}:rl:{sms:${phoneLookup(app, e164)}}`)
 }

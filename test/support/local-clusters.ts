@@ -24,6 +24,9 @@ const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 type Say = (line: string) => void
 
+/** Timeouts of the clients that ask nodes about the cluster: a node stopped with SIGSTOP never answers. */
+const ASKING = { connectTimeout: 1000, commandTimeout: 1000 }
+
 export interface RedisClusterNode extends RunningServer {
   port: number
   dir: string
@@ -125,7 +128,14 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
 
   /** CLUSTER INFO and INFO replication of one node, as one field map; undefined when it does not answer. */
   async function clusterInfo(port: number): Promise<Record<string, string> | undefined> {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 })
+    // Bounded: a node stopped with SIGSTOP accepts the connection and never answers.
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      ...ASKING,
+    })
     client.on('error', () => {})
     try {
       await client.connect()
@@ -148,6 +158,7 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
           host: '127.0.0.1',
           lazyConnect: true,
           maxRetriesPerRequest: 0,
+          ...ASKING,
         })
         client.on('error', () => {})
         try {

@@ -169,6 +169,34 @@ describe.runIf(hasCelery || process.env.CI)("Celery events seen by Celery's own 
     expect(seen.worker?.alive).toBe(true)
   })
 
+  it("events carry the worker's Lamport clock: forwarded per event, merged with a control message's clock", async () => {
+    const name = `ev-clock-${Date.now()}@localhost`
+    const app = await worker(name, { WORKER_SEND_EVENTS: 'true' })
+    await app.start(['worker'])
+    const receiver = await startReceiver(name, 2)
+    const queue = app.config.tasks.ownQueue
+    const before = await app.tasks.producer.send('hotspot.add', [1, 1], {}, { queue })
+    expect((await app.tasks.results.wait(before, 10_000)).status).toBe('SUCCESS')
+    // A Python client whose clock is far ahead pings the worker: the worker adjusts its clock past it.
+    const { stdout } = await promisify(execFile)(PYTHON, ['control_clock.py', name, '5000'], {
+      cwd: pythonDir,
+      env: env(),
+      timeout: 60_000,
+    })
+    const ping = JSON.parse(stdout.trim().split('\n').pop() as string) as { sent: number; replies: unknown[] }
+    expect(ping.replies).toEqual([{ [name]: { ok: 'pong' } }])
+    const after = await app.tasks.producer.send('hotspot.add', [2, 2], {}, { queue })
+    const seen = await receiver.result()
+
+    const clocks = seen.events.filter((e) => e.hostname === name).map((e) => e.clock as number)
+    for (const [i, c] of clocks.entries()) if (i > 0) expect(c).toBeGreaterThan(clocks[i - 1] as number)
+    const of = (type: string, id: string) =>
+      seen.events.find((e) => e.type === type && e.uuid === id)?.clock as number
+    expect(of('task-succeeded', before)).toBeLessThan(ping.sent)
+    expect(of('task-received', after)).toBeGreaterThan(ping.sent)
+    expect(of('task-succeeded', after)).toBeGreaterThan(of('task-started', after))
+  })
+
   it("the receiver's wake-up (`heartbeat` broadcast, as Flower starts) gets an immediate heartbeat", async () => {
     const name = `ev-wake-${Date.now()}@localhost`
     const app = await worker(name, {})

@@ -1,13 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { Connection } from 'rabbitmq-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startTestApp, type TestApp } from '../support/app.ts'
-
-const PYTHON = '/usr/bin/python3' // Debian's, where python3-celery lives
-const pythonDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'python')
-const hasCelery = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-packages/celery')
+import { hasCelery, spawnPythonWorker, stopPythonWorker } from './support/python-celery.ts'
 
 interface WorkerRow {
   hostname: string
@@ -29,37 +24,10 @@ describe.runIf(hasCelery || process.env.CI)('admin: workers and revoke', () => {
   beforeAll(async () => {
     app = await startTestApp({ env: { WORKER_NAME: hs } })
     await app.start(['worker'])
-    pyWorker = spawn(
-      PYTHON,
-      [
-        '-m',
-        'celery',
-        '-A',
-        'interop_app',
-        'worker',
-        '-Q',
-        `py-admin-${stamp}`,
-        '-c',
-        '1',
-        '-P',
-        'solo',
-      ].concat(['-l', 'WARNING', '--without-gossip', '--without-mingle', '-n', py]),
-      {
-        cwd: pythonDir,
-        env: {
-          ...process.env,
-          AMQP_URL: inject('amqpUrl'),
-          REDIS_URL: inject('redisUrl'),
-          PYTHONPATH: pythonDir,
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    )
-    pyWorker.stderr?.on('data', (d) => process.stderr.write(`[celery] ${d}`))
+    pyWorker = spawnPythonWorker(`py-admin-${stamp}`, [], { name: py, heartbeat: true })
   })
   afterAll(async () => {
-    pyWorker?.kill('SIGTERM')
-    await new Promise((r) => pyWorker?.once('exit', r))
+    await stopPythonWorker(pyWorker)
     await app.close()
   })
 

@@ -1,17 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRevokedStore } from '../../src/tasks/control/revoked.ts'
 import { startTestApp, type TestApp } from '../support/app.ts'
 import { ensureBuilt } from '../web/support.ts'
+import { hasCelery, pythonEnv, spawnPythonWorker, stopPythonWorker } from './support/python-celery.ts'
 
-const PYTHON = '/usr/bin/python3' // Debian's, where python3-celery lives
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')
-const pythonDir = path.join(root, 'test/tasks/python')
-const hasCelery = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-packages/celery')
 const run = promisify(execFile)
 
 /** `hotspot inspect` / `hotspot control` as real processes, against a hotspot worker and a Python worker. */
@@ -22,14 +20,8 @@ describe.runIf(hasCelery || process.env.CI)('hotspot inspect / control (CLI)', (
   const hs = `hs-cli-${stamp}@localhost`
   const py = `py-cli-${stamp}@localhost`
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotspot-control-cli-'))
-  const env = {
-    ...process.env,
-    AMQP_URL: inject('amqpUrl'),
-    REDIS_URL: inject('redisUrl'),
-    DATABASE_URL: path.join(dir, 'cli.db'),
-    HOTSPOT_DATA_DIR: dir,
-    PYTHONPATH: pythonDir,
-  }
+  // The hotspot CLI's: the shared servers, a database and data dir of its own.
+  const env = pythonEnv({ DATABASE_URL: path.join(dir, 'cli.db'), HOTSPOT_DATA_DIR: dir })
 
   /** Runs `hotspot <argv>`; resolves with its exit code, stdout (parsed when JSON) and stderr. */
   async function hotspot(...argv: string[]) {
@@ -60,24 +52,7 @@ describe.runIf(hasCelery || process.env.CI)('hotspot inspect / control (CLI)', (
       return 'finished'
     })
     await app.start(['worker'])
-    pyWorker = spawn(
-      PYTHON,
-      [
-        '-m',
-        'celery',
-        '-A',
-        'interop_app',
-        'worker',
-        '-Q',
-        `py-cli-${stamp}`,
-        '-c',
-        '1',
-        '-P',
-        'solo',
-      ].concat(['-l', 'WARNING', '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', py]),
-      { cwd: pythonDir, env, stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    pyWorker.stderr?.on('data', (d) => process.stderr.write(`[celery] ${d}`))
+    pyWorker = spawnPythonWorker(`py-cli-${stamp}`, [], { name: py })
     // Wait for the Python worker's mailbox (slow to start on a loaded machine).
     for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
       const { out } = await hotspot('inspect', 'ping', '-d', py, '-t', '2')
@@ -85,8 +60,7 @@ describe.runIf(hasCelery || process.env.CI)('hotspot inspect / control (CLI)', (
     }
   }, 300_000)
   afterAll(async () => {
-    pyWorker?.kill('SIGTERM')
-    await new Promise((r) => pyWorker?.once('exit', r))
+    await stopPythonWorker(pyWorker)
     await app.close()
     fs.rmSync(dir, { recursive: true, force: true })
   })

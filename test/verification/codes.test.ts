@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { phoneLookup } from '../sms/support.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
 import { checkCode, codeFromOutbox, randomPhone, requestCode, wrongCode } from './support.ts'
 
@@ -62,7 +63,8 @@ describe.each(dbKinds)('verification codes on %s (real Redis, RabbitMQ, worker)'
     const { smsId } = (await requestCode(app, phone)).json()
     const code = await codeFromOutbox(app, `+86${phone}`, smsId)
     const dump = await dumpRedis(app, `${app.prefix}:*`)
-    expect(dump).toContain(`{vc:+86${phone}}:code`) // the code's record is there…
+    expect(dump).toContain(`{vc:${phoneLookup(app, `+86${phone}`)}}:code`) // the code's record is there…
+    expect(dump).not.toContain(phone) // …under the phone's HMAC, not the number…
     expect(dump).not.toContain(code) // …but not the code (task messages and results carry only the SMS id)
     expect(await dumpRedis(app, 'celery-task-meta-*')).not.toContain(code)
   })
@@ -126,7 +128,7 @@ describe.each(dbKinds)('verification codes on %s (real Redis, RabbitMQ, worker)'
     expect(refused.statusCode).toBe(429)
     expect(refused.json().error.code).toBe('rate_limited')
     // No SMS went out, so the phone's code log is untouched (no cooldown started).
-    expect(await app.redis.llen(`${app.prefix}:rl:{vc:+86${other}}`)).toBe(0)
+    expect(await app.redis.llen(`${app.prefix}:rl:{vc:${phoneLookup(app, `+86${other}`)}}`)).toBe(0)
   })
 
   it('bad input: invalid_phone, validation_failed, code_expired when no code was sent', async () => {

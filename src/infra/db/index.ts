@@ -3,7 +3,7 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
-import { migrations as builtIn } from './migrations/index.ts'
+import { type MigrationContext, migrationsFor } from './migrations/index.ts'
 import type { Database } from './schema.ts'
 
 export { transact } from './transaction.ts'
@@ -49,8 +49,9 @@ export function createDb(url: string, options: { poolSize?: number; statementTim
 export async function migrateToLatest(
   db: Db,
   extra: Record<string, Migration> = {},
+  context: MigrationContext = {},
 ): Promise<{ applied: string[] }> {
-  const all = { ...builtIn, ...extra }
+  const all = { ...migrationsFor(context), ...extra }
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => all },

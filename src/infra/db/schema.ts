@@ -11,6 +11,7 @@ export interface Database {
   banners: BannersTable
   products: ProductsTable
   orders: OrdersTable
+  domain_event_outbox: DomainEventOutboxTable
 }
 
 export interface ItemsTable {
@@ -47,6 +48,8 @@ export interface ProductsTable {
   starts_at: string | null
   ends_at: string | null
   created_at: ColumnType<string, string, never>
+  /** Orders placed (the order's transaction adds 1): the one reaching `stock` reports product.sold_out. */
+  sold: ColumnType<number, number | undefined, number>
 }
 
 /** One per user and product (UNIQUE(product_id, user_id)), written by the order task. */
@@ -73,10 +76,13 @@ export interface BannersTable {
 /** `delivered` / `undelivered` follow `sent` when the gateway reports a delivery receipt. */
 export type SmsStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'delivered' | 'undelivered'
 
-/** An accepted SMS and its delivery state (the phone in E.164; responses and logs only ever show it masked). */
+/** An accepted SMS and its delivery state (responses and logs only ever show the phone masked). */
 export interface SmsMessagesTable {
   id: string
+  /** The E.164 phone sealed (src/sms/phone-vault.ts): never in clear at rest. */
   phone: string
+  /** Keyed HMAC of the E.164 phone: finds one phone's messages. */
+  phone_hash: string
   content: string
   encoding: 'GSM-7' | 'UCS-2'
   segments: number
@@ -112,10 +118,30 @@ export interface SmsOutboxTable {
   id: Generated<number>
   sms_id: string
   part: number
+  /** Sealed, like sms_messages.phone; `phone_hash` finds one phone's parts. */
   phone: string
+  phone_hash: string
   /** Masked when the SMS was sealed. */
   body: string
   delivered_at: string
   /** The delivered text of a sealed SMS, sealed (the outbox stands in for the phone). */
   sealed: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Domain events not yet published (src/domain-events/outbox.ts); a row is deleted once the broker confirmed it. */
+export interface DomainEventOutboxTable {
+  seq: Generated<number>
+  id: string
+  type: string
+  time: string
+  /** The event's `data`, JSON. */
+  data: string
+  merge_key: string | null
+  /** Aggregated facts: the count processes add to (item.viewed's `views`). */
+  tally: ColumnType<number, number | undefined, number>
+  available_at: number
+  claimed_by: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  last_error: string | null
+  parked_at: string | null
 }

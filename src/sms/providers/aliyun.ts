@@ -103,6 +103,18 @@ const gatewayError = (answer: Record<string, unknown>) => {
   })
 }
 
+/** One signed dysmsapi call (SendSms, QuerySendDetails): any answer but `Code: OK` is a typed gateway error. */
+async function signedRequest(
+  settings: AliyunSettings,
+  timeoutMs: number,
+  action: string,
+  params: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  const answer = await callAliyun(settings.url, settings, action, params, timeoutMs)
+  if (answer.Code !== 'OK') throw gatewayError(answer)
+  return answer
+}
+
 /** PhoneNumbers: an 11-digit mainland number as is, any other as country code + number without `+`. */
 export const aliyunPhone = (e164: string) => (e164.startsWith('+86') ? e164.slice(3) : e164.slice(1))
 
@@ -126,20 +138,13 @@ export function createAliyunProvider(settings: AliyunSettings, timeoutMs: number
           undefined,
           { account: true }, // another gateway needs no template
         )
-      const answer = await callAliyun(
-        settings.url,
-        settings,
-        'SendSms',
-        {
-          PhoneNumbers: aliyunPhone(sms.phone),
-          SignName: settings.signName,
-          TemplateCode: template,
-          TemplateParam: JSON.stringify(param),
-          OutId: sms.smsId,
-        },
-        timeoutMs,
-      )
-      if (answer.Code !== 'OK') throw gatewayError(answer)
+      const answer = await signedRequest(settings, timeoutMs, 'SendSms', {
+        PhoneNumbers: aliyunPhone(sms.phone),
+        SignName: settings.signName,
+        TemplateCode: template,
+        TemplateParam: JSON.stringify(param),
+        OutId: sms.smsId,
+      })
       const bizId = answer.BizId
       if (typeof bizId !== 'string' || bizId === '')
         throw new GatewayError('aliyun', 'retry', 'success answer without a BizId')
@@ -166,20 +171,13 @@ export async function queryAliyunReport(
   timeoutMs: number,
   message: { messageId: string; phone: string; sentAt: string },
 ): Promise<AliyunReport> {
-  const answer = await callAliyun(
-    settings.url,
-    settings,
-    'QuerySendDetails',
-    {
-      PhoneNumber: aliyunPhone(message.phone),
-      BizId: message.messageId,
-      SendDate: beijingDate(message.sentAt),
-      PageSize: '10',
-      CurrentPage: '1',
-    },
-    timeoutMs,
-  )
-  if (answer.Code !== 'OK') throw gatewayError(answer)
+  const answer = await signedRequest(settings, timeoutMs, 'QuerySendDetails', {
+    PhoneNumber: aliyunPhone(message.phone),
+    BizId: message.messageId,
+    SendDate: beijingDate(message.sentAt),
+    PageSize: '10',
+    CurrentPage: '1',
+  })
   const list = (answer.SmsSendDetailDTOs as { SmsSendDetailDTO?: unknown } | undefined)?.SmsSendDetailDTO
   const detail = Array.isArray(list)
     ? (list[0] as { SendStatus?: unknown; ErrCode?: unknown; ReceiveDate?: unknown } | undefined)

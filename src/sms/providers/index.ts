@@ -2,6 +2,7 @@ import type { Config, SmsProviderName } from '../../config.ts'
 import type { Db } from '../../infra/db/index.ts'
 import type { Logger } from '../../infra/logger.ts'
 import type { Metrics } from '../../infra/metrics.ts'
+import type { PhoneVault } from '../phone-vault.ts'
 import type { Sealer } from '../sealed.ts'
 import { type AliyunSettings, createAliyunProvider } from './aliyun.ts'
 import { createFailoverProvider } from './failover.ts'
@@ -15,6 +16,8 @@ import type { SmsProvider } from './types.ts'
 export type { OutgoingSms, SmsProvider } from './types.ts'
 
 export interface GatewayDeps {
+  /** Seals the phones the outbox keeps (phone-vault.ts). */
+  phones: PhoneVault
   log: Logger
   /** Records a receipt a gateway pushed over its own connection (SMPP deliver_sm). */
   onReceipt: (gateway: string, receipt: SmppReceipt) => Promise<unknown>
@@ -92,9 +95,9 @@ export function createProvider(
   metrics?: Metrics,
 ): SmsProvider {
   const [first = 'outbox'] = config.smsProviders
-  if (first === 'outbox') return createOutboxProvider(db, sealer)
+  if (first === 'outbox') return createOutboxProvider(db, sealer, deps.phones)
   if (first === 'flaky')
-    return createFlakyProvider(createOutboxProvider(db, sealer), config.sms.flakyFailures)
+    return createFlakyProvider(createOutboxProvider(db, sealer, deps.phones), config.sms.flakyFailures)
   const gateways = config.smsProviders.map((name) => createGateway(name, config, deps))
   return createFailoverProvider(
     gateways,

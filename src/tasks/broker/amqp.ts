@@ -4,6 +4,7 @@ import type { Declarer } from '../declare.ts'
 import { DELAY_ENTRY_EXCHANGE, DELAY_LEVELS, delayRoutingKey, levelName } from '../delay-routing.ts'
 import { listDeadLetters, replayDeadLetters } from '../dlq.ts'
 import { type QueueType, taskQueue } from '../topology.ts'
+import { coalesceAcks } from './amqp-acks.ts'
 import type { Broker, BrokerConsumer } from './types.ts'
 
 /** Delays shorter than this are not worth a trip through the delay queues. */
@@ -70,6 +71,8 @@ export function createAmqpBroker(
         (msg) => handler(msg),
       )
       consumer.on('error', onError)
+      // One `multiple` ack for the handlers that finished together (see amqp-acks.ts).
+      coalesceAcks(consumer, onError)
       return { close: () => consumer.close() }
     },
 

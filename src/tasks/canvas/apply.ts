@@ -31,6 +31,8 @@ export function derivedId(...parts: string[]): string {
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
 const list = (v: unknown) => (Array.isArray(v) ? (v as Signature[]) : null)
+const signatureOf = (v: unknown) =>
+  v && typeof v === 'object' && typeof (v as Signature).task === 'string' ? (v as Signature) : null
 const optionsOf = (sig: Signature) => (sig.options ?? {}) as Record<string, unknown>
 
 /** The member signatures of a chain or group (`kwargs.tasks`), of a chord header (a list or a group). */
@@ -43,6 +45,61 @@ function members(value: unknown): Signature[] {
 
 function withOptions(sig: Signature, extra: Record<string, unknown>): Signature {
   return { ...sig, options: { ...optionsOf(sig), ...extra } }
+}
+
+/** A group's members with nested groups flattened into it, as Celery's group._freeze_unroll / _prepared do. */
+export function unrollGroups(tasks: Signature[]): Signature[] {
+  return tasks.flatMap((task) =>
+    task.subtask_type === 'group' ? unrollGroups(members(task.kwargs?.tasks)) : [task],
+  )
+}
+
+/**
+ * How many part returns a header member makes (Celery's _chord._descend): a task 1, a group the sum of its
+ * members, a chain its last non-empty step, a chord its body.
+ */
+function chordSize(sig: Signature): number {
+  switch (sig.subtask_type) {
+    case 'group':
+      return members(sig.kwargs?.tasks).reduce((n, task) => n + chordSize(task), 0)
+    case 'chain':
+      for (const step of [...members(sig.kwargs?.tasks)].reverse()) {
+        const size = chordSize(step)
+        if (size > 0) return size
+      }
+      return 0
+    case 'chord':
+      return chordSize(sig.kwargs?.body as Signature)
+    default:
+      return 1
+  }
+}
+
+/**
+ * Marks the signature whose result a group member gives with `marks` (group_id, group_index, and for a chord
+ * header the body under `chord`), as Celery's freeze(group_id=…, chord=…, group_index=…) does: a task itself, a
+ * chain's last step, a chord's body, each member of a group (their index restarting at 0, as in Celery).
+ */
+function markMember(sig: Signature, marks: Record<string, unknown>): Signature {
+  const kwargs = sig.kwargs ?? {}
+  switch (sig.subtask_type) {
+    case 'chain': {
+      const steps = members(kwargs.tasks).slice()
+      const last = steps.pop()
+      if (!last) return sig
+      return { ...sig, kwargs: { ...kwargs, tasks: [...steps, markMember(last, marks)] } }
+    }
+    case 'chord':
+      return { ...sig, kwargs: { ...kwargs, body: markMember(kwargs.body as Signature, marks) } }
+    case 'group': {
+      const tasks = unrollGroups(members(kwargs.tasks)).map((task, i) =>
+        markMember(task, { ...marks, group_index: i }),
+      )
+      return { ...sig, kwargs: { ...kwargs, tasks } }
+    }
+    default:
+      return withOptions(sig, marks)
+  }
 }
 
 /** A chain signature of `steps` (Celery's celery.chain JSON). */
@@ -90,11 +147,11 @@ export async function applySignature(
         const body = chainSignature([...chain].reverse())
         return applyChord(deps, groupId, members(sig.kwargs?.tasks), body, args, parent)
       }
-      const tasks = members(sig.kwargs?.tasks)
+      const tasks = unrollGroups(members(sig.kwargs?.tasks))
       for (const [i, task] of tasks.entries()) {
         await applySignature(
           deps,
-          withOptions(task, { group_id: groupId, group_index: i }),
+          markMember(task, { group_id: groupId, group_index: i }),
           args,
           parent,
           null,
@@ -128,20 +185,23 @@ async function applyChord(
 ): Promise<string> {
   const frozenBody = freezeBody(body, groupId)
   const bodyId = lastTaskId(frozenBody) ?? derivedId(groupId, 'body')
-  if (header.length === 0) {
+  if (unrollGroups(header).length === 0) {
     // Celery: an empty header never completes, so the body is called at once with [].
     return applySignature(deps, frozenBody, [[]], parent, null, bodyId)
   }
-  await deps.chords.setChordSize(groupId, header.length)
-  for (const [i, task] of header.entries()) {
-    await sendTask(
-      deps.send,
-      withOptions(task, { group_id: groupId, group_index: i }),
-      task.immutable ? [] : args,
+  const tasks = unrollGroups(header)
+  await deps.chords.setChordSize(
+    groupId,
+    tasks.reduce((n, task) => n + chordSize(task), 0),
+  )
+  for (const [i, task] of tasks.entries()) {
+    await applySignature(
+      deps,
+      markMember(task, { group_id: groupId, group_index: i, chord: frozenBody }),
+      args,
       parent,
       null,
       derivedId(groupId, 'member', String(i)),
-      frozenBody,
     )
   }
   return bodyId
@@ -174,7 +234,6 @@ function sendTask(
   parent: Parent | null,
   chain: Signature[] | null,
   fallbackId: string,
-  chord: Signature | null = null,
 ): Promise<string> {
   const options = optionsOf(sig)
   const taskId = str(options.task_id) ?? fallbackId
@@ -191,6 +250,12 @@ function sendTask(
     replyTo: str(options.reply_to),
     queue: str(options.queue),
     eta: typeof options.countdown === 'number' ? new Date(Date.now() + options.countdown * 1000) : undefined,
-    embed: { chain, callbacks: list(options.link), errbacks: list(options.link_error), chord },
+    // A chord header member's own `chord` option (a chain's last step, a nested chord's body): Celery sends it on.
+    embed: {
+      chain,
+      callbacks: list(options.link),
+      errbacks: list(options.link_error),
+      chord: signatureOf(options.chord),
+    },
   })
 }

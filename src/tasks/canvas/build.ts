@@ -4,7 +4,7 @@
 // that follows a Python client's canvases (apply.ts).
 import { randomUUID } from 'node:crypto'
 import type { Signature } from '../message.ts'
-import { type ApplyDeps, applySignature } from './apply.ts'
+import { type ApplyDeps, applySignature, unrollGroups } from './apply.ts'
 
 export interface SignatureOptions {
   queue?: string
@@ -148,7 +148,7 @@ export async function sendCanvas(deps: ApplyDeps, canvas: Canvas): Promise<SentC
   const id = await applySignature(deps, sig, [], null, null, randomUUID())
   if (sig.subtask_type === 'chord') return { id, groupId: String(chordHeader(sig).options?.task_id) }
   if (sig.subtask_type !== 'group') return { id }
-  const ids = ((sig.kwargs?.tasks ?? []) as Signature[]).map(resultId)
+  const ids = unrollGroups((sig.kwargs?.tasks ?? []) as Signature[]).map(resultId)
   await deps.chords.saveGroup(id, ids)
   return { id, groupTaskIds: ids }
 }

@@ -1,12 +1,13 @@
 // Celery's event dispatcher (celery/events/dispatcher.py), the wire truth being
 // test/fixtures/celery/fixtures/control_events.json: what Flower and `celery events` read.
 import os from 'node:os'
-import type { Connection } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
+import type { BusExchange, CeleryBus } from '../broker/celery-bus.ts'
+import { LamportClock } from './clock.ts'
 
-/** Celery's event exchange: topic, durable (celery.events.event.exchange). */
+/** Celery's event exchange: topic, durable (celery.events.event.exchange); on Redis the bus makes it fanout. */
 export const CELERY_EVENT_EXCHANGE = 'celeryev'
-const exchange = { exchange: CELERY_EVENT_EXCHANGE, type: 'topic', durable: true, autoDelete: false } as const
+export const CELERYEV: BusExchange = { name: CELERY_EVENT_EXCHANGE, type: 'topic', durable: true }
 
 /** Hours west of UTC, as celery.utils.time.utcoffset() counts them (the receiver corrects timestamps with it). */
 export function utcoffset(now = new Date()): number {
@@ -21,17 +22,17 @@ export type EventFields = Record<string, unknown>
 /**
  * Publishes `{hostname, utcoffset, pid, clock, ...fields, timestamp, type}` to `celeryev` with routing key
  * `type` dashes made dots (`task-succeeded` → `task.succeeded`), transient, JSON, header `hostname`, like
- * Celery's EventDispatcher.send. Groups (`task`, `worker`) switch on and off as -E / enable_events do. Events
+ * Celery's EventDispatcher.send (on Redis: PUBLISH on `/{db}.celeryev/<routing key>`, as kombu's fanout). Groups (`task`, `worker`) switch on and off as -E / enable_events do. Events
  * are best effort, as in Celery: a failed publish is logged and dropped, never fails a task.
  */
 export function createEventDispatcher(
-  amqp: Connection,
-  options: { hostname: string; log: Logger; groups: Iterable<string> },
+  bus: CeleryBus,
+  options: { hostname: string; log: Logger; groups: Iterable<string>; clock?: LamportClock },
 ) {
   const { hostname, log } = options
+  // Celery's EventDispatcher uses app.clock: a worker passes the clock its mailbox adjusts.
+  const clock = options.clock ?? new LamportClock()
   const groups = new Set(options.groups)
-  const publisher = amqp.createPublisher({ confirm: false, maxAttempts: 1, exchanges: [exchange] })
-  let clock = 0
   let inFlight = 0
   let warned = false
 
@@ -39,29 +40,18 @@ export function createEventDispatcher(
   function send(type: string, fields: EventFields = {}): Promise<void> {
     const group = type.split('-', 1)[0] as string
     if (!groups.has(group) || inFlight >= MAX_IN_FLIGHT) return Promise.resolve()
-    clock += 1
     const event = {
       hostname,
       utcoffset: utcoffset(),
       pid: process.pid,
-      clock,
+      clock: clock.forward(),
       ...fields,
       timestamp: Date.now() / 1000,
       type,
     }
     inFlight += 1
-    return publisher
-      .send(
-        {
-          exchange: CELERY_EVENT_EXCHANGE,
-          routingKey: type.replaceAll('-', '.'),
-          contentType: 'application/json',
-          contentEncoding: 'utf-8',
-          headers: { hostname },
-          durable: false,
-        },
-        event,
-      )
+    return bus
+      .publish(CELERYEV, type.replaceAll('-', '.'), event, { hostname })
       .then(() => {
         warned = false
       })
@@ -86,7 +76,10 @@ export function createEventDispatcher(
       else groups.delete(group)
       return true
     },
-    close: () => publisher.close(),
+    /** Waits for the events in flight (the bus itself belongs to the task system). */
+    async close() {
+      for (let i = 0; i < 50 && inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20))
+    },
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { Connection, Consumer } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
-import { CELERY_EVENT_EXCHANGE } from './dispatcher.ts'
+import type { BusSubscription, CeleryBus } from '../broker/celery-bus.ts'
+import { CELERYEV } from './dispatcher.ts'
 
 /** A worker as its heartbeats describe it (what Flower's worker list shows). */
 export interface WorkerView {
@@ -23,12 +23,12 @@ const FORGET_AFTER_MS = 10 * 60_000
 /**
  * Every worker on the broker, Python or hotspot, from its `worker-*` events on `celeryev` (the receipt time
  * counts, not the sender's clock). Subscribes on first use; an exclusive queue with a short TTL, so a slow
- * reader never piles up heartbeats.
+ * reader never piles up heartbeats (on Redis: a PSUBSCRIBE on `/{db}.celeryev/worker.*`, which keeps nothing).
  */
-export function createWorkerWatch(amqp: Connection, log: Logger) {
+export function createWorkerWatch(bus: CeleryBus, log: Logger) {
   const workers = new Map<string, { view: WorkerView; seenAt: number; offline: boolean }>()
   const queue = `hotspot.workers.${randomUUID()}`
-  let consumer: Consumer | undefined
+  let subscription: BusSubscription | undefined
 
   function onEvent(body: unknown) {
     const event = body as Record<string, unknown> | null
@@ -54,29 +54,20 @@ export function createWorkerWatch(amqp: Connection, log: Logger) {
 
   return {
     start() {
-      if (consumer) return
-      consumer = amqp.createConsumer(
+      if (subscription) return
+      subscription = bus.consume(
         {
           queue,
-          queueOptions: {
-            exclusive: true,
-            autoDelete: true,
-            durable: false,
-            arguments: { 'x-message-ttl': 10_000 },
-          },
-          exchanges: [{ exchange: CELERY_EVENT_EXCHANGE, type: 'topic', durable: true, autoDelete: false }],
-          queueBindings: [{ queue, exchange: CELERY_EVENT_EXCHANGE, routingKey: 'worker.#' }],
-          noAck: true,
+          exchange: CELERYEV,
+          routingKey: 'worker.#',
+          exclusive: true,
+          arguments: { 'x-message-ttl': 10_000 },
         },
         (msg) => {
-          try {
-            onEvent(Buffer.isBuffer(msg.body) ? JSON.parse(msg.body.toString('utf8')) : msg.body)
-          } catch (error) {
-            log.debug({ err: error }, 'malformed worker event ignored')
-          }
+          if (typeof msg.body === 'string') log.debug('malformed worker event ignored')
+          else onEvent(msg.body)
         },
       )
-      consumer.on('error', (error) => log.warn({ err: error }, 'worker events consumer error (it recovers)'))
     },
     list(): WorkerView[] {
       const now = Date.now()
@@ -92,8 +83,8 @@ export function createWorkerWatch(amqp: Connection, log: Logger) {
       return out.sort((a, b) => (a.hostname < b.hostname ? -1 : 1))
     },
     async stop() {
-      await consumer?.close()
-      consumer = undefined
+      await subscription?.close()
+      subscription = undefined
     },
   }
 }

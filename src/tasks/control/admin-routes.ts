@@ -1,9 +1,9 @@
-import type { Connection } from 'rabbitmq-client'
 import { Type } from 'typebox'
 import type { AdminCheck } from '../../infra/auth.ts'
 import type { Http } from '../../infra/http.ts'
 import type { Logger } from '../../infra/logger.ts'
 import type { RedisClient } from '../../infra/redis.ts'
+import type { CeleryBus } from '../broker/celery-bus.ts'
 import { createWorkerWatch } from '../celeryev/workers.ts'
 import { broadcast } from './client.ts'
 import { createRevokedStore } from './revoked.ts'
@@ -14,10 +14,10 @@ const TASK_ID = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-
 /** The admin page's worker list (from heartbeats) and revoke button. */
 export function controlAdminRoutes(
   app: Http,
-  deps: { amqp: Connection; redis: RedisClient; prefix: string; admin: AdminCheck; log: Logger },
+  deps: { bus: CeleryBus; redis: RedisClient; prefix: string; admin: AdminCheck; log: Logger },
 ) {
   const onRequest = deps.admin.requireAdmin
-  const watch = createWorkerWatch(deps.amqp, deps.log)
+  const watch = createWorkerWatch(deps.bus, deps.log)
   const revoked = createRevokedStore(deps.redis, deps.prefix)
   app.addHook('onClose', () => watch.stop())
 
@@ -76,7 +76,7 @@ export function controlAdminRoutes(
       const taskId = request.params.id
       // Kept in Redis first: a hotspot worker that is down or busy now still refuses the task later.
       await revoked.add([taskId])
-      const replies = await broadcast(deps.amqp, {
+      const replies = await broadcast(deps.bus, {
         method: 'revoke',
         arguments: { task_id: taskId, terminate: request.body?.terminate === true, signal: 'SIGTERM' },
         timeoutMs: 1000,

@@ -1,7 +1,7 @@
 // `hotspot inspect …` and `hotspot control …`: Celery's `celery inspect` / `celery control` for any worker on the
 // broker, Python or hotspot. Arguments are read with node's util.parseArgs (no CLI library for two commands).
 import { parseArgs } from 'node:util'
-import type { Connection } from 'rabbitmq-client'
+import type { CeleryBus } from '../broker/celery-bus.ts'
 import { type BroadcastOptions, broadcast } from './client.ts'
 
 export const CONTROL_USAGE = `usage: hotspot inspect <command> [args] [-d name@host,…] [-t seconds]
@@ -118,12 +118,12 @@ export function controlRequest(kind: 'inspect' | 'control', argv: string[]): Bro
 
 /** Sends it and prints the replies, merged as `{node: reply}`; the exit code (69: nobody replied). */
 export async function runControlRequest(
-  amqp: Connection,
+  bus: CeleryBus,
   request: BroadcastOptions,
   write: (text: string) => void,
   say: (line: string) => void,
 ): Promise<number> {
-  const replies = await broadcast(amqp, request)
+  const replies = await broadcast(bus, request)
   if (request.reply === false) {
     say(`${request.method} sent`)
     return 0

@@ -1,8 +1,11 @@
 import { hostname } from 'node:os'
-import type { Connection, Consumer } from 'rabbitmq-client'
 import type { Logger } from '../../infra/logger.ts'
+import type { BusExchange, BusMessage, BusSubscription, CeleryBus } from '../broker/celery-bus.ts'
+import type { LamportClock } from '../celeryev/clock.ts'
 import { parseRate } from '../rate-limit.ts'
 import type { RevokedStore } from './revoked.ts'
+
+export { LamportClock } from '../celeryev/clock.ts'
 
 /** Celery's remote control exchanges (kombu.pidbox with namespace `celery`, type fanout). */
 export const PIDBOX_EXCHANGE = 'celery.pidbox'
@@ -38,24 +41,10 @@ export interface MailboxState {
   onEvents?(enabled: boolean): boolean
   /** The registered task's options, which `rate_limit` / `time_limit` change (Celery sets them on the task). */
   taskOptions(name: string): Record<string, unknown> | undefined
-  /** The worker's Lamport clock for remote control (Celery's app.clock; celeryev/dispatcher.ts counts its own). */
+  /** The worker's Lamport clock (Celery's app.clock), shared with its event dispatcher. */
   clock: LamportClock
   /** Celery's `heartbeat` command: send a worker-heartbeat now (Flower's and `celery events`' wake-up). */
   onHeartbeat?(): void
-}
-
-/** kombu's LamportClock: adjust on every message received, forward on every message sent. */
-export class LamportClock {
-  value = 0
-  adjust(other: unknown) {
-    const n =
-      typeof other === 'number' ? other : typeof other === 'bigint' ? Number(other) : Number(other) || 0
-    this.value = Math.max(this.value, Number.isFinite(n) ? n : 0) + 1
-    return this.value
-  }
-  forward() {
-    return ++this.value
-  }
 }
 
 type Reply = unknown
@@ -175,20 +164,19 @@ function isForMe(body: ControlMessage, me: string) {
   return !Array.isArray(body.destination) || body.destination.includes(me)
 }
 
+/** kombu's pidbox exchanges (Mailbox.exchange / reply_exchange): transient, fanout and direct. */
+export const PIDBOX: BusExchange = { name: PIDBOX_EXCHANGE, type: 'fanout', durable: false }
+export const PIDBOX_REPLY: BusExchange = { name: REPLY_EXCHANGE, type: 'direct', durable: false }
+
 /**
  * The worker's remote control mailbox: a queue `<hostname>.celery.pidbox` on the fanout exchange `celery.pidbox`,
- * declared exactly as kombu does (transient, auto-delete, 300 s message TTL, 10 s expiry), replies published to
- * `reply.celery.pidbox` with the caller's routing key, as `{hostname: reply}`. A malformed message is logged
- * and ignored, never fatal.
+ * declared exactly as kombu does (transient, auto-delete, 300 s message TTL, 10 s expiry; on Redis kombu's
+ * PSUBSCRIBE on `/{db}.celery.pidbox`), replies published to `reply.celery.pidbox` with the caller's routing key,
+ * as `{hostname: reply}`. A malformed message is logged and ignored, never fatal.
  */
-export function createMailbox(amqp: Connection, state: MailboxState) {
+export function createMailbox(bus: CeleryBus, state: MailboxState) {
   const queue = `${state.hostname}.celery.pidbox`
-  const replies = amqp.createPublisher({
-    confirm: false,
-    maxAttempts: 1,
-    exchanges: [{ exchange: REPLY_EXCHANGE, type: 'direct', durable: false, autoDelete: false }],
-  })
-  let consumer: Consumer | undefined
+  let subscription: BusSubscription | undefined
 
   async function dispatch(body: ControlMessage) {
     const method = typeof body.method === 'string' ? body.method : ''
@@ -204,63 +192,59 @@ export function createMailbox(amqp: Connection, state: MailboxState) {
     }
     const to = body.reply_to
     if (method === 'shutdown' || !to || typeof to.routing_key !== 'string') return
-    await replies.send(
-      {
-        exchange: typeof to.exchange === 'string' ? to.exchange : REPLY_EXCHANGE,
-        routingKey: to.routing_key,
-        contentType: 'application/json',
-        contentEncoding: 'utf-8',
-        headers: { ticket: body.ticket ?? null, clock: state.clock.forward() },
-      },
+    const exchange = typeof to.exchange === 'string' ? { ...PIDBOX_REPLY, name: to.exchange } : PIDBOX_REPLY
+    await bus.publish(
+      exchange,
+      to.routing_key,
       { [state.hostname]: reply },
+      { ticket: body.ticket ?? null, clock: state.clock.forward() },
     )
+  }
+
+  async function onMessage(msg: BusMessage) {
+    try {
+      const raw = msg.body
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object')
+      const body = raw as ControlMessage
+      state.clock.adjust(msg.headers.clock ?? 0)
+      const expires = Number(msg.headers.expires ?? 0)
+      if (expires && expires * 1000 < Date.now()) return // the caller stopped waiting
+      if (isForMe(body, state.hostname)) await dispatch(body)
+    } catch (error) {
+      state.log.warn({ err: error }, 'malformed remote control message ignored')
+    }
   }
 
   return {
     hostname: state.hostname,
     start() {
-      consumer = amqp.createConsumer(
+      subscription = bus.consume(
         {
           queue,
-          queueOptions: {
-            durable: false,
-            autoDelete: true,
-            arguments: { 'x-message-ttl': 300_000, 'x-expires': 10_000 },
-          },
-          exchanges: [{ exchange: PIDBOX_EXCHANGE, type: 'fanout', durable: false, autoDelete: false }],
-          queueBindings: [{ queue, exchange: PIDBOX_EXCHANGE, routingKey: '' }],
-          noAck: true,
+          exchange: PIDBOX,
+          routingKey: '',
+          arguments: { 'x-message-ttl': 300_000, 'x-expires': 10_000 },
         },
-        async (msg) => {
-          try {
-            const raw = Buffer.isBuffer(msg.body) ? JSON.parse(msg.body.toString('utf8')) : msg.body
-            if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object')
-            const body = raw as ControlMessage
-            state.clock.adjust(msg.headers?.clock ?? 0)
-            const expires = Number(msg.headers?.expires ?? 0)
-            if (expires && expires * 1000 < Date.now()) return // the caller stopped waiting
-            if (isForMe(body, state.hostname)) await dispatch(body)
-          } catch (error) {
-            state.log.warn({ err: error }, 'malformed remote control message ignored')
-          }
-        },
+        onMessage,
       )
-      consumer.on('error', (error) => state.log.warn({ err: error }, 'pidbox consumer error (it recovers)'))
+      const { ready } = subscription
       // Bounded: an unreachable broker must not hold the worker's start-up; the consumer subscribes when it can.
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           state.log.warn('pidbox mailbox not subscribed within 30 s; remote control waits for the broker')
           resolve()
         }, 30_000)
-        consumer?.once('ready', () => {
-          clearTimeout(timer)
-          resolve()
-        })
+        ready.then(
+          () => {
+            clearTimeout(timer)
+            resolve()
+          },
+          () => {}, // logged by the bus; the timer resolves
+        )
       })
     },
     async stop() {
-      await consumer?.close()
-      await replies.close()
+      await subscription?.close()
     },
   }
 }

@@ -1,18 +1,12 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
-import { promisify } from 'node:util'
+import type { ChildProcess } from 'node:child_process'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DELAYED, UNACKED } from '../../../src/tasks/broker/redis/kombu.ts'
 import { startTestApp, type TestApp } from '../../support/app.ts'
 import { startPrivateRedis } from '../support/private-redis.ts'
+import { hasCelery, runPythonWith, spawnPythonWorker, stopPythonWorker } from '../support/python-celery.ts'
 import { startWorkerProcess } from '../support/start-worker-process.ts'
 
-const PYTHON = '/usr/bin/python3' // Debian's, where python3-celery lives (not a pyenv shim)
-const pythonDir = path.join(import.meta.dirname, '../python')
-const hasCelery = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-packages/celery')
-const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -25,43 +19,24 @@ describe.runIf(hasCelery || process.env.CI)('Redis broker: interop with Python C
   let app: TestApp
   let pyWorker: ChildProcess
   const pyQueue = `py-${Date.now()}`
-  const env = () => ({
-    ...process.env,
-    BROKER_URL: broker.url,
-    BROKER_VISIBILITY_TIMEOUT: '2',
-    AMQP_URL: inject('amqpUrl'),
-    REDIS_URL: inject('redisUrl'),
-    PYTHONPATH: pythonDir,
-  })
+  const env = () => ({ BROKER_URL: broker.url, BROKER_VISIBILITY_TIMEOUT: '2' })
 
   beforeAll(async () => {
     broker = await startPrivateRedis()
     raw = broker.client()
     app = await startTestApp({ env: { BROKER_URL: broker.url, BROKER_VISIBILITY_TIMEOUT: '2' } })
     await app.start(['worker'])
-    pyWorker = spawn(
-      PYTHON,
-      [
-        ...['-m', 'celery', '-A', 'interop_app', 'worker', '-Q', pyQueue, '-c', '1', '-P', 'solo'],
-        ...['-l', 'WARNING', '--without-gossip', '--without-mingle', '--without-heartbeat'],
-        ...['-n', `${pyQueue}@localhost`],
-      ],
-      { cwd: pythonDir, env: env(), stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    pyWorker.stderr?.on('data', (d) => process.stderr.write(`[celery] ${d}`))
+    pyWorker = spawnPythonWorker(pyQueue, [], { env: env() })
   })
   afterAll(async () => {
-    pyWorker?.kill('SIGTERM')
-    if (pyWorker) await new Promise((r) => pyWorker.once('exit', r))
+    await stopPythonWorker(pyWorker)
     await app?.close()
     await broker?.stop()
   })
 
   async function pythonSends(name: string, args: unknown[], queue: string, countdown?: number) {
-    const argv = ['interop_client.py', name, JSON.stringify(args), queue]
-    if (countdown) argv.push(String(countdown))
-    const { stdout } = await run(PYTHON, argv, { cwd: pythonDir, env: env(), timeout: 60_000 })
-    return JSON.parse(stdout.trim().split('\n').pop() as string)
+    const argv = [name, JSON.stringify(args), queue, ...(countdown ? [String(countdown)] : [])]
+    return runPythonWith(env(), 'interop_client.py', ...argv)
   }
 
   it("hotspot's producer runs a Python task through kombu's lists and reads its result", async () => {
@@ -100,24 +75,19 @@ describe.runIf(hasCelery || process.env.CI)('Redis broker: interop with Python C
 
   it("a Python worker killed mid-task: hotspot's restore puts its message back for the next worker", async () => {
     const queue = `${pyQueue}-kill`
-    const argv = ['-m', 'celery', '-A', 'interop_app', 'worker', '-Q', queue, '-c', '1', '-P', 'solo']
     const start = () =>
-      spawn(
-        PYTHON,
-        [...argv, '-l', 'ERROR', '--without-gossip', '--without-mingle', '-n', `${queue}@localhost`],
-        {
-          cwd: pythonDir,
-          env: { ...env(), BROKER_VISIBILITY_TIMEOUT: '3600' }, // only hotspot restores here
-          stdio: 'ignore',
-        },
-      )
+      spawnPythonWorker(queue, [], {
+        env: { ...env(), BROKER_VISIBILITY_TIMEOUT: '3600' }, // only hotspot restores here
+        heartbeat: true,
+        logLevel: 'ERROR',
+        showStderr: false,
+      })
     const first = start()
     const taskId = await app.tasks.producer.send('py.sleep', [1], {}, { queue })
     await expect
       .poll(() => app.tasks.results.get(taskId).then((s) => s.status), { timeout: 20_000 })
       .toBe('STARTED')
-    first.kill('SIGKILL')
-    await new Promise((r) => first.once('exit', r))
+    await stopPythonWorker(first, 'SIGKILL')
     // hotspot's worker (visibility timeout 2 s) restores it; a new Python worker runs it.
     await expect.poll(() => raw.llen(queue), { timeout: 10_000 }).toBe(1)
     const item = JSON.parse((await raw.lindex(queue, 0)) as string)
@@ -126,8 +96,7 @@ describe.runIf(hasCelery || process.env.CI)('Redis broker: interop with Python C
     try {
       expect(await app.tasks.results.wait(taskId, 30_000)).toMatchObject({ status: 'SUCCESS', result: 1 })
     } finally {
-      second.kill('SIGTERM')
-      await new Promise((r) => second.once('exit', r))
+      await stopPythonWorker(second)
     }
   })
 })
@@ -198,24 +167,11 @@ describe.runIf(hasCelery || process.env.CI)(
       const [payload, exchange, routingKey] = JSON.parse(value)
       expect([payload.properties.delivery_tag, exchange, routingKey]).toEqual([tag, '', queue])
       await sleep(2100)
-      const python = spawn(
-        PYTHON,
-        [
-          ...['-m', 'celery', '-A', 'interop_app', 'worker', '-Q', `${queue}-py`, '-c', '1', '-P', 'solo'],
-          ...['-l', 'ERROR', '--without-gossip', '--without-mingle', '--without-heartbeat'],
-        ],
-        {
-          cwd: pythonDir,
-          env: {
-            ...process.env,
-            BROKER_URL: broker.url,
-            BROKER_VISIBILITY_TIMEOUT: '2',
-            REDIS_URL: inject('redisUrl'),
-            PYTHONPATH: pythonDir,
-          },
-          stdio: 'ignore',
-        },
-      )
+      const python = spawnPythonWorker(`${queue}-py`, [], {
+        env: { BROKER_URL: broker.url, BROKER_VISIBILITY_TIMEOUT: '2' },
+        logLevel: 'ERROR',
+        showStderr: false,
+      })
       try {
         await expect.poll(() => raw.llen(queue), { timeout: 30_000 }).toBe(1)
         const back = JSON.parse((await raw.lindex(queue, 0)) as string)
@@ -224,8 +180,7 @@ describe.runIf(hasCelery || process.env.CI)(
         expect(back.properties.delivery_info.redelivered).toBe(true)
         expect(await raw.hlen(UNACKED)).toBe(0)
       } finally {
-        python.kill('SIGTERM')
-        await new Promise((r) => python.once('exit', r))
+        await stopPythonWorker(python)
       }
     })
   },

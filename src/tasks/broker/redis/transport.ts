@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis'
 import { ConsumerStatus } from 'rabbitmq-client'
 import type { Logger } from '../../../infra/logger.ts'
 import { callScript, loadScripts } from '../../../infra/redis.ts'
+import { createTurnBatcher } from '../../../infra/turn-batcher.ts'
 import type { RawMessage } from '../../producer.ts'
 import { MIN_DELAY_MS } from '../amqp.ts'
 import type { Broker, BrokerConsumer, ConsumeOptions, MessageOutcome } from '../types.ts'
@@ -46,6 +47,8 @@ export interface RedisBrokerOptions {
   delayPollMs?: number
 }
 
+/** Tags per kombuAck call: a batch stays a short script for Redis' single thread. */
+const ACK_BATCH = 500
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const nowSeconds = () => Date.now() / 1000
 
@@ -65,6 +68,16 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
   const holding = new Set<string>()
   const consumers = new Set<BrokerConsumer>()
   let timers: NodeJS.Timeout[] = []
+  // The acks of every handler that finished in one event-loop turn go in one kombuAck call (the script takes many
+  // tags): one script run per batch instead of one per message. Each ack still resolves only once Redis ran it.
+  const acks = createTurnBatcher<'ack', string, undefined>({
+    maxBatch: ACK_BATCH,
+    maxPending: 100_000,
+    async send(_key, tags) {
+      await callScript(client, 'kombuAck', [UNACKED, UNACKED_INDEX], tags)
+      return tags.map(() => undefined)
+    },
+  })
 
   async function ensureQueue(queue: string) {
     let pending = declared.get(queue)
@@ -185,6 +198,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     const blocking = client.duplicate()
     blocking.on('error', () => {}) // reported by the loop below
     const limit = Math.max(1, opts.prefetch > 0 ? opts.prefetch : opts.concurrency)
+    const refillAt = Math.max(1, Math.floor(limit / 4))
     const waiting: Delivery[] = []
     const running = new Set<Promise<void>>()
     let open = true
@@ -197,7 +211,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
       for (;;) {
         try {
           if (outcome === ConsumerStatus.REQUEUE) await restoreTag(tag, true)
-          else await callScript(client, 'kombuAck', [UNACKED, UNACKED_INDEX], [tag])
+          else await acks.add('ack', tag)
           holding.delete(tag)
           return
         } catch (error) {
@@ -234,7 +248,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
       // A closed client (the broker closed, or a test's "kill") ends the loop.
       while (open && client.status !== 'end') {
         const room = limit - waiting.length - running.size
-        if (room <= 0) {
+        // While messages still wait for a handler, fetch only once a quarter of the window is free: one Lua call
+        // then takes a batch, instead of one call per freed slot.
+        if (room <= 0 || (waiting.length > 0 && room < refillAt)) {
           await slotFreed()
           continue
         }
