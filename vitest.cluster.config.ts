@@ -17,7 +17,7 @@ export default defineConfig({
       // The same Python app (interop_app.py: one broker URL, one Redis node) drives `celery inspect/control`.
       'test/tasks/celery-control.test.ts',
       // Python workers and clients again (canvas across both kinds of worker, two-worker remote control).
-      'test/tasks/{celery-canvas,celery-control-fleet}.test.ts',
+      'test/tasks/{celery-canvas,celery-canvas-nested,celery-control-fleet}.test.ts',
       // Priorities are a classic-queue feature (RabbitMQ's quorum queues have none); this profile runs quorum.
       'test/tasks/priority.test.ts',
       // Python Celery again (event receiver, a Python worker next to a hotspot one), same single-node limits.

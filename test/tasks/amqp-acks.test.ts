@@ -17,9 +17,11 @@ describe('AMQP multiple acks', () => {
   let original: Channel['basicAck']
   let connection: Connection
   const consumers: Consumer[] = []
+  // One node is enough (the cluster profile injects a comma-separated list): acks are per channel.
+  const amqpUrl = inject('amqpUrl').split(',')[0] as string
 
   beforeAll(async () => {
-    connection = new Connection({ url: inject('amqpUrl'), connectionName: 'amqp-acks-test' })
+    connection = new Connection({ url: amqpUrl, connectionName: 'amqp-acks-test' })
     connection.on('error', () => {}) // the crash test drops the socket on purpose
     // rabbitmq-client exports Channel as a type only: its prototype from a live one.
     const ch = await connection.acquire()
@@ -123,7 +125,7 @@ describe('AMQP multiple acks', () => {
     ).toEqual([2, 3])
     // The process "dies" with message 1 unacked: RabbitMQ must deliver it again (and only it) to another worker.
     clientSocket(connection)?.destroy()
-    const other = new Connection({ url: inject('amqpUrl'), connectionName: 'amqp-acks-other' })
+    const other = new Connection({ url: amqpUrl, connectionName: 'amqp-acks-other' })
     const again: string[] = []
     const taker = other.createConsumer(
       { queue, queueOptions: { durable: false }, qos: { prefetchCount: 10 } },
