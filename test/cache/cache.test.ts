@@ -1,31 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type CacheDeps, createCache } from '../../src/cache/cache.ts'
+import { describe, expect, it, vi } from 'vitest'
 import { cacheKeys } from '../../src/cache/keys.ts'
-import type { CacheOptions } from '../../src/cache/options.ts'
-import { createLogger } from '../../src/infra/logger.ts'
-import { startTestApp, type TestApp } from '../support/app.ts'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A gate a test opens by hand: a loader waits on it to play "slow". */
-function gate() {
-  let open!: () => void
-  let entered!: () => void
-  const opened = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const reached = new Promise<void>((resolve) => {
-    entered = resolve
-  })
-  return {
-    open,
-    reached,
-    wait: () => {
-      entered()
-      return opened
-    },
-  }
-}
+import { gate, sleep, source, twoProcesses } from './support.ts'
 
 /**
  * The cache mechanism against real Redis and RabbitMQ, in two "processes": two apps of one deployment (same key
@@ -33,52 +8,7 @@ function gate() {
  * count their runs; the banners tests do the same through real SQL.
  */
 describe('cache', () => {
-  let a: TestApp
-  let b: TestApp
-  const caches: { stop(): Promise<void> }[] = []
-  let n = 0
-
-  beforeAll(async () => {
-    a = await startTestApp()
-    b = await startTestApp({ keyPrefix: a.prefix })
-    await Promise.all([a.start(['api']), b.start(['api'])])
-  })
-  afterEach(async () => {
-    await Promise.all(caches.splice(0).map((c) => c.stop()))
-  })
-  afterAll(async () => {
-    await Promise.all([a.close(), b.close()])
-  })
-
-  const deps = (app: TestApp): CacheDeps => ({
-    redis: app.redis,
-    events: app.tasks.events,
-    prefix: app.prefix,
-    log: createLogger('silent'),
-    metrics: app.metrics,
-  })
-
-  /** The same cache (name) in both processes. */
-  function pair<T>(options: Partial<CacheOptions<T>> = {}, optionsB: Partial<CacheOptions<T>> = {}) {
-    const name = `c${++n}`
-    const ca = createCache<T>(deps(a), { name, ttlMs: 60_000, ...options })
-    const cb = createCache<T>(deps(b), { name, ttlMs: 60_000, ...options, ...optionsB })
-    caches.push(ca, cb)
-    return { name, ca, cb }
-  }
-
-  /** A loader over a value the test changes, counting its runs. */
-  function source<T>(initial: T) {
-    const s = {
-      value: initial,
-      loads: 0,
-      load: async () => {
-        s.loads++
-        return s.value
-      },
-    }
-    return s
-  }
+  const { apps, pair } = twoProcesses()
 
   it('goes MISS, HIT, STALE past the TTL with one refresh for many readers, HIT, and MISS past the grace', async () => {
     const { ca } = pair<number>({ ttlMs: 500, graceMs: 1000, jitter: 0 })
@@ -145,10 +75,10 @@ describe('cache', () => {
     slow.open()
     expect(await first).toMatchObject({ value: 1, status: 'MISS' }) // it overlapped the write: either answer is right
     // ...but what it read was not stored: nothing is cached, and the next reads load 2.
-    expect(await a.redis.hget(cacheKeys(a.prefix, name, 'k').entry, 'v')).toBeNull()
+    expect(await apps.a.redis.hget(cacheKeys(apps.a.prefix, name, 'k').entry, 'v')).toBeNull()
     expect(await cb.get('k', src.load)).toMatchObject({ value: 2, status: 'MISS' })
     expect(await ca.get('k', src.load)).toMatchObject({ value: 2, status: 'HIT' })
-    expect(await a.redis.hget(cacheKeys(a.prefix, name, 'k').entry, 'v')).toBe('2')
+    expect(await apps.a.redis.hget(cacheKeys(apps.a.prefix, name, 'k').entry, 'v')).toBe('2')
   })
 
   it('an invalidation does not wait for a slow loader: a read during it loads the new value at once', async () => {
@@ -210,8 +140,8 @@ describe('cache', () => {
       return 7
     }
     await expect(ca.get('k', load)).rejects.toThrow('SQL said no')
-    const keys = cacheKeys(a.prefix, name, 'k')
-    expect(await a.redis.exists(keys.entry, keys.lock)).toBe(0)
+    const keys = cacheKeys(apps.a.prefix, name, 'k')
+    expect(await apps.a.redis.exists(keys.entry, keys.lock)).toBe(0)
     fail = false
     expect(await ca.get('k', load)).toMatchObject({ value: 7, status: 'MISS' })
   })
@@ -220,7 +150,7 @@ describe('cache', () => {
     const { name, ca } = pair<number>({ ttlMs: 100_000, graceMs: 0, jitter: 0.5 })
     await Promise.all(Array.from({ length: 20 }, (_, i) => ca.get(`k${i}`, async () => i)))
     const ttls = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => a.redis.pttl(cacheKeys(a.prefix, name, `k${i}`).entry)),
+      Array.from({ length: 20 }, (_, i) => apps.a.redis.pttl(cacheKeys(apps.a.prefix, name, `k${i}`).entry)),
     )
     expect(Math.min(...ttls)).toBeGreaterThanOrEqual(49_000)
     expect(Math.max(...ttls)).toBeLessThanOrEqual(100_000)
@@ -236,11 +166,11 @@ describe('cache', () => {
     await ca.get('k', load) // redis hit
     await sleep(400)
     await ca.get('k', load) // stale (+ refresh load)
-    const entry = cacheKeys(a.prefix, name, 'k').entry
-    await vi.waitFor(async () => expect(await a.redis.pttl(entry)).toBeGreaterThan(5000)) // refreshed
+    const entry = cacheKeys(apps.a.prefix, name, 'k').entry
+    await vi.waitFor(async () => expect(await apps.a.redis.pttl(entry)).toBeGreaterThan(5000)) // refreshed
     await ca.get('k', load) // l1 hit
     await ca.invalidate(['k'])
-    const text = (await a.http.inject({ method: 'GET', url: '/metrics' })).body
+    const text = (await apps.a.http.inject({ method: 'GET', url: '/metrics' })).body
     const value = (metric: string) =>
       Number(
         text

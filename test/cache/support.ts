@@ -62,9 +62,13 @@ export function twoProcesses() {
   }
 
   /** The same cache (name) in both processes. */
-  function pair<T>(options: Partial<CacheOptions<T>> = {}) {
+  function pair<T>(options: Partial<CacheOptions<T>> = {}, optionsB: Partial<CacheOptions<T>> = {}) {
     const name = `c${++n}`
-    return { name, ca: cache<T>('a', { ...options, name }), cb: cache<T>('b', { ...options, name }) }
+    return {
+      name,
+      ca: cache<T>('a', { ...options, name }),
+      cb: cache<T>('b', { ...options, ...optionsB, name }),
+    }
   }
 
   return { apps, cache, pair }
