@@ -1,4 +1,5 @@
 import { type DomainEventSink, noDomainEvents, type SqlExecutor } from '../domain-events/types.ts'
+import { isPostgres } from '../infra/db/dialect.ts'
 import { type Db, transact } from '../infra/db/index.ts'
 import type { GatewayPartStatus, SmsStatus } from '../infra/db/schema.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
@@ -282,6 +283,11 @@ export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents)
         .executeTakeFirst()
       if (!part) return undefined
       await transact(db, async (trx) => {
+        // The message's row lock first, as markSent takes it: on PostgreSQL (READ COMMITTED) a receipt and the
+        // worker's "sent" committing together would otherwise each miss the other's write and leave a delivered
+        // message `sent` for good. SQLite runs one transaction at a time already (and has no FOR UPDATE).
+        const lock = trx.selectFrom('sms_messages').select('id').where('id', '=', part.sms_id)
+        await (isPostgres(trx) ? lock.forUpdate() : lock).execute()
         await trx
           .updateTable('sms_gateway_parts')
           .set({
