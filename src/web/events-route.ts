@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Gauge } from 'prom-client'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -152,6 +152,7 @@ export function createEventStream(deps: {
           reply.hijack() // the stream outlives the handler; Fastify must not answer for us
           const res = reply.raw
           res.writeHead(200, {
+            ...(reply.getHeaders() as OutgoingHttpHeaders), // the security headers set on every answer (infra/security-headers.ts)
             'content-type': 'text/event-stream; charset=utf-8',
             'cache-control': 'no-cache, no-transform',
             connection: 'keep-alive',
