@@ -51,14 +51,28 @@ function helmetHeaders(options: ReturnType<typeof helmetOptions>): Record<string
  * helmet's middleware: its eleven `res.setHeader` calls each validate name and value and force Node's slow
  * header merge at writeHead, where Fastify's own headers go straight through (bench: a 409 JSON answer costs
  * 39 µs of CPU with the middleware, 35 µs this way, 33 µs with no security headers at all).
- * A route that hijacks its reply (the event stream) passes `reply.getHeaders()` to its own writeHead.
+ * Under /api/ a shorter set (API_HEADERS below). A route that hijacks its reply (the event stream) passes `reply.getHeaders()` to its own writeHead.
  */
 export function securityHeaders(app: Http): void {
-  const headers = helmetHeaders(helmetOptions(DIRECTIVES))
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers)
+  const pageHeaders = helmetHeaders(helmetOptions(DIRECTIVES))
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(request.url.startsWith('/api/') ? API_HEADERS : pageHeaders)
     done()
   })
+}
+
+/**
+ * JSON answers (and the event stream) under /api/: the headers OWASP's REST security sheet asks of an API, and a
+ * policy that allows nothing at all should one ever be opened as a document. The page-only ones (COOP,
+ * Origin-Agent-Cluster, DNS prefetch, IE's download and XSS switches, a CSP listing the UI's sources) protect
+ * nothing there and were most of the answer's bytes: 11 headers, 610 bytes → 5 headers, 170 bytes.
+ */
+const API_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
 }
 
 const policies = new Map<string, string>()
