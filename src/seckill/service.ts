@@ -150,12 +150,13 @@ export function createSeckillService(options: {
      */
     async buy(productId: number, userId: string): Promise<BuyResult> {
       const admissionId = randomUUID()
+      const ticket = soldOut?.ticket(productId) ?? 0
       let result = await admissions.admit(productId, userId, admissionId)
       if (!result.admitted && result.refusal === 'product_not_found' && (await rebuiltAfterLoss())) {
         result = await admissions.admit(productId, userId, admissionId)
       }
       if (!result.admitted) {
-        if (result.refusal === 'sold_out') soldOut?.remember(productId)
+        if (result.refusal === 'sold_out') soldOut?.remember(productId, ticket)
         return { admitted: false, refusal: result.refusal }
       }
       const kwargs: OrderTaskKwargs = { productId, userId, admissionId, admittedAt: result.admittedAt }
