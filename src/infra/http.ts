@@ -163,7 +163,7 @@ export function createHttp(options: {
 
   // One labelled child per (method, route, status), cached: prom-client would hash the labels on every call.
   const timers = new Map<string, { observe(value: number): void }>()
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
     const key = `${request.method} ${route} ${reply.statusCode}`
     let timer = timers.get(key)
@@ -172,7 +172,6 @@ export function createHttp(options: {
       timers.set(key, timer)
     }
     timer.observe(reply.elapsedTime / 1000)
-    done()
   })
 
   return app
@@ -195,42 +194,27 @@ function shedLoad(app: Http, limits: HttpLimits) {
     },
   })
   let inFlight = 0
-  // A deadline per request. Hand-written because Fastify's own handlerTimeout is cleared by the request's
-  // 'close' event, which Node emits as soon as a body has been read: POSTs were never bounded. Every request has
-  // the same timeout, so arrival order is deadline order: one sweep over the oldest, not a timer per request.
-  const pending = new Map<FastifyReply, number>()
-  const sweepMs = Math.min(250, Math.max(10, Math.floor(limits.handlerTimeoutMs / 10)))
-  const sweep = setInterval(() => {
-    const now = Date.now()
-    for (const [reply, deadline] of pending) {
-      if (deadline > now) break
-      pending.delete(reply)
-      if (reply.sent || reply.raw.headersSent) continue
-      reply
-        .status(503)
-        .send(errorBody('unavailable', 'a backing server did not answer in time, try again shortly'))
-    }
-  }, sweepMs).unref()
-  app.addHook('onClose', (_app, done) => {
-    clearInterval(sweep)
-    done()
-  })
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', async (_request, reply) => {
     if (inFlight >= limits.maxInFlight) {
-      reply
+      return reply
         .status(503)
         .header('retry-after', '1')
         .send(errorBody('unavailable', 'too many requests in progress, try again shortly'))
-      return
     }
     inFlight++
-    pending.set(reply, Date.now() + limits.handlerTimeoutMs)
+    // A deadline per request. Hand-written because Fastify's own handlerTimeout is cleared by the request's
+    // 'close' event, which Node emits as soon as a body has been read: POSTs were never bounded.
+    const deadline = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return
+      reply
+        .status(503)
+        .send(errorBody('unavailable', 'a backing server did not answer in time, try again shortly'))
+    }, limits.handlerTimeoutMs)
     // 'close' comes once per response: sent, failed or abandoned by the client.
     reply.raw.once('close', () => {
-      pending.delete(reply)
+      clearTimeout(deadline)
       inFlight--
     })
-    done()
   })
 }
 
