@@ -21,6 +21,7 @@ import type { createResultBackend } from './results.ts'
 import { runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
 import { DEAD_LETTER_QUEUE } from './topology.ts'
 import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
+import { createUnfinishedRuns } from './unfinished-runs.ts'
 
 type Results = ReturnType<typeof createResultBackend>
 
@@ -90,6 +91,7 @@ export function createWorker(options: WorkerOptions) {
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
   const revoked = createRevokedStore(options.redis, options.prefix)
+  const unfinishedRuns = createUnfinishedRuns(options.redis, options.prefix)
   // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
   const follow: FollowDeps = {
     send: (opts) => producer.sendEncoded(opts),
@@ -229,6 +231,19 @@ export function createWorker(options: WorkerOptions) {
     return ConsumerStatus.ACK
   }
 
+  /** A message whose runs keep dying with their worker: failed as Celery fails a task whose worker was lost. */
+  async function workerLost(msg: BrokerMessage, queue: string, task: DecodedTask, runs: number) {
+    const detail = `Worker exited prematurely: the task ran ${runs} times without finishing`
+    const result = celeryException('WorkerLostError', [detail], 'billiard.exceptions')
+    await results.store({ ...requestMeta(task), status: 'FAILURE', result, traceback: detail })
+    taskEvent('task-failed', () => failureFields(task.id, result, detail))
+    await followFailure(follow, task, result, 'FAILURE', detail)
+    await deadLetter(msg, queue, 'delivery_limit', detail)
+    metrics.failed.inc({ task: task.name })
+    log.warn({ task: task.name, taskId: task.id, runs }, 'task keeps ending its worker, dead-lettered')
+    return ConsumerStatus.ACK
+  }
+
   async function handle(queue: string, msg: BrokerMessage): Promise<ConsumerStatus> {
     const decoded = decodeTask(msg.body, msg)
     if (!decoded.ok) {
@@ -263,6 +278,26 @@ export function createWorker(options: WorkerOptions) {
     const wait = rateLimiter.reserve(task.name, def.options.rateLimit)
     if (wait > 0) await sleep(wait)
     if (await revoked.has(task.id)) return revoke(task, 'revoked')
+    if (!unfinishedRuns.isRedelivery(msg)) return run(queue, msg, task, def)
+    const runs = await unfinishedRuns.start(task.id, task.retries)
+    if (runs >= maxDeliveries) return workerLost(msg, queue, task, runs)
+    try {
+      return await run(queue, msg, task, def)
+    } finally {
+      // Finished, whatever the outcome (a failure to record it requeues, it did not kill the worker).
+      await unfinishedRuns.finish(task.id, task.retries).catch((error: unknown) => {
+        log.warn({ err: error, taskId: task.id }, 'unfinished-run count not cleared')
+      })
+    }
+  }
+
+  /** Runs a task that may run: its STARTED state, the handler within its time limits, and the outcome. */
+  async function run(
+    queue: string,
+    msg: BrokerMessage,
+    task: DecodedTask,
+    def: RegisteredTask,
+  ): Promise<ConsumerStatus> {
     // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
     taskEvent('task-received', () => receivedFields(task))
     // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.

@@ -1,6 +1,7 @@
 /**
  * A hotspot worker in a process of its own, so a test can `kill -9` it. Its task `test.effect` counts every run
- * and applies its effect idempotently (HSETNX): at-least-once delivery, exactly-once effect.
+ * and applies its effect idempotently (HSETNX): at-least-once delivery, exactly-once effect. `test.crash` kills
+ * the worker process that runs it.
  */
 import { createApp } from '../../../src/app.ts'
 import { loadConfig } from '../../../src/config.ts'
@@ -23,6 +24,12 @@ app.tasks.registry.register('test.effect', async (_args, _kwargs, ctx) => {
   await new Promise((r) => setTimeout(r, 3))
   await app.redis.hsetnx(`${prefix}:effects`, ctx.taskId, String(process.pid))
   return 'done'
+})
+// A task that kills the process running it, as an out-of-memory or native crash would: every run dies mid-task.
+app.tasks.registry.register('test.crash', async (_args, _kwargs, ctx) => {
+  await app.redis.hincrby(`${prefix}:runs`, ctx.taskId, 1)
+  process.kill(process.pid, 'SIGKILL')
+  await new Promise(() => {})
 })
 await app.start(['worker'])
 process.stdout.write('ready\n')
