@@ -94,7 +94,7 @@ export const WORKER: Group = {
     WORKER_QUEUES: 'comma-separated queues to consume [the two task queues]',
     WORKER_CONCURRENCY: 'handlers running at once, per queue [16]',
     WORKER_PREFETCH: 'messages the broker may push ahead, per queue [32]',
-    WORKER_MAX_DELIVERIES: 'failed handlings before a message is dead-lettered [5]',
+    WORKER_MAX_DELIVERIES: 'failures (or runs that killed the worker) before dead-lettering [5]',
     WORKER_NAME: 'Celery node name (name@host) for remote control [hotspot-<pid>@<host>]',
     WORKER_SEND_EVENTS: "true: send Celery's task events on celeryev (celery -E) [false]",
     TASK_SEND_SENT_EVENT: 'true: the producer sends task-sent for every task it publishes [false]',
