@@ -3,6 +3,7 @@
 usage: canvas_client.py <kind> <hotspot queue> <python queue> [id]
 """
 import json
+import time
 import sys
 
 from celery import chord, group, signature
@@ -62,6 +63,11 @@ elif kind == "chord-failing":
     # get() would raise the failed header task's own error first (Celery checks parents): read the body's state.
     out = {"errback_got": app.AsyncResult(errback.id).get(timeout=30), "body": result.id}
     body_result = app.AsyncResult(result.id)
+    # Celery's chord_error_from_stack calls the errbacks first and stores the body's FAILURE after: the errback's
+    # result can be read a moment before the body's state is there.
+    deadline = time.monotonic() + 10
+    while body_result.state == "PENDING" and time.monotonic() < deadline:
+        time.sleep(0.05)
     out.update(state=body_result.state, error=type(body_result.result).__name__, message=str(body_result.result))
     print(json.dumps(out))
 elif kind == "group":
