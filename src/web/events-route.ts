@@ -152,7 +152,8 @@ export function createEventStream(deps: {
           reply.hijack() // the stream outlives the handler; Fastify must not answer for us
           const res = reply.raw
           res.writeHead(200, {
-            ...(reply.getHeaders() as OutgoingHttpHeaders), // the security headers set on every answer (infra/security-headers.ts)
+            // The security headers set on every answer (infra/security-headers.ts).
+            ...(reply.getHeaders() as OutgoingHttpHeaders),
             'content-type': 'text/event-stream; charset=utf-8',
             'cache-control': 'no-cache, no-transform',
             connection: 'keep-alive',
