@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import helmet, { contentSecurityPolicy } from 'helmet'
+import helmet from 'helmet'
 import type { Http } from './http.ts'
 
 type Directives = Record<string, string[] | null>
@@ -86,18 +86,7 @@ export function contentSecurityPolicyWith(overrides: Directives): string {
   const key = JSON.stringify(overrides)
   let policy = policies.get(key)
   if (policy === undefined) {
-    let header = ''
-    const capture = {
-      setHeader: (_name: string, value: string) => {
-        header = value
-      },
-    } as unknown as ServerResponse
-    contentSecurityPolicy({ useDefaults: false, directives: { ...DIRECTIVES, ...overrides } })(
-      {} as Parameters<ReturnType<typeof contentSecurityPolicy>>[0],
-      capture,
-      () => {},
-    )
-    policy = header
+    policy = helmetHeaders(helmetOptions({ ...DIRECTIVES, ...overrides }))['content-security-policy'] ?? ''
     if (policies.size > 16) policies.clear() // a rebuilt UI replaces its hashes: keep only recent ones
     policies.set(key, policy)
   }
