@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- counters`: view counting under load, three contenders in alternating rounds
  * (bench/lib-rounds.ts): (a) bare Fastify hello-world, (b) the naive GET-then-SET counter, (c) hotspot
- * POST /api/items/:id/views. Reports req/s and CPU per request (node, redis, broker) with their spread, and checks
- * the final counts: hotspot must have exactly one view per 2xx answer; the naive one loses some.
+ * POST /api/items/:id/views, and (d) the read side, GET /api/rankings/views over 200 viewed items (how much of a
+ * ranking read is Redis: what a read replica could take off the master, #18). Reports req/s and CPU per request
+ * (node, redis, broker) with their spread, and checks the final counts: hotspot must have exactly one view per 2xx
+ * answer; the naive one loses some.
  */
 import os from 'node:os'
 import { Redis } from 'ioredis'
@@ -26,10 +28,27 @@ const item = await bench.admin<{ id: number }>(hotspot, 'POST', '/api/items', {
   title: 'benchmarked',
 })
 const redis = new Redis(bench.servers.redis.url)
+say('seeding 200 viewed items for the rankings read')
+for (let i = 0; i < 200; i++) {
+  const ranked = await bench.admin<{ id: number }>(hotspot, 'POST', '/api/items', {
+    kind: 'article',
+    title: `r${i}`,
+  })
+  await Promise.all(
+    Array.from({ length: 1 + (i % 7) }, () =>
+      fetch(`${hotspot.url}/api/items/${ranked.id}/views`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      }),
+    ),
+  )
+}
 
 const HELLO = '(a) Fastify hello-world'
 const NAIVE = '(b) naive GET-then-SET'
 const HOTSPOT = '(c) hotspot POST /api/items/:id/views'
+const RANKINGS = '(d) hotspot GET /api/rankings/views?period=all&limit=10'
 const results = await alternatingRounds({
   rounds,
   seconds,
@@ -58,6 +77,7 @@ const results = await alternatingRounds({
       method: 'POST',
       body: JSON.stringify({ visitorId: 'bench-visitor' }),
     },
+    { name: RANKINGS, server: hotspot, path: '/api/rankings/views?period=all&limit=10' },
   ],
 })
 
@@ -87,6 +107,7 @@ const lines = [
   '',
   `- hotspot / hello-world throughput: **${ratioSpread(results, throughputRatio(HOTSPOT, HELLO))}** (goal ≥ 90 %)`,
   `- naive / hello-world throughput: ${ratioSpread(results, throughputRatio(NAIVE, HELLO))}`,
+  `- rankings read (16 ZREVRANGE, one per bucket, and the titles) / hello-world throughput: ${ratioSpread(results, throughputRatio(RANKINGS, HELLO))}; its Redis share of CPU is in the table below`,
   `- hotspot exact count (autocannon, ${amount} requests): ${counted.views} views recorded for ${exactRun.ok} 2xx answers → ${exact ? '**exact, 0 lost**' : '**MISMATCH**'}`,
   '',
   ...budgetAndRounds(results),

@@ -18,6 +18,11 @@ export interface TurnBatcherOptions<K, T, R> {
 
 export interface TurnBatcher<K, T, R> {
   add(key: K, item: T): Promise<R>
+  /**
+   * Adds an item nobody waits for (best-effort events): no promise is made for it, so `send` must handle its own
+   * failure. False when refused (`maxPending` reached): the item was dropped.
+   */
+  push(key: K, item: T): boolean
   /** Items waiting or in flight now. */
   pending(): number
 }
@@ -34,6 +39,8 @@ interface Entry<T, R> {
   resolve(result: R): void
   reject(error: unknown): void
 }
+
+const ignore = () => {}
 
 export function createTurnBatcher<K, T, R>(options: TurnBatcherOptions<K, T, R>): TurnBatcher<K, T, R> {
   const { maxBatch, maxPending } = options
@@ -70,22 +77,29 @@ export function createTurnBatcher<K, T, R>(options: TurnBatcherOptions<K, T, R>)
     }
   }
 
+  function enqueue(key: K, entry: Entry<T, R>) {
+    let entries = queue.get(key)
+    if (!entries) {
+      entries = []
+      queue.set(key, entries)
+    }
+    entries.push(entry)
+    waiting++
+    if (!scheduled) {
+      scheduled = true
+      setImmediate(drain)
+    }
+  }
+
   return {
     add(key, item) {
       if (waiting + inFlight >= maxPending) return Promise.reject(new BatchQueueFullError(maxPending))
-      return new Promise<R>((resolve, reject) => {
-        let entries = queue.get(key)
-        if (!entries) {
-          entries = []
-          queue.set(key, entries)
-        }
-        entries.push({ item, resolve, reject })
-        waiting++
-        if (!scheduled) {
-          scheduled = true
-          setImmediate(drain)
-        }
-      })
+      return new Promise<R>((resolve, reject) => enqueue(key, { item, resolve, reject }))
+    },
+    push(key, item) {
+      if (waiting + inFlight >= maxPending) return false
+      enqueue(key, { item, resolve: ignore, reject: ignore })
+      return true
     },
     pending: () => waiting + inFlight,
   }

@@ -116,4 +116,27 @@ describe('per event-loop turn batcher', () => {
     for (const answer of hung) answer()
     expect(await later).toBe(7)
   })
+
+  it('push: items nobody waits for join the same turn batches, and past maxPending are dropped (false)', async () => {
+    const sent: number[][] = []
+    const releases: (() => void)[] = []
+    const batcher = createTurnBatcher<string, number, undefined>({
+      maxBatch: 2,
+      maxPending: 3,
+      async send(_key, items) {
+        sent.push(items)
+        await new Promise<void>((r) => releases.push(r))
+        return new Array(items.length)
+      },
+    })
+    expect([batcher.push('e', 1), batcher.push('e', 2), batcher.push('e', 3)]).toEqual([true, true, true])
+    expect(batcher.push('e', 4)).toBe(false) // 3 waiting: full
+    await nextTurn()
+    expect(sent).toEqual([[1, 2], [3]])
+    expect(batcher.pending()).toBe(3) // in flight until the server answers
+    for (const release of releases) release()
+    for (let i = 0; i < 5 && batcher.pending() > 0; i++) await nextTurn()
+    expect(batcher.pending()).toBe(0)
+    expect(batcher.push('e', 5)).toBe(true)
+  })
 })

@@ -15,12 +15,21 @@ export function utcoffset(now = new Date()): number {
   return Math.floor((now.getTimezoneOffset() * 60) / 3600)
 }
 
+/** utcoffset() for every event: it changes twice a year, a Date per event showed in the profile. */
+let offsetCache = { value: utcoffset(), until: 0 }
+const currentUtcoffset = () => {
+  const now = Date.now()
+  if (now >= offsetCache.until) offsetCache = { value: utcoffset(new Date(now)), until: now + 60_000 }
+  return offsetCache.value
+}
+
 /** Events waiting or in flight; past it new ones are dropped (an outage must not pile them up). */
 const MAX_IN_FLIGHT = 1000
 /** Celery's EventDispatcher buffer_limit: the most events in one `<group>.multi` message. */
 const BUFFER_LIMIT = 24
 /** The groups Celery's worker buffers (celery/worker/consumer/events.py: buffer_group=['task']). */
 const BUFFERED_GROUPS = new Set(['task'])
+const DONE = Promise.resolve()
 
 export type EventFields = Record<string, unknown>
 
@@ -51,22 +60,25 @@ export function createEventDispatcher(
     if (!warned) log.warn({ err: error, type }, 'celery event not sent (events are best effort)')
     warned = true
   }
+  // Nobody waits for a buffered event (push, no promise each): the batch's send logs its own failure.
   const buffered = createTurnBatcher<string, EventFields, undefined>({
     async send(group, events) {
-      await bus.publish(CELERYEV, `${group}.multi`, events, { hostname })
-      return events.map(() => undefined)
+      await bus
+        .publish(CELERYEV, `${group}.multi`, events, { hostname })
+        .then(published, (error: unknown) => dropped(error, `${group}.multi`))
+      return new Array(events.length)
     },
     maxBatch: BUFFER_LIMIT,
     maxPending: MAX_IN_FLIGHT,
   })
 
-  /** Resolves once published or dropped; never rejects. */
+  /** A worker event: resolves once published or dropped. A task event: at once (close() waits for it). Never rejects. */
   function send(type: string, fields: EventFields = {}): Promise<void> {
     const group = type.split('-', 1)[0] as string
-    if (!groups.has(group) || inFlight + buffered.pending() >= MAX_IN_FLIGHT) return Promise.resolve()
+    if (!groups.has(group) || inFlight + buffered.pending() >= MAX_IN_FLIGHT) return DONE
     const event = {
       hostname,
-      utcoffset: utcoffset(),
+      utcoffset: currentUtcoffset(),
       pid: process.pid,
       clock: clock.forward(),
       ...fields,
@@ -74,7 +86,8 @@ export function createEventDispatcher(
       type,
     }
     if (BUFFERED_GROUPS.has(group)) {
-      return buffered.add(group, event).then(published, (error: unknown) => dropped(error, `${group}.multi`))
+      buffered.push(group, event)
+      return DONE
     }
     inFlight += 1
     return bus

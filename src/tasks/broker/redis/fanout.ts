@@ -20,21 +20,21 @@ export function fanoutTopic(db: number, exchange: string, routingKey: string) {
   return routingKey ? `${fanoutPrefix(db)}${exchange}/${routingKey}` : `${fanoutPrefix(db)}${exchange}`
 }
 
-/** kombu's envelope for a transient JSON message (delivery_mode 1), as its virtual channel's basic_publish fills it. */
+/**
+ * kombu's envelope for a transient JSON message (delivery_mode 1), as its virtual channel's basic_publish fills it.
+ * Spliced as a string: base64 needs no escaping, and re-serialising a batch of events' base64 body through
+ * JSON.stringify showed in the events profile.
+ */
 function envelope(exchange: string, routingKey: string, body: unknown, headers: Record<string, unknown>) {
-  return JSON.stringify({
-    body: Buffer.from(JSON.stringify(body)).toString('base64'),
-    'content-encoding': 'utf-8',
-    'content-type': 'application/json',
-    headers,
-    properties: {
-      delivery_mode: 1,
-      delivery_info: { exchange, routing_key: routingKey },
-      priority: 0,
-      body_encoding: 'base64',
-      delivery_tag: randomUUID(),
-    },
+  const encoded = Buffer.from(JSON.stringify(body)).toString('base64')
+  const properties = JSON.stringify({
+    delivery_mode: 1,
+    delivery_info: { exchange, routing_key: routingKey },
+    priority: 0,
+    body_encoding: 'base64',
+    delivery_tag: randomUUID(),
   })
+  return `{"body":"${encoded}","content-encoding":"utf-8","content-type":"application/json","headers":${JSON.stringify(headers)},"properties":${properties}}`
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
