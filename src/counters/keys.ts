@@ -29,7 +29,20 @@ export function bucketOf(itemId: number): number {
   return itemId % BUCKETS
 }
 
-export function counterKeys(prefix: string, bucket: number) {
+/** Built once per prefix and bucket: a rankings read names all 16 buckets, and each build showed in its profile. */
+const built = new Map<string, ReturnType<typeof buildKeys>>()
+
+export function counterKeys(prefix: string, bucket: number): ReturnType<typeof buildKeys> {
+  const id = `${prefix}\0${bucket}`
+  let keys = built.get(id)
+  if (!keys) {
+    keys = buildKeys(prefix, bucket)
+    built.set(id, keys)
+  }
+  return keys
+}
+
+function buildKeys(prefix: string, bucket: number) {
   const tag = `${prefix}:{${BUCKET_TAGS[bucket]}}`
   return {
     counts: `${tag}:counts`,

@@ -42,6 +42,27 @@ describe.each(dbKinds)('rankings on %s', (db) => {
     }
   })
 
+  it('the same ranking asked many times at once is read from Redis once per turn, never older than the ask', async () => {
+    const zrevranges = async () =>
+      Number(/cmdstat_zrevrange:calls=(\d+)/.exec(await app.redis.info('commandstats'))?.[1] ?? 0)
+    const a = await item('asked by many')
+    await view(a, 500)
+    const before = await zrevranges()
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        app.http.inject({ method: 'GET', url: '/api/rankings/views?period=all&limit=1' }),
+      ),
+    )
+    const calls = (await zrevranges()) - before
+    for (const res of answers)
+      expect(res.json().items).toEqual([{ id: a, title: 'asked by many', views: 500 }])
+    expect(calls).toBeLessThan(16 * 10) // one read is 16 (a bucket each); 40 reads were 640
+    // A view acknowledged before the ask is in the answer: no read that left earlier serves it.
+    await view(a, 1)
+    const after = await app.http.inject({ method: 'GET', url: '/api/rankings/views?period=all&limit=1' })
+    expect(after.json().items[0]).toMatchObject({ id: a, views: 501 })
+  })
+
   it('keeps periods apart: views of other days count for all-time and their own week only', async () => {
     const a = await item('old news')
     const b = await item('fresh news')
