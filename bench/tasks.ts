@@ -442,6 +442,9 @@ const hotspotBest = Math.max(median(results.map((r) => rate(r.a))), median(resul
 const vsCelery = celery ? hotspotBest / rate(celery) : Number.NaN
 const vsCeleryWorker = celeryDrain ? hotspotBest / rate(celeryDrain) : Number.NaN
 const amqpCpu = totalPerK('a')
+// #19: what Celery events cost a worker (throughput with them on over off, per round).
+const eventsAmqp = ratio('ae', 'a')
+const eventsRedis = ratio('re', 'r')
 const perMinute = drainRate(best.key) * 60
 const allFound =
   results.every((r) => contenders.every((c) => r[c.key].found === r[c.key].tasks)) &&
@@ -457,6 +460,7 @@ lines.push(
     ? `- hotspot (its best broker, median round) / Celery prefork -c ${celeryConcurrency} end to end: **${vsCelery.toFixed(1)}×** (goal ≥ 10×) → ${verdict(vsCelery >= 10)}; / Celery's worker alone on a full queue: ${vsCeleryWorker.toFixed(1)}×`
     : '- Celery: not run (python3-celery missing)',
   `- one hotspot worker process, no-op tasks, its best broker (${best.name}): **${Math.round(perMinute).toLocaleString('en')} tasks per minute** (goal ≥ 1 000 000 / min, the original's "millions a minute") → ${verdict(perMinute >= 1_000_000)}`,
+  `- Celery events on (task events + task-sent) / off, throughput: RabbitMQ **${pct(eventsAmqp)}**, Redis broker **${pct(eventsRedis)}**; CPU per 1 000 tasks (own process) ${cpuPerK('a', (r) => r.cpuMs ?? 0).toFixed(0)} → ${cpuPerK('ae', (r) => r.cpuMs ?? 0).toFixed(0)} ms and ${cpuPerK('r', (r) => r.cpuMs ?? 0).toFixed(0)} → ${cpuPerK('re', (r) => r.cpuMs ?? 0).toFixed(0)} ms`,
   `- every result stored: ${allFound && [celery, celeryDrain].every((c) => !c || c.found === c.tasks) ? 'yes, in every run' : '**NO** (see tables)'}`,
   '',
 )
