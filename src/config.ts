@@ -1,8 +1,19 @@
 import path from 'node:path'
 import { type BannersConfig, loadBannersConfig } from './banners/config.ts'
 import { type CacheConfig, loadCacheConfig } from './cache/config.ts'
+import { type CountersConfig, loadCountersConfig } from './counters/config.ts'
 import { type DomainEventsConfig, loadDomainEventsConfig } from './domain-events/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
+import { loadSeckillConfig, type SeckillConfig } from './seckill/config.ts'
+import {
+  loadSmsConfig,
+  loadSmsGatewaysConfig,
+  type SmsConfig,
+  type SmsGatewaysConfig,
+  type SmsProviderName,
+  smsProviders,
+} from './sms/config.ts'
+import { loadVerificationConfig, type VerificationConfig } from './verification/config.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
 export interface Config {
@@ -43,48 +54,10 @@ export interface Config {
   adminToken: string | undefined
   /** Set: `GET /metrics` needs `Authorization: Bearer <it>`; unset: open (a scraper on a private network). */
   metricsToken: string | undefined
-  /** `outbox` stores delivered parts in SQL; `flaky` fails each message's first attempts (to see retries). */
-  /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
-  smsProvider: string
-  smsProviders: SmsProviderName[]
-  gateways: {
-    ihuyi: { account?: string; password?: string; url: string; receiptSecret?: string }
-    smpp: { url?: string; sourceAddr?: string; enquireLinkMs: number }
-    aliyun: {
-      accessKeyId?: string
-      accessKeySecret?: string
-      signName?: string
-      /** Template for verification codes (its variable `${code}`), and for every other SMS (`${templateParam}`). */
-      codeTemplate?: string
-      template?: string
-      templateParam: string
-      url: string
-      receiptPollSeconds: number
-    }
-    twilio: {
-      accountSid?: string
-      authToken?: string
-      from?: string
-      messagingServiceSid?: string
-      /** Public URL of /api/sms/receipts/twilio, exactly as Twilio calls it (the signature covers it). */
-      statusCallbackUrl?: string
-      url: string
-    }
-    timeoutMs: number
-    /** Circuit breaker per gateway: consecutive failures that open it, and how long it stays open. */
-    breakerFailures: number
-    breakerOpenMs: number
-  }
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Unset: pretty when stdout is a terminal, JSON otherwise (see chooseLogFormat). */
   logFormat: 'pretty' | 'json' | undefined
-  /** How often the write-behind loop moves view counts into SQL. */
-  countersFlushMs: number
-  /** A visitor's views of one item count once per this many seconds; 0 counts every view. */
-  countersDedupeSeconds: number
-  /** Trending rankings: a view's weight halves every this many hours. */
-  countersTrendingHalfLifeHours: number
   /** Max body size in bytes (API.md: 64 KiB → 413). */
   bodyLimit: number
   /** Seconds `stop` waits for in-flight work before closing connections. */
@@ -102,7 +75,15 @@ export interface Config {
      */
     maxPriority: number
   }
+  counters: CountersConfig
   banners: BannersConfig
+  seckill: SeckillConfig
+  sms: SmsConfig
+  /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
+  smsProvider: string
+  smsProviders: SmsProviderName[]
+  gateways: SmsGatewaysConfig
+  verification: VerificationConfig
   domainEvents: DomainEventsConfig
   cache: CacheConfig
   worker: {
@@ -121,50 +102,8 @@ export interface Config {
     /** Celery's task_send_sent_event: the producer sends `task-sent`. */
     sendSentEvent: boolean
   }
-  seckill: {
-    /** How often beat runs the flash-sale reconciliation. */
-    reconcileSeconds: number
-    /** Reconciliation re-sends an admission's order only once it is this old (its task may be in flight). */
-    resendAfterSeconds: number
-    /** Buy attempts per user and per client address within `limitWindowSeconds` (0: no limit). */
-    userLimit: number
-    ipLimit: number
-    limitWindowSeconds: number
-    /** How long a sold-out answer is remembered in process (refused without Redis); 0 = always ask Redis. */
-    soldOutTrustMs: number
-  }
-  sms: {
-    /** Per-phone limit: at most this many segments per phone within any window of `limitWindowSeconds`. */
-    limitSegments: number
-    limitWindowSeconds: number
-    /** Delivery attempts per message before it is `failed` (the first one included). */
-    maxAttempts: number
-    /** Backoff between attempts: base * 2^n ms (with jitter), capped at `retryMaxSeconds`. */
-    retryBaseMs: number
-    retryMaxSeconds: number
-    /** With SMS_PROVIDER=flaky: attempts of each message that fail before one succeeds. */
-    flakyFailures: number
-    /** Segments sent for one client address / for the whole deployment per window (0: no limit). */
-    addressLimit: number
-    addressWindowSeconds: number
-    globalLimit: number
-    globalWindowSeconds: number
-    /** Country calling codes SMS may go to (`86`, `852`); empty: any. */
-    allowedCountries: string[]
-  }
   /** Server-sent events (`GET /api/events`): streams per process, and per client address (0: no limit). */
   sse: { maxClients: number; maxClientsPerAddress: number }
-  verification: {
-    /** Key of the codes' HMAC. Unset: generated on first use and kept in `dataDir/verification-secret`. */
-    secret: string | undefined
-    ttlSeconds: number
-    /** Resend cooldown per phone (0: none). */
-    cooldownSeconds: number
-    perHour: number
-    perDay: number
-    /** Wrong attempts that void a code. */
-    maxAttempts: number
-  }
 }
 
 export class ConfigError extends Error {
@@ -180,13 +119,14 @@ export class ConfigError extends Error {
 /** Environment variables; a feature's config slice (its config.ts) reads them with the helpers below. */
 export type Env = Record<string, string | undefined>
 
-function read(env: Env, name: string): string | undefined {
+/** A variable's trimmed value; undefined when unset or empty. */
+export function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim()
   return value === '' ? undefined : value
 }
 
 export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name)
+  const raw = text(env, name)
   if (raw === undefined) return fallback
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
   const value = Number(raw)
@@ -202,7 +142,7 @@ function oneOf<T extends string, F extends T | undefined>(
   allowed: readonly T[],
   fallback: F,
 ): T | F {
-  const raw = read(env, name)
+  const raw = text(env, name)
   if (raw === undefined) return fallback
   if (!(allowed as readonly string[]).includes(raw)) {
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`)
@@ -211,7 +151,7 @@ function oneOf<T extends string, F extends T | undefined>(
 }
 
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
-  const raw = read(env, name)
+  const raw = text(env, name)
   if (raw === undefined) return undefined
   if (name.endsWith('REDIS_URL') && isSentinelUrl(raw)) {
     try {
@@ -246,7 +186,7 @@ function brokerUrl(env: Env): string | undefined {
 export const brokerIsRedis = (config: Pick<Config, 'brokerUrl'>) => /^rediss?:/.test(config.brokerUrl ?? '')
 
 function databaseUrl(env: Env, dataDir: string): string {
-  const raw = read(env, 'DATABASE_URL')
+  const raw = text(env, 'DATABASE_URL')
   if (raw === undefined) return path.join(dataDir, 'hotspot.db')
   if (/^postgres(ql)?:\/\//.test(raw)) {
     try {
@@ -263,14 +203,14 @@ function databaseUrl(env: Env, dataDir: string): string {
 }
 
 function workerName(env: Env): string | undefined {
-  const raw = read(env, 'WORKER_NAME')
+  const raw = text(env, 'WORKER_NAME')
   if (raw !== undefined && !/^[A-Za-z0-9_.@-]{1,200}$/.test(raw))
     throw new ConfigError('WORKER_NAME', `"${raw}" is not a valid node name (like name@host)`)
   return raw
 }
 
 function queueList(env: Env, name: string, fallback: string[]): string[] {
-  const raw = read(env, name)
+  const raw = text(env, name)
   if (raw === undefined) return fallback
   const queues = raw.split(',').map((q) => q.trim())
   for (const queue of queues) {
@@ -326,7 +266,7 @@ function redactOneUrl(raw: string): string {
  */
 function waitReplicas(env: Env): number {
   const replicas = integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16)
-  const url = read(env, 'REDIS_URL')
+  const url = text(env, 'REDIS_URL')
   if (replicas > 0 && url !== undefined && !isSentinelUrl(url) && splitUrlList(url).length > 1)
     throw new ConfigError(
       'REDIS_WAIT_REPLICAS',
@@ -336,91 +276,28 @@ function waitReplicas(env: Env): number {
 }
 
 function keyPrefix(env: Env): string {
-  const prefix = read(env, 'HOTSPOT_KEY_PREFIX') ?? 'hs'
+  const prefix = text(env, 'HOTSPOT_KEY_PREFIX') ?? 'hs'
   // No braces: Redis Cluster would take a {…} in the prefix as every key's hash tag (all keys on one slot).
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix))
     throw new ConfigError('HOTSPOT_KEY_PREFIX', `must be 1 to 64 letters, digits or _ . : -, got "${prefix}"`)
   return prefix
 }
 
-const SMS_PROVIDERS = ['outbox', 'flaky', 'ihuyi', 'aliyun', 'twilio', 'smpp'] as const
-export type SmsProviderName = (typeof SMS_PROVIDERS)[number]
-
-/** SMS_PROVIDER: `outbox`, `flaky`, or a gateway; several gateways comma-separated are a fail-over order. */
-function smsProviders(env: Env): SmsProviderName[] {
-  const raw = read(env, 'SMS_PROVIDER') ?? 'outbox'
-  const names = raw.split(',').map((n) => n.trim())
-  for (const name of names) {
-    if (!(SMS_PROVIDERS as readonly string[]).includes(name))
-      throw new ConfigError(
-        'SMS_PROVIDER',
-        `must be one of ${SMS_PROVIDERS.join(', ')} (or a comma list), got "${raw}"`,
-      )
-  }
-  const gateways = ['ihuyi', 'aliyun', 'twilio', 'smpp']
-  if (names.includes('smpp') && !/^smpps?:\/\/[^:@/]+:[^@/]+@[^/]+$/.test(read(env, 'SMPP_URL') ?? ''))
-    throw new ConfigError('SMPP_URL', 'smpp needs SMPP_URL=smpp://system_id:password@host:port')
-  if (names.length > 1 && !names.every((n) => gateways.includes(n)))
-    throw new ConfigError(
-      'SMS_PROVIDER',
-      `a fail-over list names gateways only (${gateways.join(', ')}), got "${raw}"`,
-    )
-  if (names.includes('ihuyi') && (!read(env, 'IHUYI_ACCOUNT') || !read(env, 'IHUYI_PASSWORD')))
-    throw new ConfigError('SMS_PROVIDER', 'ihuyi needs IHUYI_ACCOUNT (APIID) and IHUYI_PASSWORD (APIKEY)')
-  if (names.includes('aliyun')) {
-    for (const name of ['ALIYUN_ACCESS_KEY_ID', 'ALIYUN_ACCESS_KEY_SECRET', 'ALIYUN_SIGN_NAME'])
-      if (!read(env, name)) throw new ConfigError(name, 'aliyun needs an AccessKey pair and a SignName')
-    if (!read(env, 'ALIYUN_CODE_TEMPLATE') && !read(env, 'ALIYUN_TEMPLATE'))
-      throw new ConfigError(
-        'ALIYUN_TEMPLATE',
-        'aliyun sends registered templates only: set ALIYUN_CODE_TEMPLATE and/or ALIYUN_TEMPLATE',
-      )
-  }
-  if (names.includes('twilio')) {
-    if (!read(env, 'TWILIO_ACCOUNT_SID') || !read(env, 'TWILIO_AUTH_TOKEN'))
-      throw new ConfigError('SMS_PROVIDER', 'twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN')
-    if (!/^AC[0-9a-fA-F]{32}$/.test(read(env, 'TWILIO_ACCOUNT_SID') ?? ''))
-      throw new ConfigError('TWILIO_ACCOUNT_SID', 'must be an account SID: AC and 32 hex digits')
-    if (!read(env, 'TWILIO_FROM') && !read(env, 'TWILIO_MESSAGING_SERVICE_SID'))
-      throw new ConfigError('TWILIO_FROM', 'twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID')
-  }
-  return names as SmsProviderName[]
-}
-
-/** `86,852` or `+86,+852`: E.164 country calling codes (1 to 3 digits, not starting with 0). */
-function countryCodes(env: Env, name: string): string[] {
-  const value = read(env, name)
-  if (value === undefined || value.trim() === '') return []
-  return value.split(',').map((part) => {
-    const code = part.trim().replace(/^\+/, '')
-    if (!/^[1-9]\d{0,2}$/.test(code))
-      throw new ConfigError(name, `must be country calling codes like 86,852 (got "${part.trim()}")`)
-    return code
-  })
-}
-
-function verificationSecret(env: Env): string | undefined {
-  const secret = read(env, 'VERIFICATION_SECRET')
-  if (secret !== undefined && secret.length < 16)
-    throw new ConfigError('VERIFICATION_SECRET', 'must be at least 16 characters')
-  return secret
-}
-
 export function loadConfig(env: Env = process.env): Config {
-  const dataDir = path.resolve(read(env, 'HOTSPOT_DATA_DIR') ?? '.data')
+  const dataDir = path.resolve(text(env, 'HOTSPOT_DATA_DIR') ?? '.data')
   const [defaultQueue = 'celery'] = queueList(env, 'CELERY_DEFAULT_QUEUE', ['celery'])
   const [ownQueue = 'hotspot'] = queueList(env, 'HOTSPOT_TASK_QUEUE', ['hotspot'])
-  const adminToken = read(env, 'HOTSPOT_ADMIN_TOKEN')
+  const adminToken = text(env, 'HOTSPOT_ADMIN_TOKEN')
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
   }
-  const metricsToken = read(env, 'METRICS_TOKEN')
+  const metricsToken = text(env, 'METRICS_TOKEN')
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters')
   }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
-    host: read(env, 'HOST') ?? '127.0.0.1',
+    host: text(env, 'HOST') ?? '127.0.0.1',
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
     redisUrl: urlList(env, 'REDIS_URL', ['redis:', 'rediss:']),
     cacheRedisUrl: urlList(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']),
@@ -438,42 +315,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxInFlightRequests: integer(env, 'MAX_IN_FLIGHT_REQUESTS', 2000, 1, 1_000_000),
     adminToken,
     metricsToken,
-    smsProvider: read(env, 'SMS_PROVIDER') ?? 'outbox',
-    smsProviders: smsProviders(env),
-    gateways: {
-      ihuyi: {
-        account: read(env, 'IHUYI_ACCOUNT'),
-        password: read(env, 'IHUYI_PASSWORD'),
-        url: read(env, 'IHUYI_URL') ?? 'https://106.ihuyi.com/webservice/sms.php?method=Submit',
-        receiptSecret: read(env, 'IHUYI_RECEIPT_SECRET'),
-      },
-      smpp: {
-        url: read(env, 'SMPP_URL'),
-        sourceAddr: read(env, 'SMPP_SOURCE_ADDR'),
-        enquireLinkMs: integer(env, 'SMPP_ENQUIRE_LINK_SECONDS', 30, 1, 3600) * 1000,
-      },
-      aliyun: {
-        accessKeyId: read(env, 'ALIYUN_ACCESS_KEY_ID'),
-        accessKeySecret: read(env, 'ALIYUN_ACCESS_KEY_SECRET'),
-        signName: read(env, 'ALIYUN_SIGN_NAME'),
-        codeTemplate: read(env, 'ALIYUN_CODE_TEMPLATE'),
-        template: read(env, 'ALIYUN_TEMPLATE'),
-        templateParam: read(env, 'ALIYUN_TEMPLATE_PARAM') ?? 'content',
-        url: read(env, 'ALIYUN_URL') ?? 'https://dysmsapi.aliyuncs.com/',
-        receiptPollSeconds: integer(env, 'ALIYUN_RECEIPT_POLL_SECONDS', 60, 1, 86_400),
-      },
-      twilio: {
-        accountSid: read(env, 'TWILIO_ACCOUNT_SID'),
-        authToken: read(env, 'TWILIO_AUTH_TOKEN'),
-        from: read(env, 'TWILIO_FROM'),
-        messagingServiceSid: read(env, 'TWILIO_MESSAGING_SERVICE_SID'),
-        statusCallbackUrl: read(env, 'TWILIO_STATUS_CALLBACK_URL'),
-        url: read(env, 'TWILIO_URL') ?? 'https://api.twilio.com',
-      },
-      timeoutMs: integer(env, 'SMS_GATEWAY_TIMEOUT_MS', 10_000, 100, 120_000),
-      breakerFailures: integer(env, 'SMS_BREAKER_FAILURES', 5, 1, 1_000_000),
-      breakerOpenMs: integer(env, 'SMS_BREAKER_OPEN_SECONDS', 30, 1, 3600) * 1000,
-    },
     dataDir,
     logLevel: oneOf(
       env,
@@ -482,9 +323,6 @@ export function loadConfig(env: Env = process.env): Config {
       'info',
     ),
     logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, undefined),
-    countersFlushMs: integer(env, 'COUNTERS_FLUSH_MS', 2000, 50, 3_600_000),
-    countersDedupeSeconds: integer(env, 'COUNTERS_DEDUPE_SECONDS', 0, 0, 30 * 86_400),
-    countersTrendingHalfLifeHours: integer(env, 'COUNTERS_TRENDING_HALF_LIFE_HOURS', 6, 1, 24 * 365),
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
@@ -493,7 +331,14 @@ export function loadConfig(env: Env = process.env): Config {
       ownQueue,
       maxPriority: integer(env, 'TASK_QUEUE_MAX_PRIORITY', 0, 0, 255),
     },
+    counters: loadCountersConfig(env),
     banners: loadBannersConfig(env),
+    seckill: loadSeckillConfig(env),
+    sms: loadSmsConfig(env),
+    smsProvider: text(env, 'SMS_PROVIDER') ?? 'outbox',
+    smsProviders: smsProviders(env),
+    gateways: loadSmsGatewaysConfig(env),
+    verification: loadVerificationConfig(env),
     domainEvents: loadDomainEventsConfig(env),
     cache: loadCacheConfig(env),
     worker: {
@@ -505,38 +350,9 @@ export function loadConfig(env: Env = process.env): Config {
       sendEvents: oneOf(env, 'WORKER_SEND_EVENTS', ['true', 'false'], 'false') === 'true',
       sendSentEvent: oneOf(env, 'TASK_SEND_SENT_EVENT', ['true', 'false'], 'false') === 'true',
     },
-    seckill: {
-      reconcileSeconds: integer(env, 'SECKILL_RECONCILE_SECONDS', 60, 1, 86_400),
-      resendAfterSeconds: integer(env, 'SECKILL_RESEND_AFTER_SECONDS', 60, 0, 86_400),
-      userLimit: integer(env, 'SECKILL_USER_LIMIT', 10, 0, 1_000_000),
-      ipLimit: integer(env, 'SECKILL_IP_LIMIT', 1000, 0, 1_000_000),
-      limitWindowSeconds: integer(env, 'SECKILL_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
-      soldOutTrustMs: integer(env, 'SECKILL_SOLD_OUT_TRUST_MS', 1000, 0, 60_000),
-    },
-    sms: {
-      limitSegments: integer(env, 'SMS_LIMIT_SEGMENTS', 5, 1, 1_000_000),
-      limitWindowSeconds: integer(env, 'SMS_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
-      maxAttempts: integer(env, 'SMS_MAX_ATTEMPTS', 5, 1, 50),
-      retryBaseMs: integer(env, 'SMS_RETRY_BASE_MS', 2000, 1, 3_600_000),
-      retryMaxSeconds: integer(env, 'SMS_RETRY_MAX_SECONDS', 300, 1, 86_400),
-      flakyFailures: integer(env, 'SMS_FLAKY_FAILURES', 2, 0, 1_000),
-      addressLimit: integer(env, 'SMS_ADDRESS_LIMIT', 100, 0, 1_000_000),
-      addressWindowSeconds: integer(env, 'SMS_ADDRESS_WINDOW_SECONDS', 3600, 1, 86_400),
-      globalLimit: integer(env, 'SMS_GLOBAL_LIMIT', 10_000, 0, 1_000_000),
-      globalWindowSeconds: integer(env, 'SMS_GLOBAL_WINDOW_SECONDS', 3600, 1, 86_400),
-      allowedCountries: countryCodes(env, 'SMS_ALLOWED_COUNTRIES'),
-    },
     sse: {
       maxClients: integer(env, 'SSE_MAX_CLIENTS', 5000, 1, 1_000_000),
       maxClientsPerAddress: integer(env, 'SSE_MAX_CLIENTS_PER_ADDRESS', 100, 0, 1_000_000),
-    },
-    verification: {
-      secret: verificationSecret(env),
-      ttlSeconds: integer(env, 'VERIFICATION_TTL_SECONDS', 300, 1, 86_400),
-      cooldownSeconds: integer(env, 'VERIFICATION_COOLDOWN_SECONDS', 60, 0, 86_400),
-      perHour: integer(env, 'VERIFICATION_PER_HOUR', 5, 1, 1_000_000),
-      perDay: integer(env, 'VERIFICATION_PER_DAY', 10, 1, 1_000_000),
-      maxAttempts: integer(env, 'VERIFICATION_MAX_ATTEMPTS', 5, 1, 1_000),
     },
   }
 }

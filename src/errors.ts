@@ -1,7 +1,7 @@
 /**
  * Every error a client can see has a stable snake_case code and an HTTP status (docs/api.md "Errors"); clients
- * match on `code`, never on `message`. The codes below are shared (framework, auth, backing servers) or not yet
- * moved into their feature; a feature declares its own with `defineErrors` in its errors.ts.
+ * match on `code`, never on `message`. The codes below are shared (framework, auth, backing servers, rate limits);
+ * a feature declares its own with `defineErrors` in its errors.ts.
  */
 export const errorCodes = {
   not_found: 404,
@@ -14,16 +14,7 @@ export const errorCodes = {
   unauthorized: 401,
   unavailable: 503,
   internal_error: 500,
-  item_not_found: 404,
   rate_limited: 429,
-  invalid_phone: 400,
-  invalid_content: 400,
-  sms_not_found: 404,
-  product_not_found: 404,
-  not_started: 403,
-  ended: 403,
-  already_purchased: 409,
-  sold_out: 409,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

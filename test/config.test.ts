@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, redactUrl } from '../src/config.ts'
+import { ensureBuilt } from './web/support.ts'
 
 describe('config', () => {
   it('has working defaults for an empty environment', () => {
@@ -21,6 +22,23 @@ describe('config', () => {
     expect(config.redisCommandTimeoutMs).toBe(3000)
   })
 
+  it("reads each feature's slice from the feature's own config.ts", () => {
+    const config = loadConfig({
+      COUNTERS_FLUSH_MS: '500',
+      SECKILL_USER_LIMIT: '3',
+      SMS_ALLOWED_COUNTRIES: '+86,852',
+      VERIFICATION_TTL_SECONDS: '120',
+      IHUYI_ACCOUNT: 'C1',
+      IHUYI_PASSWORD: 'k',
+      SMS_PROVIDER: 'ihuyi',
+    })
+    expect(config.counters).toEqual({ flushMs: 500, dedupeSeconds: 0, trendingHalfLifeHours: 6 })
+    expect(config.seckill.userLimit).toBe(3)
+    expect(config.sms.allowedCountries).toEqual(['86', '852'])
+    expect(config.verification.ttlSeconds).toBe(120)
+    expect([config.smsProviders, config.gateways.ihuyi.account]).toEqual([['ihuyi'], 'C1'])
+  })
+
   it.each([
     [{ PORT: 'abc' }, 'PORT', 'whole number'],
     [{ PORT: '70000' }, 'PORT', 'between 0 and 65535'],
@@ -37,6 +55,10 @@ describe('config', () => {
     [{ HOTSPOT_KEY_PREFIX: 'a{b}' }, 'HOTSPOT_KEY_PREFIX', 'letters, digits'],
     [{ BEAT_LOCK_TTL_MS: '100' }, 'BEAT_LOCK_TTL_MS', 'between 1000'],
     [{ DATABASE_STATEMENT_TIMEOUT_MS: '-5' }, 'DATABASE_STATEMENT_TIMEOUT_MS', 'whole number'],
+    [{ COUNTERS_FLUSH_MS: '10' }, 'COUNTERS_FLUSH_MS', 'between 50'],
+    [{ SECKILL_SOLD_OUT_TRUST_MS: 'soon' }, 'SECKILL_SOLD_OUT_TRUST_MS', 'whole number'],
+    [{ SMS_ALLOWED_COUNTRIES: '86,0' }, 'SMS_ALLOWED_COUNTRIES', 'country calling codes'],
+    [{ VERIFICATION_SECRET: 'short' }, 'VERIFICATION_SECRET', 'at least 16'],
   ])('rejects %o naming the variable', (env, variable, fragment) => {
     let error: unknown
     try {
@@ -94,7 +116,9 @@ describe('config', () => {
     expect(redacted).not.toMatch(/s3cret|p@ss|pa,ss|s%40cret|w0rd/)
   })
 
-  it('stops the process with one line naming the variable', () => {
+  it('stops the process with one line naming the variable', async () => {
+    // Built first: on a stale checkout bin/hotspot.js would say "building…" on stderr before the error line.
+    await ensureBuilt()
     let stderr = ''
     let status = 0
     try {

@@ -12,8 +12,8 @@ export function createCountersFeature(ctx: FeatureContext) {
   const live = createLiveCounts({ events: ctx.events, log: ctx.log, prefix: ctx.prefix })
   const service = createCountersService({
     ...ctx,
-    dedupeSeconds: ctx.config.countersDedupeSeconds,
-    trendingHalfLifeHours: ctx.config.countersTrendingHalfLifeHours,
+    dedupeSeconds: ctx.config.counters.dedupeSeconds,
+    trendingHalfLifeHours: ctx.config.counters.trendingHalfLifeHours,
     onViewed: (id, counts) => {
       live.viewed(id, counts)
       ctx.domainEvents.viewed(id)
@@ -32,7 +32,7 @@ export function createCountersFeature(ctx: FeatureContext) {
       await service.rebuild()
     },
     start: () => {
-      loop ??= flusher.start(ctx.config.countersFlushMs)
+      loop ??= flusher.start(ctx.config.counters.flushMs)
     },
     stop: async () => {
       live.stop()

@@ -1,8 +1,8 @@
 import type { DomainEventSink } from '../domain-events/types.ts'
-import { AppError } from '../errors.ts'
 import { type Db, transact } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
+import { counterErrors } from './errors.ts'
 import { createItemStore, type ItemKind, type ItemRow } from './items.ts'
 import { bucketOf, counterKeys, readyKey } from './keys.ts'
 import { dayIndex, monthIndex, type Period, weekIndex } from './periods.ts'
@@ -75,7 +75,7 @@ export function createCountersService(options: {
     },
 
     async deleteItem(id: number): Promise<void> {
-      if (!(await items.remove(id))) throw new AppError('item_not_found', `item ${id} does not exist`)
+      if (!(await items.remove(id))) throw counterErrors.error('item_not_found', `item ${id} does not exist`)
       const keys = counterKeys(prefix, bucketOf(id))
       const today = dayIndex()
       await redis
@@ -95,7 +95,7 @@ export function createCountersService(options: {
 
     async getItem(id: number): Promise<Item> {
       const row = await items.get(id)
-      if (!row) throw new AppError('item_not_found', `item ${id} does not exist`)
+      if (!row) throw counterErrors.error('item_not_found', `item ${id} does not exist`)
       const live = await liveCounts(id)
       // Redis holds flushed + not-yet-flushed views; SQL alone only the flushed ones.
       return { ...row, views: live.views ?? row.views, uniqueVisitors: live.uniqueVisitors }
@@ -122,7 +122,7 @@ export function createCountersService(options: {
         await rebuild()
         result = await recorder.record(id, visitorId)
       }
-      if (result === null) throw new AppError('item_not_found', `item ${id} does not exist`)
+      if (result === null) throw counterErrors.error('item_not_found', `item ${id} does not exist`)
       if (result.counted) options.onViewed?.(id, result)
       return result
     },
@@ -132,7 +132,7 @@ export function createCountersService(options: {
 
     /** An item's place in a period's ranking; 404 for an item that does not exist. */
     async rankOf(id: number, period: Period, day?: number) {
-      if (!(await items.get(id))) throw new AppError('item_not_found', `item ${id} does not exist`)
+      if (!(await items.get(id))) throw counterErrors.error('item_not_found', `item ${id} does not exist`)
       return rankings.rankOf(id, period, day)
     },
   }

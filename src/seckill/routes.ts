@@ -3,6 +3,7 @@ import { errorCodes } from '../errors.ts'
 import type { AdminCheck } from '../infra/auth.ts'
 import type { Http } from '../infra/http.ts'
 import { retryAfterSeconds, setRateLimitHeaders } from '../ratelimit/index.ts'
+import { seckillErrors } from './errors.ts'
 import type { CheckBuyLimits } from './limits.ts'
 import { REFUSAL_MESSAGES, type SeckillService } from './service.ts'
 
@@ -94,7 +95,7 @@ export function seckillRoutes(
       // Known sold out in this process: refused before the limiter and the admission script (no Redis call).
       if (seckill.knownSoldOut(request.params.productId)) {
         return reply
-          .status(errorCodes.sold_out)
+          .status(seckillErrors.codes.sold_out)
           .send({ error: { code: 'sold_out', message: REFUSAL_MESSAGES.sold_out } })
       }
       const verdict = await limits(request.body.userId, request.ip)
@@ -111,7 +112,7 @@ export function seckillRoutes(
       if (result.admitted) return reply.status(202).send({ taskId: result.taskId })
       const { refusal } = result
       return reply
-        .status(errorCodes[refusal])
+        .status(seckillErrors.codes[refusal])
         .send({ error: { code: refusal, message: REFUSAL_MESSAGES[refusal] } })
     },
   )

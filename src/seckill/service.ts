@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import type { TaskProducer } from '../tasks/types.ts'
 import { createAdmissions, type LiveProduct, type Refusal } from './admission.ts'
+import { seckillErrors } from './errors.ts'
 import { readyKey } from './keys.ts'
 import { ORDER_TASK, type OrderTaskKwargs } from './order-task.ts'
 import { createOrderStore, type OrderRow } from './orders.ts'
@@ -99,7 +100,7 @@ export function createSeckillService(options: {
   async function live(id: number): Promise<LiveProduct> {
     let product = await admissions.read(id)
     if (!product && (await rebuiltAfterLoss())) product = await admissions.read(id)
-    if (!product) throw new AppError('product_not_found', REFUSAL_MESSAGES.product_not_found)
+    if (!product) throw seckillErrors.error('product_not_found', REFUSAL_MESSAGES.product_not_found)
     return product
   }
 

@@ -1,5 +1,5 @@
-import { AppError } from '../errors.ts'
 import { type Decision, type Limiter, type Quota, tightest } from '../ratelimit/index.ts'
+import { smsErrors } from './errors.ts'
 import { phoneSubject } from './keys.ts'
 
 export interface SmsBudgets {
@@ -21,7 +21,7 @@ export type BudgetVerdict =
 export function checkCountry(budgets: SmsBudgets, phone: string): void {
   const allowed = budgets.allowedCountries
   if (allowed.length === 0 || allowed.some((code) => phone.startsWith(`+${code}`))) return
-  throw new AppError(
+  throw smsErrors.error(
     'invalid_phone',
     `SMS can only be sent to numbers of these country codes: +${allowed.join(', +')}`,
     {

@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import type { Http } from '../infra/http.ts'
+import { smsErrors } from './errors.ts'
 import { twilioReceipt, validTwilioSignature } from './providers/twilio.ts'
 import type { SmsService } from './service.ts'
 
@@ -54,7 +55,7 @@ export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config
           ...(code === '2' ? {} : { error: `ihuyi receipt code ${code}${msg ? ` (${msg})` : ''}` }),
           ...(report_time ? { at: report_time } : {}),
         })
-        if (!id) throw new AppError('sms_not_found', 'no SMS was sent under this gateway message id')
+        if (!id) throw smsErrors.error('sms_not_found', 'no SMS was sent under this gateway message id')
         return reply.status(200).type('text/plain; charset=utf-8').send('success')
       },
     )
@@ -103,7 +104,7 @@ export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config
             ? {}
             : { error: `twilio status ${MessageStatus}${ErrorCode ? ` (error ${ErrorCode})` : ''}` }),
         })
-        if (!id) throw new AppError('sms_not_found', 'no SMS was sent under this gateway message id')
+        if (!id) throw smsErrors.error('sms_not_found', 'no SMS was sent under this gateway message id')
         return reply.status(200).send({ ok: true })
       },
     )

@@ -7,6 +7,7 @@ import { createTurnBatcher } from '../infra/turn-batcher.ts'
 import type { Limiter, Quota } from '../ratelimit/index.ts'
 import type { TaskProducer } from '../tasks/types.ts'
 import { checkCountry, createBudgetTaker, type SmsBudgets } from './budgets.ts'
+import { smsErrors } from './errors.ts'
 import { maskPhone, normalizePhone } from './phone.ts'
 import type { PhoneVault } from './phone-vault.ts'
 import { listOutbox } from './providers/outbox.ts'
@@ -131,7 +132,7 @@ function hasControlCharacters(text: string): boolean {
 function parsePhone(input: string): string {
   const phone = input.length <= 32 ? normalizePhone(input) : null
   if (phone === null) {
-    throw new AppError(
+    throw smsErrors.error(
       'invalid_phone',
       'phone must be a mainland China mobile number (1[3-9] + 9 digits, optionally +86) or E.164 (+ and 8–15 digits)',
     )
@@ -161,13 +162,13 @@ export function createSmsService(options: SmsServiceOptions) {
 
   function parseContent(content: string) {
     const segmented = segment(content)
-    if (content.trim() === '') throw new AppError('invalid_content', 'content must not be empty')
+    if (content.trim() === '') throw smsErrors.error('invalid_content', 'content must not be empty')
     // Validated before it joins a batched INSERT (PostgreSQL refuses NUL in text: one such row would fail the
     // whole batch). Tab, newline, carriage return and form feed are SMS characters; other controls are not.
     if (hasControlCharacters(content))
-      throw new AppError('invalid_content', 'content must not contain control characters')
+      throw smsErrors.error('invalid_content', 'content must not contain control characters')
     if (segmented.segments > MAX_SEGMENTS) {
-      throw new AppError(
+      throw smsErrors.error(
         'invalid_content',
         `content needs ${segmented.segments} segments (${segmented.encoding}); at most ${MAX_SEGMENTS} are allowed`,
         { details: { segments: segmented.segments, maxSegments: MAX_SEGMENTS } },
@@ -175,7 +176,7 @@ export function createSmsService(options: SmsServiceOptions) {
     }
     // It could never fit in the per-phone window: waiting would not help, so it is bad input, not a 429.
     if (segmented.segments > limit.segments) {
-      throw new AppError(
+      throw smsErrors.error(
         'invalid_content',
         `content needs ${segmented.segments} segments; a phone may receive at most ${limit.segments} per ${limit.windowMs / 1000} s`,
         { details: { segments: segmented.segments, maxSegments: limit.segments } },
@@ -245,7 +246,7 @@ export function createSmsService(options: SmsServiceOptions) {
 
     async get(id: string, as: { admin: boolean }): Promise<SmsView> {
       const row = await store.get(id)
-      if (!row) throw new AppError('sms_not_found', `no SMS ${id}`)
+      if (!row) throw smsErrors.error('sms_not_found', `no SMS ${id}`)
       return view(row, await store.gatewayParts(id), as)
     },
 
