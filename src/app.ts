@@ -185,7 +185,7 @@ async function buildApp(
     createCacheFeature(ctx).feature,
     sms.feature,
     createVerificationFeature(ctx, { sms: sms.service }).feature,
-    createWebFeature(ctx, { seckill: seckill.service }).feature,
+    createWebFeature(ctx).feature,
     ...(options.features ?? []).map((create) => create(ctx)),
     domainEvents,
   ]

@@ -10,8 +10,12 @@ import { createCountersService } from './service.ts'
 export function createCountersFeature(ctx: FeatureContext) {
   loadScripts(ctx.redis, new URL('./', import.meta.url))
   const live = createLiveCounts({ events: ctx.events, log: ctx.log, prefix: ctx.prefix })
+  const { db, redis, prefix, log } = ctx
   const service = createCountersService({
-    ...ctx,
+    db,
+    redis,
+    prefix,
+    log,
     dedupeSeconds: ctx.config.counters.dedupeSeconds,
     trendingHalfLifeHours: ctx.config.counters.trendingHalfLifeHours,
     onViewed: (id, counts) => {
@@ -20,7 +24,7 @@ export function createCountersFeature(ctx: FeatureContext) {
     },
     domainEvents: ctx.domainEvents,
   })
-  const flusher = createFlusher(ctx)
+  const flusher = createFlusher({ db, redis, prefix, log })
   let loop: { stop(): Promise<void> } | undefined
   const feature: Feature = {
     name: 'counters',

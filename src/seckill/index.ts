@@ -2,10 +2,12 @@ import type { Feature, FeatureContext } from '../feature.ts'
 import { loadScripts } from '../infra/redis.ts'
 import { createBuyLimiter } from './limits.ts'
 import { ORDER_TASK, orderTaskHandler } from './order-task.ts'
+import { productListRoute } from './product-list-route.ts'
 import { createReconciler, RECONCILE_TASK } from './reconcile.ts'
 import { seckillRoutes } from './routes.ts'
 import { createSeckillService } from './service.ts'
 import { createSoldOutMemory } from './sold-out.ts'
+import { createSeckillStores } from './stores.ts'
 
 /** Flash sale: routes, the order task, the reconciliation (task + beat entry), the Redis rebuild at start. */
 export function createSeckillFeature(ctx: FeatureContext) {
@@ -15,17 +17,28 @@ export function createSeckillFeature(ctx: FeatureContext) {
     log: ctx.log,
     trustMs: ctx.config.seckill.soldOutTrustMs,
   })
-  const service = createSeckillService({ ...ctx, producer: ctx.tasks.producer, soldOut })
-  const reconcile = createReconciler({
-    ...ctx,
+  const { db, redis, prefix, log } = ctx
+  const stores = createSeckillStores({
+    db,
+    redis,
+    prefix,
+    domainEvents: ctx.domainEvents,
     restocked: soldOut.restocked,
-    producer: ctx.tasks.producer,
+  })
+  const producer = ctx.tasks.producer
+  const service = createSeckillService({ redis, prefix, log, producer, stores, soldOut })
+  const reconcile = createReconciler({
+    redis,
+    prefix,
+    stores,
+    log,
+    producer,
     results: ctx.tasks.results,
     resendAfterMs: ctx.config.seckill.resendAfterSeconds * 1000,
   })
   ctx.tasks.registry.register(
     ORDER_TASK,
-    orderTaskHandler({ ...service, log: ctx.log }),
+    orderTaskHandler({ ...stores, log }),
     // SQL down for a while: keep trying for several minutes; after that reconciliation sends it again.
     { maxRetries: 8, retryBaseDelay: 1, retryMaxDelay: 60 },
   )
@@ -38,7 +51,10 @@ export function createSeckillFeature(ctx: FeatureContext) {
   const limits = createBuyLimiter(ctx.redis, ctx.prefix, ctx.config.seckill, ctx.metrics)
   const feature: Feature = {
     name: 'seckill',
-    routes: (http) => seckillRoutes(http, { seckill: service, admin: ctx.admin, limits }),
+    routes: (http) => {
+      seckillRoutes(http, { seckill: service, admin: ctx.admin, limits })
+      productListRoute(http, { seckill: service })
+    },
     prepare: async () => {
       await service.rebuild()
     },

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import type { TaskProducer, TaskResults } from '../tasks/types.ts'
-import { type AdmissionRecord, createAdmissions } from './admission.ts'
+import type { AdmissionRecord } from './admission.ts'
 import { ORDER_TASK, type OrderTaskKwargs } from './order-task.ts'
-import { createOrderStore } from './orders.ts'
-import { createProductStore, type ProductRow } from './products.ts'
+import type { ProductRow } from './products.ts'
 import { restoreProduct } from './restore.ts'
+import type { SeckillStores } from './stores.ts'
 
 /** Runs the reconciliation (beat entry `seckill-reconcile`, or `hotspot seckill reconcile`). */
 export const RECONCILE_TASK = 'hotspot.seckill.reconcile'
@@ -39,22 +38,18 @@ export interface ReconcileReport {
  * during a rush: every repair is one Lua script or an idempotent task.
  */
 export function createReconciler(deps: {
-  db: Db
   redis: RedisClient
   /** Key prefix of the app (createApp's `keyPrefix`, `hs` by default). */
   prefix: string
+  stores: SeckillStores
   producer: TaskProducer
   results: TaskResults
   log: Logger
   /** Admissions younger than this are left alone: their order task is most likely still on its way. */
   resendAfterMs: number
-  /** Hears of each product whose `remaining` a repair raised (the sold-out memory of API processes). */
-  restocked?(productId: number): void
 }) {
   const { producer, results, log } = deps
-  const products = createProductStore(deps.db)
-  const orders = createOrderStore(deps.db)
-  const admissions = createAdmissions(deps.redis, deps.prefix, { restocked: deps.restocked })
+  const { products, orders, admissions } = deps.stores
 
   /** Sends an admission's order again: under its own id, unless that id already reported SUCCESS. */
   async function resend(productId: number, userId: string, record: AdmissionRecord): Promise<boolean> {

@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import type { DomainEventSink } from '../domain-events/types.ts'
 import { AppError, unavailable } from '../errors.ts'
-import type { Db } from '../infra/db/index.ts'
 import type { Logger } from '../infra/logger.ts'
 import type { RedisClient } from '../infra/redis.ts'
 import type { TaskProducer } from '../tasks/types.ts'
-import { createAdmissions, type LiveProduct, type Refusal } from './admission.ts'
+import type { LiveProduct, Refusal } from './admission.ts'
 import { seckillErrors } from './errors.ts'
 import { readyKey } from './keys.ts'
 import { ORDER_TASK, type OrderTaskKwargs } from './order-task.ts'
-import { createOrderStore, type OrderRow } from './orders.ts'
-import { createProductStore } from './products.ts'
+import type { OrderRow } from './orders.ts'
 import { rebuildSeckill } from './restore.ts'
 import type { SoldOutMemory } from './sold-out.ts'
+import type { SeckillStores } from './stores.ts'
 
 export interface Product {
   id: number
@@ -74,20 +72,16 @@ function instant(value: string | undefined, field: string): string | null {
  * buyer hears 202, and the admission is undone when that publish fails.
  */
 export function createSeckillService(options: {
-  db: Db
   redis: RedisClient
   prefix: string
   log: Logger
   producer: TaskProducer
+  stores: SeckillStores
   /** Products known sold out in this process (sold-out.ts); without it every attempt asks Redis. */
   soldOut?: SoldOutMemory
-  /** order.created / product.sold_out commit with the order. */
-  domainEvents?: DomainEventSink
 }) {
   const { redis, prefix, log, producer, soldOut } = options
-  const products = createProductStore(options.db)
-  const orders = createOrderStore(options.db, options.domainEvents)
-  const admissions = createAdmissions(redis, prefix, { restocked: soldOut?.restocked })
+  const { products, orders, admissions } = options.stores
   const rebuild = () => rebuildSeckill({ redis, prefix, products, orders, admissions, log })
 
   /** Redis came back empty (no ready mark): rebuild from SQL once. True when the caller should look again. */
@@ -106,9 +100,6 @@ export function createSeckillService(options: {
 
   return {
     rebuild,
-    products,
-    orders,
-    admissions,
 
     async createProduct(input: NewProduct): Promise<Product> {
       const startsAt = instant(input.startsAt, 'body.startsAt')
@@ -174,6 +165,30 @@ export function createSeckillService(options: {
         throw unavailable('the order queue', error)
       }
       return { admitted: true, taskId: admissionId }
+    },
+
+    /**
+     * Products whose sale is open, upcoming or ended after `endedAfter`, newest first, at most `limit`, each with
+     * its live `remaining` from Redis like getProduct (one gone between the SQL read and Redis is left out).
+     */
+    async listProducts(query: { endedAfter: string; limit: number }): Promise<Product[]> {
+      let ids: number[] = []
+      for await (const page of products.all({ endedAfter: query.endedAfter })) {
+        // Pages come oldest first; keep the newest `limit`.
+        ids = ids.concat(page.map((row) => row.id)).slice(-query.limit)
+      }
+      const found = await Promise.all(
+        ids.reverse().map((id) =>
+          live(id).then(
+            (product) => view(id, product),
+            (error: unknown) => {
+              if (error instanceof AppError && error.code === 'product_not_found') return null
+              throw error
+            },
+          ),
+        ),
+      )
+      return found.filter((p): p is Product => p !== null)
     },
 
     async listOrders(query: { productId?: number; limit: number; cursor?: number }) {

@@ -2,19 +2,17 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Feature, FeatureContext } from '../feature.ts'
-import type { SeckillService } from '../seckill/service.ts'
 import { createEventStream } from './events-route.ts'
-import { productsRoute } from './products-route.ts'
 import { staticRoutes } from './static.ts'
 
 /** The UI `npm run build` writes (web/dist at the package root: two levels up from src/web/ and dist/web/). */
 export const DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url))
 
 /**
- * The web UI: the built Vue app at `/`, the live-counts event stream, and the product list the flash-sale page
- * needs. The UI itself talks to the public HTTP API only. This process never builds it (`npm run build` does).
+ * The web UI: the built Vue app at `/` and the live-counts event stream. The UI itself talks to the public HTTP
+ * API only. This process never builds it (`npm run build` does).
  */
-export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillService }) {
+export function createWebFeature(ctx: FeatureContext) {
   const stream = createEventStream({
     events: ctx.events,
     prefix: ctx.prefix,
@@ -26,7 +24,6 @@ export function createWebFeature(ctx: FeatureContext, deps: { seckill: SeckillSe
     name: 'web',
     routes: (http) => {
       stream.routes(http)
-      productsRoute(http, deps)
       staticRoutes(http, { root: DIST_DIR })
     },
     start: () => {

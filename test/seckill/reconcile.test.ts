@@ -4,14 +4,15 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { productKeys } from '../../src/seckill/keys.ts'
 import { createReconciler, RECONCILE_TASK, type ReconcileReport } from '../../src/seckill/reconcile.ts'
+import { createSeckillStores } from '../../src/seckill/stores.ts'
 import { dbKinds, startTestApp, type TestApp } from '../support/app.ts'
 import { buy, createProduct, orders, remaining, waitForOrders } from './support.ts'
 
 const reconcilerOf = (app: TestApp, resendAfterMs: number) =>
   createReconciler({
-    db: app.db,
     redis: app.redis,
     prefix: app.prefix,
+    stores: createSeckillStores({ db: app.db, redis: app.redis, prefix: app.prefix }),
     producer: app.tasks.producer,
     results: app.tasks.results,
     log: app.http.log,

@@ -2,6 +2,7 @@ import { createApp } from '../../app.ts'
 import type { Config } from '../../config.ts'
 import { createLogger } from '../../infra/logger.ts'
 import { createReconciler } from '../../seckill/reconcile.ts'
+import { createSeckillStores } from '../../seckill/stores.ts'
 import { say } from '../common.ts'
 import { withServers } from './servers.ts'
 
@@ -15,9 +16,9 @@ export async function reconcileOnce(config: Config, productId: number | undefine
     await app.prepare()
     await app.tasks.broker.ready()
     const reconcile = createReconciler({
-      db: app.db,
       redis: app.redis,
       prefix: config.keyPrefix,
+      stores: createSeckillStores({ db: app.db, redis: app.redis, prefix: config.keyPrefix }),
       producer: app.tasks.producer,
       results: app.tasks.results,
       log,
