@@ -13,7 +13,9 @@ import {
   type SmsProviderName,
   smsProviders,
 } from './sms/config.ts'
+import { loadTasksConfig, type TasksConfig, type WorkerConfig } from './tasks/config.ts'
 import { loadVerificationConfig, type VerificationConfig } from './verification/config.ts'
+import { loadSseConfig, type SseConfig } from './web/config.ts'
 
 /** Everything hotspot can be told through the environment, validated once at start. */
 export interface Config {
@@ -64,17 +66,7 @@ export interface Config {
   shutdownGraceMs: number
   /** Lifetime of beat's leader lock: a standby beat takes over within it when the leader dies. */
   beatLockTtlMs: number
-  tasks: {
-    /** Where tasks with no queue of their own go, like Celery's task_default_queue (interop: `celery`). */
-    defaultQueue: string
-    /** Queue of hotspot's own tasks (SMS delivery, orders, refreshes), so Python workers never see them. */
-    ownQueue: string
-    /**
-     * Celery's task_queue_max_priority (TASK_QUEUE_MAX_PRIORITY, 1–255; 0 = none): every classic task queue is
-     * declared with `x-max-priority` = this, as Celery declares them, so both sides declare alike.
-     */
-    maxPriority: number
-  }
+  tasks: TasksConfig
   counters: CountersConfig
   banners: BannersConfig
   seckill: SeckillConfig
@@ -86,24 +78,8 @@ export interface Config {
   verification: VerificationConfig
   domainEvents: DomainEventsConfig
   cache: CacheConfig
-  worker: {
-    /** Queues the worker consumes (default: the two above). */
-    queues: string[]
-    /** Handlers running at once, per queue. */
-    concurrency: number
-    /** Messages the broker may push ahead of the handlers, per queue. */
-    prefetch: number
-    /** A task message failing this many times for a reason other than an outage is dead-lettered. */
-    maxDeliveries: number
-    /** Celery node name (`name@host`) the worker answers remote control as; default `hotspot-<pid>@<host>`. */
-    name: string | undefined
-    /** Celery's -E: task events on `celeryev` (worker heartbeats are always sent, as Celery does). */
-    sendEvents: boolean
-    /** Celery's task_send_sent_event: the producer sends `task-sent`. */
-    sendSentEvent: boolean
-  }
-  /** Server-sent events (`GET /api/events`): streams per process, and per client address (0: no limit). */
-  sse: { maxClients: number; maxClientsPerAddress: number }
+  worker: WorkerConfig
+  sse: SseConfig
 }
 
 export class ConfigError extends Error {
@@ -148,6 +124,11 @@ function oneOf<T extends string, F extends T | undefined>(
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`)
   }
   return raw as T
+}
+
+/** A `true` / `false` variable; `fallback` when unset. */
+export function flag(env: Env, name: string, fallback: boolean): boolean {
+  return oneOf(env, name, ['true', 'false'] as const, fallback ? 'true' : 'false') === 'true'
 }
 
 function urlList(env: Env, name: string, schemes: readonly string[]): string | undefined {
@@ -200,24 +181,6 @@ function databaseUrl(env: Env, dataDir: string): string {
     throw new ConfigError('DATABASE_URL', 'must be postgres://…, sqlite:… or a file path')
   }
   return raw
-}
-
-function workerName(env: Env): string | undefined {
-  const raw = text(env, 'WORKER_NAME')
-  if (raw !== undefined && !/^[A-Za-z0-9_.@-]{1,200}$/.test(raw))
-    throw new ConfigError('WORKER_NAME', `"${raw}" is not a valid node name (like name@host)`)
-  return raw
-}
-
-function queueList(env: Env, name: string, fallback: string[]): string[] {
-  const raw = text(env, name)
-  if (raw === undefined) return fallback
-  const queues = raw.split(',').map((q) => q.trim())
-  for (const queue of queues) {
-    if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue))
-      throw new ConfigError(name, `"${queue}" is not a valid queue name`)
-  }
-  return queues
 }
 
 /**
@@ -285,8 +248,6 @@ function keyPrefix(env: Env): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(text(env, 'HOTSPOT_DATA_DIR') ?? '.data')
-  const [defaultQueue = 'celery'] = queueList(env, 'CELERY_DEFAULT_QUEUE', ['celery'])
-  const [ownQueue = 'hotspot'] = queueList(env, 'HOTSPOT_TASK_QUEUE', ['hotspot'])
   const adminToken = text(env, 'HOTSPOT_ADMIN_TOKEN')
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('HOTSPOT_ADMIN_TOKEN', 'must be at least 16 characters')
@@ -326,11 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: 64 * 1024,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
     beatLockTtlMs: integer(env, 'BEAT_LOCK_TTL_MS', 5000, 1000, 600_000),
-    tasks: {
-      defaultQueue,
-      ownQueue,
-      maxPriority: integer(env, 'TASK_QUEUE_MAX_PRIORITY', 0, 0, 255),
-    },
+    ...loadTasksConfig(env),
     counters: loadCountersConfig(env),
     banners: loadBannersConfig(env),
     seckill: loadSeckillConfig(env),
@@ -341,18 +298,6 @@ export function loadConfig(env: Env = process.env): Config {
     verification: loadVerificationConfig(env),
     domainEvents: loadDomainEventsConfig(env),
     cache: loadCacheConfig(env),
-    worker: {
-      queues: queueList(env, 'WORKER_QUEUES', [defaultQueue, ownQueue]),
-      concurrency: integer(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
-      prefetch: integer(env, 'WORKER_PREFETCH', 32, 1, 65_535),
-      maxDeliveries: integer(env, 'WORKER_MAX_DELIVERIES', 5, 1, 1000),
-      name: workerName(env),
-      sendEvents: oneOf(env, 'WORKER_SEND_EVENTS', ['true', 'false'], 'false') === 'true',
-      sendSentEvent: oneOf(env, 'TASK_SEND_SENT_EVENT', ['true', 'false'], 'false') === 'true',
-    },
-    sse: {
-      maxClients: integer(env, 'SSE_MAX_CLIENTS', 5000, 1, 1_000_000),
-      maxClientsPerAddress: integer(env, 'SSE_MAX_CLIENTS_PER_ADDRESS', 100, 0, 1_000_000),
-    },
+    sse: loadSseConfig(env),
   }
 }

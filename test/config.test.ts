@@ -31,12 +31,21 @@ describe('config', () => {
       IHUYI_ACCOUNT: 'C1',
       IHUYI_PASSWORD: 'k',
       SMS_PROVIDER: 'ihuyi',
+      HOTSPOT_TASK_QUEUE: 'mine',
+      WORKER_SEND_EVENTS: 'true',
+      SSE_MAX_CLIENTS_PER_ADDRESS: '0',
     })
     expect(config.counters).toEqual({ flushMs: 500, dedupeSeconds: 0, trendingHalfLifeHours: 6 })
     expect(config.seckill.userLimit).toBe(3)
     expect(config.sms.allowedCountries).toEqual(['86', '852'])
     expect(config.verification.ttlSeconds).toBe(120)
     expect([config.smsProviders, config.gateways.ihuyi.account]).toEqual([['ihuyi'], 'C1'])
+    expect([config.tasks.ownQueue, config.worker.queues, config.worker.sendEvents]).toEqual([
+      'mine',
+      ['celery', 'mine'],
+      true,
+    ])
+    expect(config.sse).toEqual({ maxClients: 5000, maxClientsPerAddress: 0 })
   })
 
   it.each([
@@ -59,6 +68,10 @@ describe('config', () => {
     [{ SECKILL_SOLD_OUT_TRUST_MS: 'soon' }, 'SECKILL_SOLD_OUT_TRUST_MS', 'whole number'],
     [{ SMS_ALLOWED_COUNTRIES: '86,0' }, 'SMS_ALLOWED_COUNTRIES', 'country calling codes'],
     [{ VERIFICATION_SECRET: 'short' }, 'VERIFICATION_SECRET', 'at least 16'],
+    [{ WORKER_QUEUES: 'a,b c' }, 'WORKER_QUEUES', 'not a valid queue name'],
+    [{ WORKER_SEND_EVENTS: 'yes' }, 'WORKER_SEND_EVENTS', 'true, false'],
+    [{ WORKER_NAME: 'a b' }, 'WORKER_NAME', 'node name'],
+    [{ SSE_MAX_CLIENTS: '0' }, 'SSE_MAX_CLIENTS', 'between 1'],
   ])('rejects %o naming the variable', (env, variable, fragment) => {
     let error: unknown
     try {
