@@ -5,14 +5,7 @@ import { type CountersConfig, loadCountersConfig } from './counters/config.ts'
 import { type DomainEventsConfig, loadDomainEventsConfig } from './domain-events/config.ts'
 import { isSentinelUrl, parseSentinelUrl } from './infra/sentinel-url.ts'
 import { loadSeckillConfig, type SeckillConfig } from './seckill/config.ts'
-import {
-  loadSmsConfig,
-  loadSmsGatewaysConfig,
-  type SmsConfig,
-  type SmsGatewaysConfig,
-  type SmsProviderName,
-  smsProviders,
-} from './sms/config.ts'
+import { loadSmsConfig, type SmsConfig } from './sms/config.ts'
 import { loadTasksConfig, type TasksConfig, type WorkerConfig } from './tasks/config.ts'
 import { loadVerificationConfig, type VerificationConfig } from './verification/config.ts'
 import { loadSseConfig, type SseConfig } from './web/config.ts'
@@ -71,10 +64,6 @@ export interface Config {
   banners: BannersConfig
   seckill: SeckillConfig
   sms: SmsConfig
-  /** SMS_PROVIDER as given: one provider, or a comma-separated fail-over order of gateways. */
-  smsProvider: string
-  smsProviders: SmsProviderName[]
-  gateways: SmsGatewaysConfig
   verification: VerificationConfig
   domainEvents: DomainEventsConfig
   cache: CacheConfig
@@ -292,9 +281,6 @@ export function loadConfig(env: Env = process.env): Config {
     banners: loadBannersConfig(env),
     seckill: loadSeckillConfig(env),
     sms: loadSmsConfig(env),
-    smsProvider: text(env, 'SMS_PROVIDER') ?? 'outbox',
-    smsProviders: smsProviders(env),
-    gateways: loadSmsGatewaysConfig(env),
     verification: loadVerificationConfig(env),
     domainEvents: loadDomainEventsConfig(env),
     cache: loadCacheConfig(env),

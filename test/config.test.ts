@@ -13,7 +13,7 @@ describe('config', () => {
     expect(config.amqpUrl).toBeUndefined()
     expect(config.amqpQueueType).toBe('classic')
     expect(config.databaseUrl).toMatch(/\.data\/hotspot\.db$/)
-    expect(config.smsProvider).toBe('outbox')
+    expect(config.sms.providers).toEqual(['outbox'])
     expect(config.keyPrefix).toBe('hs')
     expect(config.beatLockTtlMs).toBe(5000)
     // Under the 10 s in which every request is answered, even when PostgreSQL hangs (+1 s client-side query timeout).
@@ -39,7 +39,7 @@ describe('config', () => {
     expect(config.seckill.userLimit).toBe(3)
     expect(config.sms.allowedCountries).toEqual(['86', '852'])
     expect(config.verification.ttlSeconds).toBe(120)
-    expect([config.smsProviders, config.gateways.ihuyi.account]).toEqual([['ihuyi'], 'C1'])
+    expect([config.sms.providers, config.sms.gateways.ihuyi.account]).toEqual([['ihuyi'], 'C1'])
     expect([config.tasks.ownQueue, config.worker.queues, config.worker.sendEvents]).toEqual([
       'mine',
       ['celery', 'mine'],

@@ -19,6 +19,9 @@ export interface SmsConfig {
   globalWindowSeconds: number
   /** Country calling codes SMS may go to (`86`, `852`); empty: any. */
   allowedCountries: string[]
+  /** SMS_PROVIDER: one provider, or gateways in fail-over order. */
+  providers: SmsProviderName[]
+  gateways: SmsGatewaysConfig
 }
 
 /** The gateways' credentials and endpoints (IHUYI_*, ALIYUN_*, TWILIO_*, SMPP_*, SMS_GATEWAY_*, SMS_BREAKER_*). */
@@ -64,6 +67,8 @@ export function loadSmsConfig(env: Env): SmsConfig {
     globalLimit: integer(env, 'SMS_GLOBAL_LIMIT', 10_000, 0, 1_000_000),
     globalWindowSeconds: integer(env, 'SMS_GLOBAL_WINDOW_SECONDS', 3600, 1, 86_400),
     allowedCountries: countryCodes(env, 'SMS_ALLOWED_COUNTRIES'),
+    providers: smsProviders(env),
+    gateways: loadSmsGatewaysConfig(env),
   }
 }
 

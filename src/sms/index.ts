@@ -42,7 +42,7 @@ export function createSmsFeature(ctx: FeatureContext) {
     store,
     producer: ctx.tasks.producer,
     provider: createProvider(
-      config,
+      config.sms,
       ctx.db,
       sealer,
       {
@@ -60,13 +60,13 @@ export function createSmsFeature(ctx: FeatureContext) {
     retryBaseMs: config.sms.retryBaseMs,
     retryMaxSeconds: config.sms.retryMaxSeconds,
   })
-  if (config.smsProviders.includes('aliyun'))
+  if (config.sms.providers.includes('aliyun'))
     registerAliyunReceipts(ctx.tasks.registry, ctx.schedule, {
       store,
       phones,
-      settings: aliyunSettings(config),
-      timeoutMs: config.gateways.timeoutMs,
-      pollSeconds: config.gateways.aliyun.receiptPollSeconds,
+      settings: aliyunSettings(config.sms.gateways),
+      timeoutMs: config.sms.gateways.timeoutMs,
+      pollSeconds: config.sms.gateways.aliyun.receiptPollSeconds,
       log: ctx.log,
     })
   const feature: Feature = {
@@ -77,7 +77,7 @@ export function createSmsFeature(ctx: FeatureContext) {
     },
     routes: (http) => {
       smsRoutes(http, { sms: service, admin: ctx.admin })
-      receiptRoutes(http, { sms: service, config })
+      receiptRoutes(http, { sms: service, gateways: config.sms.gateways })
     },
   }
   return { feature, service, limiter }

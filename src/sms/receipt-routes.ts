@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import formbody from '@fastify/formbody'
 import { Type } from 'typebox'
-import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import type { Http } from '../infra/http.ts'
+import type { SmsGatewaysConfig } from './config.ts'
 import { smsErrors } from './errors.ts'
 import { twilioReceipt, validTwilioSignature } from './providers/twilio.ts'
 import type { SmsService } from './service.ts'
@@ -19,8 +19,8 @@ const sameSecret = (given: string, expected: string) => {
  * signature, or a secret only the operator and the gateway know — before anything changes; a receipt for a
  * message id hotspot never recorded changes nothing. Form bodies are parsed in this scope only.
  */
-export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config }) {
-  const { sms, config } = deps
+export function receiptRoutes(app: Http, deps: { sms: SmsService; gateways: SmsGatewaysConfig }) {
+  const { sms, gateways } = deps
   app.register(async (scope: Http) => {
     await scope.register(formbody, { bodyLimit: 16_384 })
 
@@ -44,7 +44,7 @@ export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config
         },
       },
       async (request, reply) => {
-        const expected = config.gateways.ihuyi.receiptSecret
+        const expected = gateways.ihuyi.receiptSecret
         if (!expected || !sameSecret(request.query.secret, expected))
           throw new AppError('unauthorized', 'this receipt is not signed by the gateway')
         const { code, msg, smsid, report_time } = request.body
@@ -77,7 +77,7 @@ export function receiptRoutes(app: Http, deps: { sms: SmsService; config: Config
         },
       },
       async (request, reply) => {
-        const { accountSid, authToken, statusCallbackUrl } = config.gateways.twilio
+        const { accountSid, authToken, statusCallbackUrl } = gateways.twilio
         const signature = request.headers['x-twilio-signature']
         // The signature covers the URL Twilio called: the public StatusCallback hotspot gave it, not the
         // address this request arrived at behind a proxy.

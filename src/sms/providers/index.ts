@@ -1,8 +1,7 @@
-import type { Config } from '../../config.ts'
 import type { Db } from '../../infra/db/index.ts'
 import type { Logger } from '../../infra/logger.ts'
 import type { Metrics } from '../../infra/metrics.ts'
-import type { SmsProviderName } from '../config.ts'
+import type { SmsConfig, SmsGatewaysConfig, SmsProviderName } from '../config.ts'
 import type { PhoneVault } from '../phone-vault.ts'
 import type { Sealer } from '../sealed.ts'
 import { type AliyunSettings, createAliyunProvider } from './aliyun.ts'
@@ -27,8 +26,8 @@ export interface GatewayDeps {
 }
 
 /** Aliyun's settings (config.ts checked the required ones are there when SMS_PROVIDER names aliyun). */
-export function aliyunSettings(config: Config): AliyunSettings {
-  const a = config.gateways.aliyun
+export function aliyunSettings(gateways: SmsGatewaysConfig): AliyunSettings {
+  const a = gateways.aliyun
   return {
     accessKeyId: a.accessKeyId ?? '',
     accessKeySecret: a.accessKeySecret ?? '',
@@ -41,8 +40,8 @@ export function aliyunSettings(config: Config): AliyunSettings {
 }
 
 /** Twilio's settings (config.ts checked the account SID, the token and a sender are there). */
-export function twilioSettings(config: Config): TwilioSettings {
-  const t = config.gateways.twilio
+export function twilioSettings(gateways: SmsGatewaysConfig): TwilioSettings {
+  const t = gateways.twilio
   return {
     accountSid: t.accountSid ?? '',
     authToken: t.authToken ?? '',
@@ -53,8 +52,7 @@ export function twilioSettings(config: Config): TwilioSettings {
   }
 }
 
-function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps): SmsProvider {
-  const { gateways } = config
+function createGateway(name: SmsProviderName, gateways: SmsGatewaysConfig, deps: GatewayDeps): SmsProvider {
   switch (name) {
     case 'smpp': {
       const provider = createSmppProvider(
@@ -79,9 +77,9 @@ function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps)
         gateways.timeoutMs,
       )
     case 'aliyun':
-      return createAliyunProvider(aliyunSettings(config), gateways.timeoutMs)
+      return createAliyunProvider(aliyunSettings(gateways), gateways.timeoutMs)
     case 'twilio':
-      return createTwilioProvider(twilioSettings(config), gateways.timeoutMs)
+      return createTwilioProvider(twilioSettings(gateways), gateways.timeoutMs)
     default:
       throw new Error(`SMS gateway ${name} is not available in this build`)
   }
@@ -89,17 +87,17 @@ function createGateway(name: SmsProviderName, config: Config, deps: GatewayDeps)
 
 /** The provider SMS_PROVIDER names; gateways go through the fail-over (breaker, metrics) even when alone. */
 export function createProvider(
-  config: Config,
+  config: SmsConfig,
   db: Db,
   sealer: Sealer,
   deps: GatewayDeps,
   metrics?: Metrics,
 ): SmsProvider {
-  const [first = 'outbox'] = config.smsProviders
+  const [first = 'outbox'] = config.providers
   if (first === 'outbox') return createOutboxProvider(db, sealer, deps.phones)
   if (first === 'flaky')
-    return createFlakyProvider(createOutboxProvider(db, sealer, deps.phones), config.sms.flakyFailures)
-  const gateways = config.smsProviders.map((name) => createGateway(name, config, deps))
+    return createFlakyProvider(createOutboxProvider(db, sealer, deps.phones), config.flakyFailures)
+  const gateways = config.providers.map((name) => createGateway(name, config.gateways, deps))
   return createFailoverProvider(
     gateways,
     { failures: config.gateways.breakerFailures, openMs: config.gateways.breakerOpenMs },

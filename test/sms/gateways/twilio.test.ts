@@ -245,7 +245,7 @@ describe('twilio through a Messaging Service, and with a wrong auth token', () =
     expect(() => loadConfig({ ...env, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_FROM: '' })).toThrow(
       /TWILIO_FROM/,
     )
-    expect(loadConfig({ ...env, TWILIO_ACCOUNT_SID: ACCOUNT_SID }).smsProviders).toEqual(['twilio'])
+    expect(loadConfig({ ...env, TWILIO_ACCOUNT_SID: ACCOUNT_SID }).sms.providers).toEqual(['twilio'])
   })
 })
 
