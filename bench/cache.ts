@@ -25,7 +25,7 @@ const bench = await benchSetup({ rabbitmq: true })
 say('starting contenders')
 const hello = await bench.spawn('bench/servers/hello.ts')
 // hotspot first: it migrates the database and seeds the demo banners the uncached server reads.
-const hotspot = await bench.spawn('bench/servers/hotspot-api.ts')
+const hotspot = await bench.spawn('bench/servers/hotspot-api.js')
 const uncached = await bench.spawn('bench/servers/banners-uncached.ts')
 
 /** Sums the samples of a metric family whose labels include `labels` (e.g. `cache="banners"`). */

@@ -22,7 +22,7 @@ const bench = await benchSetup({ rabbitmq: true })
 say('starting contenders')
 const hello = await bench.spawn('bench/servers/hello.ts')
 const naive = await bench.spawn('bench/servers/naive-counter.ts')
-const hotspot = await bench.spawn('bench/servers/hotspot-api.ts')
+const hotspot = await bench.spawn('bench/servers/hotspot-api.js')
 const item = await bench.admin<{ id: number }>(hotspot, 'POST', '/api/items', {
   kind: 'article',
   title: 'benchmarked',

@@ -77,7 +77,7 @@ async function startPython(): Promise<{ address: string; child: ChildProcess }> 
 say('starting contenders')
 const python = await startPython()
 const grpcPort = await freePort()
-const hotspot = await spawnServer('bench/servers/hotspot-api.ts', {
+const hotspot = await spawnServer('bench/servers/hotspot-api.js', {
   BENCH_ROLES: 'api,grpc',
   REDIS_URL: servers.redis.url,
   AMQP_URL: servers.rabbit?.url as string,

@@ -1,5 +1,5 @@
 /** Shared parts of the load scripts: private servers, child-process contenders, autocannon, result files. */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -85,9 +85,20 @@ export interface Contender {
   stop(): Promise<void>
 }
 
+let compiled = false
+/** Compiles dist/ (scripts/build.js's ensureBuilt, a no-op when fresh) once per bench, before the first JS contender. */
+function ensureCompiled(cwd = process.cwd()) {
+  if (compiled) return
+  const build = "const { ensureBuilt } = await import('./scripts/build.js'); await ensureBuilt()"
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', build], { cwd, stdio: 'inherit' })
+  if (result.status !== 0) throw new Error('bench: could not build dist/')
+  compiled = true
+}
+
 /**
- * Runs a contender server in its own process, so the load generator never shares its event loop. `nodeArgs`
- * replaces the default `--import tsx <script>` (the compiled runtime: `['--cpu-prof', 'bin/hotspot.js', 'api']`).
+ * Runs a contender server in its own process, so the load generator never shares its event loop. A `.js` script
+ * runs under plain node (hotspot's contender on the compiled dist/, as production runs it), a `.ts` one under tsx
+ * (the baselines). `nodeArgs` replaces either (the CLI under a profiler: `['--cpu-prof', 'bin/hotspot.js', 'api']`).
  */
 export async function spawnServer(
   script: string,
@@ -95,7 +106,10 @@ export async function spawnServer(
   options: { nodeArgs?: string[]; cwd?: string } = {},
 ): Promise<Contender> {
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, options.nodeArgs ?? ['--import', 'tsx', script], {
+  const compiledRuntime = script.endsWith('.js')
+  if (compiledRuntime && !options.nodeArgs) ensureCompiled(options.cwd)
+  const nodeArgs = options.nodeArgs ?? (compiledRuntime ? [script] : ['--import', 'tsx', script])
+  const child: ChildProcess = spawn(process.execPath, nodeArgs, {
     cwd: options.cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -168,7 +168,7 @@ const exactness = await Promise.all(
 say('starting contenders')
 const hello = await bench.spawn('bench/servers/hello.ts')
 // wrk sends from one address: the per-address and global SMS budgets would refuse almost all of it.
-const hotspot = await bench.spawn('bench/servers/hotspot-api.ts', {
+const hotspot = await bench.spawn('bench/servers/hotspot-api.js', {
   SMS_ADDRESS_LIMIT: '0',
   SMS_GLOBAL_LIMIT: '0',
 })

@@ -29,8 +29,8 @@ for (let i = 0; i < 100 && !/connected_slaves:1/.test(await master.info('replica
 say('starting contenders')
 // The per-address limit is off (every attempt comes from the load generator); the per-user limit is on.
 const common = { BENCH_ROLES: 'api,worker', SECKILL_IP_LIMIT: '0', LOG_LEVEL: 'error' }
-const async0 = await bench.spawn('bench/servers/hotspot-api.ts', { ...common, REDIS_WAIT_REPLICAS: '0' })
-const wait1 = await bench.spawn('bench/servers/hotspot-api.ts', { ...common, REDIS_WAIT_REPLICAS: '1' })
+const async0 = await bench.spawn('bench/servers/hotspot-api.js', { ...common, REDIS_WAIT_REPLICAS: '0' })
+const wait1 = await bench.spawn('bench/servers/hotspot-api.js', { ...common, REDIS_WAIT_REPLICAS: '1' })
 const item = await bench.admin<{ id: number }>(async0, 'POST', '/api/items', {
   kind: 'article',
   title: 'bench',

@@ -37,7 +37,7 @@ const env = {
 }
 say('starting contenders')
 const hello = await bench.spawn('bench/servers/hello.ts', env)
-const hotspot = await bench.spawn('bench/servers/hotspot-api.ts', {
+const hotspot = await bench.spawn('bench/servers/hotspot-api.js', {
   ...env,
   BENCH_ROLES: 'api,worker', // as `hotspot start` runs them: the orders are created in the same process
   // `error`: wrk ends a run by closing connections with requests in flight, and each of those aborted bodies

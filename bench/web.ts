@@ -65,7 +65,7 @@ const env = {
   HOTSPOT_ADMIN_TOKEN: token,
 }
 say('starting hotspot')
-const hotspot = await spawnServer('bench/servers/hotspot-api.ts', env)
+const hotspot = await spawnServer('bench/servers/hotspot-api.js', env)
 for (let i = 1; i <= 10; i++) {
   const res = await fetch(`${hotspot.url}/api/items`, {
     method: 'POST',
