@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   LogController,
+  type onResponseHookHandler,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -52,13 +53,21 @@ const CONTROL_IN_PARAM = /[\u0000-\u001f\u007f]/
 const CONTROL_IN_BODY = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
 
 /** The path ("body.kwargs.x") of the first string holding a control character, walking arrays and objects. */
-function controlCharField(value: unknown, field: string, pattern: RegExp, depth = 0): string | undefined {
-  if (typeof value === 'string') return pattern.test(value) ? field : undefined
+function controlCharField(value: unknown, field: string, pattern: RegExp): string | undefined {
+  const found = controlCharPath(value, pattern, 0)
+  return found === undefined ? undefined : field + found
+}
+
+/** The path below `value` (".kwargs.x", "" for the value itself); built only once found (a hot-path hook). */
+function controlCharPath(value: unknown, pattern: RegExp, depth: number): string | undefined {
+  if (typeof value === 'string') return pattern.test(value) ? '' : undefined
   if (typeof value !== 'object' || value === null || depth > 32) return undefined
-  for (const [key, inner] of Object.entries(value)) {
-    if (pattern.test(key)) return `${field}.${key}`
-    const found = controlCharField(inner, `${field}.${key}`, pattern, depth + 1)
-    if (found) return found
+  const record = value as Record<string, unknown>
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue
+    if (pattern.test(key)) return `.${key}`
+    const found = controlCharPath(record[key], pattern, depth + 1)
+    if (found !== undefined) return `.${key}${found}`
   }
   return undefined
 }
@@ -108,16 +117,18 @@ export function createHttp(options: {
   shedLoad(app, limits)
 
   // NUL and other control characters never reach a handler (PostgreSQL refuses NUL in text: a 500 otherwise).
-  app.addHook('preValidation', async (request) => {
+  // Every global hook here is callback-style: an async hook costs a promise and a microtask turn per request.
+  app.addHook('preValidation', (request, _reply, done) => {
     const field =
       controlCharField(request.params, 'params', CONTROL_IN_PARAM) ??
       controlCharField(request.query, 'querystring', CONTROL_IN_PARAM) ??
       controlCharField(request.body, 'body', CONTROL_IN_BODY)
-    if (field) {
-      throw new AppError('validation_failed', `${field} must not contain control characters`, {
+    if (!field) return done()
+    done(
+      new AppError('validation_failed', `${field} must not contain control characters`, {
         details: { field },
-      })
-    }
+      }),
+    )
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -157,21 +168,34 @@ export function createHttp(options: {
     return reply.status(500).send(errorBody('internal_error', 'something went wrong on our side'))
   })
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
-  })
-
-  // One labelled child per (method, route, status), cached: prom-client would hash the labels on every call.
-  const timers = new Map<string, { observe(value: number): void }>()
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    const key = `${request.method} ${route} ${reply.statusCode}`
-    let timer = timers.get(key)
-    if (!timer) {
-      timer = options.metrics.httpDuration.labels(request.method, route, String(reply.statusCode))
-      timers.set(key, timer)
+  // Request durations by (method, route, status). Each route gets its own onResponse hook with its label values
+  // bound when it is declared: a global hook would read `request.routeOptions`, a getter that builds a fresh
+  // object on every call, and hash a label key per request.
+  const timersOf = (route: string) => {
+    const timers = new Map<string, { observe(value: number): void }>()
+    return (method: string, status: number) => {
+      const key = method + status
+      let timer = timers.get(key)
+      if (!timer) {
+        timer = options.metrics.httpDuration.labels(method, route, String(status))
+        timers.set(key, timer)
+      }
+      return timer
     }
-    timer.observe(reply.elapsedTime / 1000)
+  }
+  app.addHook('onRoute', (route) => {
+    const timer = timersOf(route.url)
+    const observe: onResponseHookHandler = (request, reply, done) => {
+      timer(request.method, reply.statusCode).observe(reply.elapsedTime / 1000)
+      done()
+    }
+    const own = route.onResponse
+    route.onResponse = own === undefined ? [observe] : [...(Array.isArray(own) ? own : [own]), observe]
+  })
+  const unmatched = timersOf('unmatched')
+  app.setNotFoundHandler((request, reply) => {
+    reply.raw.once('finish', () => unmatched(request.method, 404).observe(reply.elapsedTime / 1000))
+    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
   })
 
   return app
@@ -194,12 +218,14 @@ function shedLoad(app: Http, limits: HttpLimits) {
     },
   })
   let inFlight = 0
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     if (inFlight >= limits.maxInFlight) {
-      return reply
+      // Answered here: a callback hook that sends does not call done.
+      reply
         .status(503)
         .header('retry-after', '1')
         .send(errorBody('unavailable', 'too many requests in progress, try again shortly'))
+      return
     }
     inFlight++
     // A deadline per request. Hand-written because Fastify's own handlerTimeout is cleared by the request's
@@ -215,6 +241,7 @@ function shedLoad(app: Http, limits: HttpLimits) {
       clearTimeout(deadline)
       inFlight--
     })
+    done()
   })
 }
 

@@ -202,7 +202,8 @@ export function createSmsService(options: SmsServiceOptions) {
       checkCountry(budgets, phone)
       const { encoding, segments } = parseContent(content)
       const { masked } = options
-      const decision = await takeBudgets(phones.lookup(phone), options.address, segments)
+      const phoneHash = phones.lookup(phone)
+      const decision = await takeBudgets(phoneHash, options.address, segments)
       if (!decision.allowed)
         return {
           accepted: false,
@@ -213,15 +214,18 @@ export function createSmsService(options: SmsServiceOptions) {
 
       const id = randomUUID()
       try {
-        await store.insert({
-          id,
-          phone: phones.seal(id, phone),
-          phone_hash: phones.lookup(phone),
-          content: masked ?? content,
-          sealed: masked === undefined ? null : sealer.seal(id, content),
-          encoding,
-          segments,
-        })
+        await store.insert(
+          {
+            id,
+            phone: phones.seal(id, phone),
+            phone_hash: phoneHash,
+            content: masked ?? content,
+            sealed: masked === undefined ? null : sealer.seal(id, content),
+            encoding,
+            segments,
+          },
+          maskPhone(phone),
+        )
       } catch (error) {
         await decision.release()
         throw error instanceof AppError ? error : unavailable('The database', error)

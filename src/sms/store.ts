@@ -3,7 +3,6 @@ import { isPostgres } from '../infra/db/dialect.ts'
 import { type Db, transact } from '../infra/db/index.ts'
 import type { GatewayPartStatus, SmsStatus } from '../infra/db/schema.ts'
 import { createTurnBatcher } from '../infra/turn-batcher.ts'
-import { maskPhone } from './phone.ts'
 import type { SmsEncoding } from './segment.ts'
 
 export interface SmsRow {
@@ -40,6 +39,12 @@ export type NewSms = Pick<
   'id' | 'phone' | 'phone_hash' | 'content' | 'encoding' | 'segments' | 'sealed'
 >
 
+/** A new message and its phone as the API shows it (masked) for its sms.accepted event: `phone` is sealed. */
+interface PendingSms {
+  row: NewSms
+  maskedPhone: string
+}
+
 const now = () => new Date().toISOString()
 /** Rows per INSERT: 11 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_BATCH = 500
@@ -52,13 +57,13 @@ const MAX_PENDING_INSERTS = 20_000
  */
 export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents) {
   // The messages and their sms.accepted events commit together.
-  const insertRows = (rows: NewSms[]) =>
+  const insertRows = (pending: PendingSms[]) =>
     transact(db, async (trx) => {
       const created_at = now()
       await trx
         .insertInto('sms_messages')
         .values(
-          rows.map((row) => ({
+          pending.map(({ row }) => ({
             ...row,
             status: 'queued' as const,
             attempts: 0,
@@ -70,16 +75,16 @@ export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents)
         .execute()
       await events.publish(
         trx,
-        rows.map((row) => ({
+        pending.map(({ row, maskedPhone }) => ({
           type: 'sms.accepted' as const,
-          data: { smsId: row.id, phone: maskPhone(row.phone), segments: row.segments },
+          data: { smsId: row.id, phone: maskedPhone, segments: row.segments },
         })),
       )
     })
   // One bad row must not fail the requests it shares a statement with (issue 15 item 12): a failed batch is
   // retried row by row and each row gets its own outcome. The batch statement is atomic, so nothing of it stayed.
   // Each row's outcome: undefined when stored, else its own error.
-  const inserts = createTurnBatcher<'sms', NewSms, { error: unknown } | undefined>({
+  const inserts = createTurnBatcher<'sms', PendingSms, { error: unknown } | undefined>({
     send: async (_key, rows) => {
       try {
         await insertRows(rows)
@@ -173,8 +178,8 @@ export function createSmsStore(db: Db, events: DomainEventSink = noDomainEvents)
     get,
 
     /** Stores a new `queued` message; the requests of one event-loop turn share one INSERT (turn-batcher.ts). */
-    async insert(row: NewSms): Promise<void> {
-      const failed = await inserts.add('sms', row)
+    async insert(row: NewSms, maskedPhone: string): Promise<void> {
+      const failed = await inserts.add('sms', { row, maskedPhone })
       if (failed) throw failed.error
     },
 

@@ -136,7 +136,9 @@ describe.each(dbKinds)('domain events on RabbitMQ (%s)', (db) => {
       reason: 'product 987654 does not exist',
     })
     const accepted = ofType(sms, 'sms.accepted')[0]?.data as { phone: string; segments: number }
-    expect(accepted.phone).toMatch(/\*/) // masked, never the number
+    // Masked as the API shows it (the 202's phone), never the number, nor the sealed value's '****'.
+    expect(accepted.phone).toBe(sent.json().phone)
+    expect(accepted.phone).toMatch(/^\+86\d{3}\*+\d{4}$/)
     expect(accepted.segments).toBe(1)
     expect(ofType(sms, 'sms.sent')[0]?.data).toEqual({ smsId, gateway: 'outbox' })
     expect(ofType(failed, 'sms.failed')[0]?.data).toEqual({ smsId, status: 'undelivered', error: 'absent' })

@@ -79,6 +79,39 @@ describe('HTTP error contract', () => {
     expect(wrong.statusCode).toBe(401)
   })
 
+  it('times every answer by method, route pattern and status; unknown routes as unmatched', async () => {
+    await app.http.inject({ method: 'GET', url: '/api/items' })
+    await app.http.inject({ method: 'POST', url: '/api/items/987654/views', payload: {} })
+    await app.http.inject({ method: 'GET', url: '/api/no-such-route-here' })
+    const body = (await app.http.inject({ method: 'GET', url: '/metrics' })).body
+    const count = (labels: string) =>
+      Number(
+        new RegExp(`hotspot_http_request_duration_seconds_count\\{${labels}\\} (\\d+)`).exec(body)?.[1] ?? 0,
+      )
+    expect(count('method="GET",route="/api/items",status="200"')).toBeGreaterThanOrEqual(1)
+    expect(count('method="POST",route="/api/items/:id/views",status="404"')).toBe(1)
+    expect(count('method="GET",route="unmatched",status="404"')).toBeGreaterThanOrEqual(1)
+  })
+
+  it('sets the visitor cookie from the views route only', async () => {
+    const items = await app.http.inject({
+      method: 'GET',
+      url: '/api/items',
+      headers: { cookie: 'hs_vid=abc' },
+    })
+    expect(items.statusCode).toBe(200)
+    expect(items.headers['set-cookie']).toBeUndefined()
+    const created = await app.http.inject({
+      method: 'POST',
+      url: '/api/items',
+      headers: app.auth,
+      payload: { kind: 'article', title: 'cookie scope' },
+    })
+    const view = await app.http.inject({ method: 'POST', url: `/api/items/${created.json().id}/views` })
+    expect(view.statusCode).toBe(200)
+    expect(String(view.headers['set-cookie'])).toMatch(/^hs_vid=/)
+  })
+
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     expect((await app.http.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' })
     const ready = await app.http.inject({ method: 'GET', url: '/readyz' })

@@ -153,9 +153,9 @@ describe.each(dbKinds)('one bad SMS row in a batch on %s', (db) => {
       sealed: null,
     })
     const taken = `dup-${Math.random()}`
-    await store.insert(row(taken))
+    await store.insert(row(taken), '+86139****0000')
     const ids = Array.from({ length: 10 }, (_, i) => (i === 3 ? taken : `ok-${i}-${Math.random()}`))
-    const outcomes = await Promise.allSettled(ids.map((id) => store.insert(row(id))))
+    const outcomes = await Promise.allSettled(ids.map((id) => store.insert(row(id), '+86139****0000')))
     expect(outcomes.map((o) => o.status)).toEqual(ids.map((id) => (id === taken ? 'rejected' : 'fulfilled')))
     const stored = await app.db.selectFrom('sms_messages').select('id').where('id', 'in', ids).execute()
     expect(stored).toHaveLength(10) // the 9 new ones and the one that was there

@@ -22,15 +22,18 @@ describe.each(dbKinds)('SMS receipt racing markSent on %s', (kind) => {
     store = createSmsStore(db)
   })
   const queue = async (id: string) => {
-    await store.insert({
-      id,
-      phone: 'sealed',
-      phone_hash: `hash-${id}`,
-      content: 'hi',
-      encoding: 'GSM-7',
-      segments: 1,
-      sealed: null,
-    })
+    await store.insert(
+      {
+        id,
+        phone: 'sealed',
+        phone_hash: `hash-${id}`,
+        content: 'hi',
+        encoding: 'GSM-7',
+        segments: 1,
+        sealed: null,
+      },
+      '+86139****0000',
+    )
     expect(await store.claim(id, 60_000)).toBeDefined()
     await store.recordPart(id, 0, 'smpp', `mid-${id}`)
   }
