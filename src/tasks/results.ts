@@ -1,20 +1,15 @@
-import { callScript, type RedisClient } from '../infra/redis.ts'
-import {
-  buildResultMeta,
-  parseResultMeta,
-  RESULT_EXPIRES_SECONDS,
-  type ResultMetaInput,
-  resultKey,
-} from './result-meta.ts'
+import type { RedisClient } from '../infra/redis.ts'
+import { buildResultMeta, parseResultMeta, type ResultMetaInput, resultKey } from './result-meta.ts'
+import { createTaskStates, type TaskStates } from './task-states.ts'
 import type { TaskResults, TaskState, TaskStatus } from './types.ts'
 
 const READY = new Set<TaskStatus>(['SUCCESS', 'FAILURE', 'REVOKED'])
 
 /**
  * Celery's Redis result backend, byte for byte: `celery-task-meta-<id>` holds the JSON, written with SETEX
- * (1 day) and PUBLISHed on the channel of the same name, atomically (Celery uses MULTI; one script here).
- * Python's `AsyncResult.get()` waits on that channel, so a write without the PUBLISH would leave it hanging
- * until its timeout.
+ * (1 day) and PUBLISHed on the channel of the same name, atomically (Celery uses MULTI; one script here, which
+ * writes all the states of an event-loop turn: task-states.ts). Python's `AsyncResult.get()` waits on that
+ * channel, so a write without the PUBLISH would leave it hanging until its timeout.
  */
 export function createResultBackend(
   redis: RedisClient,
@@ -24,7 +19,10 @@ export function createResultBackend(
   /** Stores STARTED and returns true, or returns false when the task already succeeded. */
   markStarted(input: ResultMetaInput): Promise<boolean>
   raw(taskId: string): Promise<string | null>
+  /** The batched per-task operations, shared with the worker's revoked check (one script run per turn). */
+  states: TaskStates
 } {
+  const states = createTaskStates(redis)
   async function get(taskId: string): Promise<TaskState> {
     const parsed = parseResultMeta(await redis.get(resultKey(taskId)))
     if (!parsed.ok)
@@ -40,22 +38,9 @@ export function createResultBackend(
     get,
     raw: (taskId) => redis.get(resultKey(taskId)),
 
-    async markStarted(input) {
-      const key = resultKey(input.taskId)
-      const marked = await callScript<number>(
-        redis,
-        'markStarted',
-        [key],
-        [buildResultMeta(input), RESULT_EXPIRES_SECONDS],
-      )
-      return marked === 1
-    },
-
-    async store(input) {
-      const key = resultKey(input.taskId)
-      // store-result-1.lua, not MULTI: one auto-pipelined command (see the script's header).
-      await callScript(redis, 'storeResult', [key], [buildResultMeta(input), RESULT_EXPIRES_SECONDS])
-    },
+    states,
+    markStarted: (input) => states.start(resultKey(input.taskId), buildResultMeta(input)),
+    store: (input) => states.store(resultKey(input.taskId), buildResultMeta(input)),
 
     /** Like Celery's client: SUBSCRIBE first, then GET (so nothing published in between is missed). */
     async wait(taskId, timeoutMs) {

@@ -90,7 +90,7 @@ export function createWorker(options: WorkerOptions) {
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
-  const revoked = createRevokedStore(options.redis, options.prefix)
+  const revoked = createRevokedStore(options.redis, options.prefix, results.states)
   const unfinishedRuns = createUnfinishedRuns(options.redis, options.prefix)
   // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
   const follow: FollowDeps = {
