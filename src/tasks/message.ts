@@ -473,7 +473,7 @@ const JSON_SHORT_ESCAPES: Record<string, string> = {
 
 const NEEDS_JSON_ESCAPE = /["\\]|[^\x20-\x7e]/
 
-function pyJsonString(s: string): string {
+export function pyJsonString(s: string): string {
   if (!NEEDS_JSON_ESCAPE.test(s)) return `"${s}"` // ids, names, states: the common case
   // Per UTF-16 code unit, so astral characters become surrogate-pair escapes as in Python.
   const body = s.replace(

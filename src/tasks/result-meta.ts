@@ -1,7 +1,7 @@
 // The JSON Celery's Redis result backend stores under celery-task-meta-<id> (and PUBLISHes on the same name),
 // built and parsed without I/O. Ground truth: test/fixtures/celery README §3 (Celery 5.2.6 captures).
 
-import { parseIsoDate, pyIsoformat, pyJsonDumps } from './message.ts'
+import { parseIsoDate, pyIsoformat, pyJsonDumps, pyJsonString } from './message.ts'
 
 const RESULT_KEY_PREFIX = 'celery-task-meta-'
 /** Celery's result_expires default; every write is a SETEX with it. */
@@ -81,17 +81,31 @@ export interface ResultMetaInput {
 
 /** The exact text Celery stores (and publishes), key order included. */
 export function buildResultMeta(input: ResultMetaInput): string {
+  // Celery 5.2 writes naive UTC (datetime.utcnow().isoformat()); newer versions append +00:00.
+  const dateDone = READY_STATES.has(input.status) ? pyIsoformat(input.now ?? new Date(), false) : null
+  if (input.extended) return buildExtendedMeta(input, dateDone)
+  // Written out rather than built as an object and walked: a worker writes two of these per task, and this is
+  // the same text with a fraction of the work (the extended form, rare, keeps the general path).
+  let out = `{"status": ${pyJsonString(input.status)}, "result": ${pyJsonDumps(input.result ?? null)}`
+  out += `, "traceback": ${input.traceback == null ? 'null' : pyJsonString(input.traceback)}`
+  out += `, "children": ${input.children?.length ? pyJsonDumps(input.children) : '[]'}`
+  out += `, "date_done": ${dateDone === null ? 'null' : pyJsonString(dateDone)}`
+  if (input.groupId) out += `, "group_id": ${pyJsonString(input.groupId)}`
+  if (input.parentId) out += `, "parent_id": ${pyJsonString(input.parentId)}`
+  return `${out}, "task_id": ${pyJsonString(input.taskId)}}`
+}
+
+function buildExtendedMeta(input: ResultMetaInput, dateDone: string | null): string {
   const meta: Record<string, unknown> = {
     status: input.status,
     result: input.result ?? null,
     traceback: input.traceback ?? null,
     children: input.children ?? [],
-    // Celery 5.2 writes naive UTC (datetime.utcnow().isoformat()); newer versions append +00:00.
-    date_done: READY_STATES.has(input.status) ? pyIsoformat(input.now ?? new Date(), false) : null,
+    date_done: dateDone,
   }
   if (input.groupId) meta.group_id = input.groupId
   if (input.parentId) meta.parent_id = input.parentId
-  if (input.extended) Object.assign(meta, input.extended)
+  Object.assign(meta, input.extended)
   meta.task_id = input.taskId
   return pyJsonDumps(meta)
 }

@@ -18,7 +18,7 @@ import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
-import { runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
+import { LazyAbort, runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
 import { DEAD_LETTER_QUEUE } from './topology.ts'
 import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
 import { createUnfinishedRuns } from './unfinished-runs.ts'
@@ -309,7 +309,7 @@ export function createWorker(options: WorkerOptions) {
     if (!fresh) return ConsumerStatus.ACK
     taskEvent('task-started', () => ({ uuid: task.id }))
     const started = performance.now()
-    const abort = new AbortController()
+    const abort = new LazyAbort()
     active.set(task.id, {
       id: task.id,
       name: task.name,
@@ -321,7 +321,7 @@ export function createWorker(options: WorkerOptions) {
     })
     processed.set(task.name, (processed.get(task.name) ?? 0) + 1)
     // Aborted for a reason other than a time limit: revoked with terminate.
-    const terminated = () => abort.signal.aborted && !(abort.signal.reason instanceof TimeLimitError)
+    const terminated = () => abort.aborted && !(abort.reason instanceof TimeLimitError)
     let value: unknown
     try {
       const context = {
@@ -330,7 +330,9 @@ export function createWorker(options: WorkerOptions) {
         retries: task.retries,
         redelivered: msg.redelivered,
         log,
-        signal: abort.signal,
+        get signal() {
+          return abort.signal
+        },
         once: <T>(key: string, effect: () => Promise<T>) => once(task.id, key, effect),
       }
       value = await runWithTimeLimits(

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { pyJsonDumps } from '../../src/tasks/message.ts'
 import {
   buildResultMeta,
   celeryException,
@@ -115,6 +116,34 @@ describe('buildResultMeta: the exact text Celery stored', () => {
         '"date_done": null, "parent_id": "p", "name": "hotspot.add", "args": [1, 2], "kwargs": {}, ' +
         '"worker": "w@h", "retries": 0, "queue": "celery", "task_id": "x"}',
     )
+  })
+
+  it('writes every field combination as json.dumps of the same dict would, in Celery’s key order', () => {
+    const now = new Date('2026-11-23T05:01:31.250Z')
+    const failure = celeryException('ValueError', 'bad "value"\n')
+    for (const status of ['STARTED', 'SUCCESS', 'FAILURE', 'RETRY'] as TaskState[])
+      for (const result of [undefined, null, 0, 'é', [1, { a: null }], failure])
+        for (const traceback of [undefined, null, 'Traceback (most recent call last):\n  "x"'])
+          for (const children of [undefined, [], [[['c', null], null]]])
+            for (const [groupId, parentId] of [
+              [undefined, undefined],
+              ['g', null],
+              [null, 'p'],
+              ['g', 'p'],
+            ]) {
+              const input = { taskId: 't"1', status, result, traceback, children, groupId, parentId, now }
+              const dict: Record<string, unknown> = {
+                status,
+                result: result ?? null,
+                traceback: traceback ?? null,
+                children: children ?? [],
+                date_done: status === 'SUCCESS' || status === 'FAILURE' ? '2026-11-23T05:01:31.250000' : null,
+              }
+              if (groupId) dict.group_id = groupId
+              if (parentId) dict.parent_id = parentId
+              dict.task_id = 't"1'
+              expect(buildResultMeta(input)).toBe(pyJsonDumps(dict))
+            }
   })
 
   it('escapes non-ASCII like Python json.dumps', () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { LazyAbort } from '../../src/tasks/time-limits.ts'
 import { SoftTimeLimitExceeded, type TaskHandler, TimeLimitExceeded } from '../../src/tasks/types.ts'
 import { onCluster, startTestApp, type TestApp } from '../support/app.ts'
 
@@ -10,6 +11,28 @@ const PYTHON = '/usr/bin/python3' // Debian's, where python3-celery lives
 const pythonDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'python')
 const hasCelery = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-packages/celery')
 const run = promisify(execFile)
+
+describe('a task’s lazy abort', () => {
+  it('is not aborted until aborted, and a signal read after the abort carries its reason', () => {
+    const abort = new LazyAbort()
+    expect([abort.aborted, abort.reason]).toEqual([false, undefined])
+    const reason = new SoftTimeLimitExceeded(1)
+    abort.abort(reason)
+    expect([abort.aborted, abort.reason]).toEqual([true, reason])
+    expect(abort.signal.aborted).toBe(true)
+    expect(abort.signal.reason).toBe(reason)
+  })
+
+  it('a signal read before the abort is the same one, and hears it', () => {
+    const abort = new LazyAbort()
+    const signal = abort.signal
+    const heard: unknown[] = []
+    signal.addEventListener('abort', () => heard.push(signal.reason))
+    abort.abort('revoked')
+    expect(abort.signal).toBe(signal)
+    expect(heard).toEqual(['revoked'])
+  })
+})
 
 describe('time limits', () => {
   let app: TestApp

@@ -24,7 +24,8 @@ export interface ActiveTask {
   kwargs: Record<string, unknown>
   queue: string
   timeStart: number
-  abort: AbortController
+  /** Aborts the task's signal (revoke with terminate). */
+  abort: Pick<AbortController, 'abort'>
 }
 
 export interface MailboxState {
