@@ -70,6 +70,20 @@ describe('Redis broker batching (one script per batch)', () => {
     await server.stop()
   })
 
+  it('publishes of one turn to a list are one LPUSH per 200, in publish order, each answered once Redis has it', async () => {
+    const queue = freshQueue()
+    const b = broker()
+    await b.ensureQueue(queue)
+    const lpushes = async () =>
+      Number(/cmdstat_lpush:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0)
+    const before = await lpushes()
+    const ids = await publishAll(b, queue, 450)
+    expect((await lpushes()) - before).toBe(3)
+    // kombu consumes from the right end: the first published is the first out.
+    const out = await raw.lrange(queue, 0, -1)
+    expect(out.reverse().map((item) => JSON.parse(item).headers.id)).toEqual(ids)
+  })
+
   it('handlers finishing together are acked by one kombuAck call, each after its handler returned', async () => {
     const queue = freshQueue()
     const b = broker()

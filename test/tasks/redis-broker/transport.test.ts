@@ -77,6 +77,18 @@ describe('kombu envelope (fixtures captured from Python Celery on Redis)', () =>
     expect(queueKey('celery', 4)).toBe(`celery${SEP}3`)
   })
 
+  it('a message from RabbitMQ with 64-bit headers (bigints) and a redelivered flag re-encodes as kombu would', () => {
+    const encoded = encodeTask({ name: 'test.add', args: [1] })
+    const headers = { ...encoded.properties.headers, retries: 2n, big: 2n ** 60n, redelivered: true }
+    const envelope = JSON.parse(
+      encodeEnvelope({ body: encoded.body, properties: { ...encoded.properties, headers } }, 'q'),
+    )
+    expect(envelope.headers.retries).toBe(2)
+    expect(envelope.headers.big).toBe(String(2n ** 60n)) // past 2^53: as text, never a rounded number
+    expect(envelope.headers).not.toHaveProperty('redelivered')
+    expect(headers.redelivered).toBe(true) // the caller's object is left as it was
+  })
+
   it('a restored Python message reads as redelivered', () => {
     const item = fixture('restored_after_visibility_timeout').redis.celery?.items?.[0] as string
     const delivery = decodeEnvelope(item, 'x')

@@ -49,6 +49,8 @@ export interface RedisBrokerOptions {
 
 /** Tags per kombuAck call: a batch stays a short script for Redis' single thread. */
 const ACK_BATCH = 500
+/** Values per LPUSH of a turn's publishes to one list (a command of a few hundred kB at most). */
+const PUSH_BATCH = 200
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const nowSeconds = () => Date.now() / 1000
 
@@ -79,6 +81,17 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     },
   })
 
+  // Publishes of one turn to the same list go as one LPUSH of many values: the same order in the list (each
+  // value is pushed at the head in turn) and the same answer (Redis has them all), one command instead of many.
+  const pushes = createTurnBatcher<string, string, undefined>({
+    maxBatch: PUSH_BATCH,
+    maxPending: 100_000,
+    async send(key, payloads) {
+      await client.lpush(key, ...payloads)
+      return payloads.map(() => undefined)
+    },
+  })
+
   async function ensureQueue(queue: string) {
     let pending = declared.get(queue)
     if (!pending) {
@@ -100,7 +113,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     const key = queueKey(queue, message.properties.priority)
     const payload = encodeEnvelope(message, queue)
     if (delayMs >= MIN_DELAY_MS) await client.zadd(DELAYED, Date.now() + delayMs, delayedMember(key, payload))
-    else await client.lpush(key, payload)
+    else await pushes.add(key, payload)
   }
 
   /** kombu's _lookup for a restore: anon exchange → the routing key; else the exchange's direct bindings. */
