@@ -249,7 +249,9 @@ function decode(body: unknown, props: IncomingProperties): DecodedTask {
   }
   const rawHeaders = props.headers ?? {}
   if (!isPlainObject(rawHeaders)) throw new Invalid('invalid_headers', 'headers must be a table')
-  const headers = normalize(rawHeaders) as Record<string, unknown>
+  // Copied only when a 64-bit AMQP header (a bigint) needs a number: most messages have none, and a copy of
+  // every message's headers was a steady share of the worker's garbage.
+  const headers = (holdsBigint(rawHeaders) ? normalize(rawHeaders) : rawHeaders) as Record<string, unknown>
   if (headers.compression != null) {
     throw new Invalid(
       'unsupported_compression',
@@ -441,6 +443,13 @@ function normalize(value: unknown): unknown {
   return value
 }
 
+function holdsBigint(value: unknown): boolean {
+  if (typeof value === 'bigint') return true
+  if (Array.isArray(value)) return value.some(holdsBigint)
+  if (isPlainObject(value)) for (const key of Object.keys(value)) if (holdsBigint(value[key])) return true
+  return false
+}
+
 const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER)
 const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER)
 
@@ -576,9 +585,18 @@ export function pyRepr(value: unknown, maxLength = Number.POSITIVE_INFINITY): st
   return out.length > maxLength ? `${out.slice(0, maxLength - 3)}...` : out
 }
 
+// The last stamp made: a busy worker stamps many results within the same millisecond.
+let lastStampMs = Number.NaN
+let lastStamp = ''
+
 /** datetime.isoformat() of a UTC time: microseconds only when non-zero, `+00:00` when aware. */
 export function pyIsoformat(date: Date, aware: boolean): string {
-  const ms = date.getUTCMilliseconds()
-  const fraction = ms === 0 ? '' : `.${String(ms).padStart(3, '0')}000`
-  return date.toISOString().slice(0, 19) + fraction + (aware ? '+00:00' : '')
+  const time = date.getTime()
+  if (time !== lastStampMs) {
+    const ms = date.getUTCMilliseconds()
+    const fraction = ms === 0 ? '' : `.${String(ms).padStart(3, '0')}000`
+    lastStamp = date.toISOString().slice(0, 19) + fraction
+    lastStampMs = time
+  }
+  return aware ? `${lastStamp}+00:00` : lastStamp
 }

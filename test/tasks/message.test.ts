@@ -662,6 +662,14 @@ describe('Python-compatible text', () => {
     expect(pyIsoformat(new Date('2026-11-23T05:01:31.726Z'), false)).toBe('2026-11-23T05:01:31.726000')
     expect(pyIsoformat(new Date('2026-11-23T05:01:31Z'), true)).toBe('2026-11-23T05:01:31+00:00')
   })
+
+  it('isoformat of the same millisecond twice, naive then aware, and of the next one', () => {
+    const at = new Date('2026-11-23T05:01:31.726Z')
+    expect(pyIsoformat(at, false)).toBe('2026-11-23T05:01:31.726000')
+    expect(pyIsoformat(new Date(at.getTime()), true)).toBe('2026-11-23T05:01:31.726000+00:00')
+    expect(pyIsoformat(new Date(at.getTime() + 1), false)).toBe('2026-11-23T05:01:31.727000')
+    expect(() => pyIsoformat(new Date(Number.NaN), false)).toThrow(RangeError)
+  })
 })
 
 describe('parseIsoDate', () => {
