@@ -24,7 +24,8 @@ const PROPAGATE = new Set(['FAILURE', 'REVOKED'])
 /** After SUCCESS: the `link` callbacks, the next step of the chain (the last element: it is reversed), the chord. */
 export async function followSuccess(deps: FollowDeps, task: DecodedTask, value: unknown) {
   // Most tasks are neither linked, chained nor chord parts: nothing to allocate or await for them.
-  if (!task.embed.callbacks?.length && !task.embed.chain?.length && !(task.embed.chord && task.groupId)) return
+  if (!task.embed.callbacks?.length && !task.embed.chain?.length && !(task.embed.chord && task.groupId))
+    return
   const parent = { id: task.id, rootId: task.rootId }
   for (const [i, callback] of (task.embed.callbacks ?? []).entries())
     await applySignature(deps, callback, [value], parent, null, derivedId(task.id, 'link', String(i)))
