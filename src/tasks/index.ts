@@ -123,7 +123,7 @@ export function createTaskSystem(options: TaskSystemOptions) {
     ...options.worker,
   })
 
-  const chords = createChordStore(redis)
+  const chords = createChordStore(redis, results.states)
   return {
     registry,
     producer,

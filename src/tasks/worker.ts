@@ -95,7 +95,7 @@ export function createWorker(options: WorkerOptions) {
   // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
   const follow: FollowDeps = {
     send: (opts) => producer.sendEncoded(opts),
-    chords: createChordStore(options.redis),
+    chords: createChordStore(options.redis, results.states),
     store: (input) => results.store(input),
   }
   const active = new Map<string, ActiveTask>()

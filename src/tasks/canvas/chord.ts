@@ -6,6 +6,7 @@ import { Cluster } from 'ioredis'
 import { callScript, type RedisClient } from '../../infra/redis.ts'
 import { pyJsonDumps } from '../message.ts'
 import { RESULT_EXPIRES_SECONDS } from '../result-meta.ts'
+import type { TaskStates } from '../task-states.ts'
 
 const GROUP_PREFIX = 'celery-taskset-meta-'
 
@@ -17,7 +18,8 @@ export function groupKey(groupId: string, suffix: '' | '.j' | '.t' | '.s' = ''):
 /** One header task's outcome as Celery encodes it in `.j`: [1, task id, state, result]. */
 export type ChordPart = [1, string, string, unknown]
 
-export function createChordStore(redis: RedisClient) {
+/** `states`: the result backend's, whose `store` writes a key as Celery's backend writes every set (SETEX + PUBLISH). */
+export function createChordStore(redis: RedisClient, states: TaskStates) {
   const partScript = async (keys: string[], args: (string | number)[]): Promise<string[]> => {
     if (!(redis instanceof Cluster)) return callScript<string[]>(redis, 'chordPart', keys, args)
     // Celery's keys carry no hash tag, so on Redis Cluster they live in different slots and no script or MULTI
@@ -35,14 +37,7 @@ export function createChordStore(redis: RedisClient) {
 
   return {
     /** What a Celery client does before sending a chord's header: `SETEX <gid>.s` + PUBLISH, like every set. */
-    async setChordSize(groupId: string, size: number) {
-      await callScript(
-        redis,
-        'storeResult',
-        [groupKey(groupId, '.s')],
-        [String(size), RESULT_EXPIRES_SECONDS],
-      )
-    },
+    setChordSize: (groupId: string, size: number) => states.store(groupKey(groupId, '.s'), String(size)),
 
     /**
      * Records one header task's final state; returns every part (in group_index order) when this one completed
@@ -70,12 +65,7 @@ export function createChordStore(redis: RedisClient) {
     /** GroupResult.save(): `{"result": [[gid, null], [[[id, null], null], …]]}` under celery-taskset-meta-<gid>. */
     async saveGroup(groupId: string, taskIds: string[]) {
       const tuple = [[groupId, null], taskIds.map((id) => [[id, null], null])]
-      await callScript(
-        redis,
-        'storeResult',
-        [groupKey(groupId)],
-        [pyJsonDumps({ result: tuple }), RESULT_EXPIRES_SECONDS],
-      )
+      await states.store(groupKey(groupId), pyJsonDumps({ result: tuple }))
     },
 
     /** GroupResult.restore(): the member task ids, or null when no group was saved under that id. */
