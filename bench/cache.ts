@@ -6,6 +6,7 @@
  */
 import os from 'node:os'
 import { benchSetup, machine, pct, say, writeResult } from './lib.ts'
+import { profiledRoute } from './lib-profile.ts'
 import {
   alternatingRounds,
   budgetAndRounds,
@@ -91,6 +92,14 @@ const byCache = answers.reduce<Record<string, number>>((tally, r) => {
 }, {})
 const fresh = answers.every((r) => r.body.includes('(edited)'))
 
+say('profiling GET /api/banners on a second hotspot process')
+const profile = await profiledRoute(bench, {
+  route: 'GET /api/banners',
+  seconds,
+  connections,
+  setup: async () => ({ path: '/api/banners' }),
+})
+
 const lines = [
   `# Cache benchmark — ${new Date().toISOString()}`,
   '',
@@ -113,6 +122,7 @@ const lines = [
     '(test/banners/processes.test.ts)',
   '',
   ...budgetAndRounds(results),
+  ...profile,
 ]
 writeResult('cache', lines.join('\n'))
 

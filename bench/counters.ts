@@ -9,6 +9,7 @@
 import os from 'node:os'
 import { Redis } from 'ioredis'
 import { benchSetup, load, machine, say, writeResult } from './lib.ts'
+import { profiledRoute } from './lib-profile.ts'
 import { alternatingRounds, budgetAndRounds, loadLine, ratioSpread, throughputRatio } from './lib-rounds.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -96,6 +97,24 @@ const exactRun = await load({
 const counted = (await (await fetch(`${hotspot.url}/api/items/${fresh.id}`)).json()) as { views: number }
 const exact = counted.views === exactRun.ok
 
+say('profiling POST /api/items/:id/views on a second hotspot process')
+const profile = await profiledRoute(bench, {
+  route: 'POST /api/items/:id/views',
+  seconds,
+  connections,
+  setup: async (server) => {
+    const profiled = await bench.admin<{ id: number }>(server, 'POST', '/api/items', {
+      kind: 'article',
+      title: 'profiled',
+    })
+    return {
+      path: `/api/items/${profiled.id}/views`,
+      method: 'POST',
+      body: JSON.stringify({ visitorId: 'bench-visitor' }),
+    }
+  },
+})
+
 const lines = [
   `# Counters benchmark — ${new Date().toISOString()}`,
   '',
@@ -111,6 +130,7 @@ const lines = [
   `- hotspot exact count (autocannon, ${amount} requests): ${counted.views} views recorded for ${exactRun.ok} 2xx answers → ${exact ? '**exact, 0 lost**' : '**MISMATCH**'}`,
   '',
   ...budgetAndRounds(results),
+  ...profile,
 ]
 writeResult('counters', lines.join('\n'))
 

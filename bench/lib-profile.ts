@@ -5,6 +5,9 @@
  * `process.hrtime` around each load run.
  */
 import fs from 'node:fs'
+import path from 'node:path'
+import { type Contender, measure } from './lib.ts'
+import { measureCpu } from './lib-cpu.ts'
 
 interface CallFrame {
   functionName: string
@@ -149,4 +152,68 @@ export function summarise(
   const share = (m: Map<string, number>) =>
     [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]): [string, number] => [k, v / Math.max(1, busy)])
   return { busySamples: busy, categories: share(categories), topFunctions: share(functions).slice(0, top) }
+}
+
+/** What `profiledRoute` needs of a bench (bench/lib.ts benchSetup). */
+interface ProfilingBench {
+  servers: { root: string; redis: { pid: number } }
+  spawn(script: string, extra: Record<string, string>, options: { nodeArgs: string[] }): Promise<Contender>
+}
+
+/**
+ * Issue 16's breakdown for one route, in that route's own result file: after the measured rounds, one more run of
+ * the route on a second hotspot process (the same `bench/servers/hotspot-api.js` on dist/, the same environment)
+ * under `node --cpu-prof` — never on the measured contender, which the profiler would slow. Returns the section:
+ * node CPU per request by part (share of busy profile samples × the CPU µs per request /proc measured in that
+ * run, the profiler's cost included) and the functions with the most self time.
+ */
+export async function profiledRoute(
+  bench: ProfilingBench,
+  options: {
+    route: string
+    env?: Record<string, string>
+    seconds: number
+    connections: number
+    /** Creates what the run needs on the profiled process (an item, a product) and says what to load. */
+    setup: (server: Contender) => Promise<Omit<Parameters<typeof measure>[0], 'url'> & { path: string }>
+  },
+): Promise<string[]> {
+  const dir = path.join(bench.servers.root, `profile-${options.route.replace(/\W+/g, '-')}`)
+  const server = await bench.spawn('bench/servers/hotspot-api.js', options.env ?? {}, {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'bench/servers/hotspot-api.js'],
+  })
+  const { path: route, ...load } = await options.setup(server)
+  const url = `${server.url}${route}`
+  await measure({ ...load, url, connections: options.connections, seconds: 2 }) // JIT warm-up
+  const from = nowUs()
+  const { result, cpuMs } = await measureCpu({ node: server.pid, redis: bench.servers.redis.pid }, () =>
+    measure({ ...load, url, connections: options.connections, seconds: options.seconds }),
+  )
+  const to = nowUs()
+  await server.stop() // the profile is written as the process exits
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+  if (!file) throw new Error(`no CPU profile from the profiled ${options.route} run`)
+  const summary = summarise(readProfile(path.join(dir, file)), from, to, 12)
+  const nodeUs = ((cpuMs.node ?? 0) * 1000) / Math.max(1, result.requests)
+  const redisUs = ((cpuMs.redis ?? 0) * 1000) / Math.max(1, result.requests)
+  return [
+    `## Where hotspot's CPU goes: ${options.route} under the profiler`,
+    '',
+    `One more run after the rounds, on a second hotspot process under \`node --cpu-prof\` (wrk, ${options.connections}`,
+    `connections, ${options.seconds} s after a 2 s warm-up): ${result.requestsPerSecond.toFixed(0)} req/s, node`,
+    `${nodeUs.toFixed(0)} µs of CPU per request with the profiler's own cost (redis-server ${redisUs.toFixed(0)} µs).`,
+    "Each part's µs per request is its share of the busy samples × that figure.",
+    '',
+    '| part | % of node CPU | µs/req |',
+    '|---|---|---|',
+    ...summary.categories.map(
+      ([part, share]) => `| ${part} | ${(share * 100).toFixed(1)} | ${(share * nodeUs).toFixed(1)} |`,
+    ),
+    `| **total** | 100 | ${nodeUs.toFixed(0)} |`,
+    '',
+    'Most self time:',
+    '',
+    ...summary.topFunctions.map(([name, share]) => `- ${(share * 100).toFixed(1)} % ${name}`),
+    '',
+  ]
 }

@@ -145,6 +145,8 @@ export interface LoadResult {
   p99: number
   ok: number
   errors: number
+  /** CPU the load generator itself used (wrk only), ms. */
+  loadGeneratorCpuMs?: number
 }
 
 /**
@@ -196,14 +198,17 @@ export async function measure(options: {
     ].join('\n'),
   )
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', [
+    // Under `sh` so that its `times` (CPU of the shell's children) reports wrk's own CPU once wrk has exited: the
+    // load generator shares the 2 cores with the contenders, and the scale bench accounts for it.
+    const args = [
       '-t1',
       `-c${options.connections ?? 100}`,
       `-d${options.seconds ?? 10}s`,
       '-s',
       script,
       options.url,
-    ])
+    ]
+    const child = spawn('sh', ['-c', 'wrk "$@"; rc=$?; times; exit $rc', 'sh', ...args])
     let out = ''
     child.stdout?.on('data', (d) => {
       out += d
@@ -215,7 +220,14 @@ export async function measure(options: {
   const [requests, statusErrors, socketErrors, p50us, p99us, durationUs] = match
     .slice(1)
     .map(Number) as number[]
+  // `times` prints the shell's user/system CPU, then its children's (wrk): `0m1.230000s 0m0.450000s`.
+  const children = [...output.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].at(-1)
+  const seconds = (m: string | undefined, s: string | undefined) => Number(m ?? 0) * 60 + Number(s ?? 0)
+  const loadGeneratorCpuMs = children
+    ? (seconds(children[1], children[2]) + seconds(children[3], children[4])) * 1000
+    : undefined
   return {
+    loadGeneratorCpuMs,
     requests: requests as number,
     requestsPerSecond: (requests as number) / ((durationUs as number) / 1e6),
     p50: (p50us as number) / 1000,

@@ -14,6 +14,7 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { createRedis } from '../src/infra/redis.ts'
 import { createLimiter } from '../src/ratelimit/index.ts'
 import { benchSetup, machine, median, pct, say, writeResult } from './lib.ts'
+import { profiledRoute } from './lib-profile.ts'
 import {
   alternatingRounds,
   cpuBudgetTable,
@@ -193,6 +194,15 @@ const httpRuns = await alternatingRounds({
   ],
 })
 
+say('profiling POST /api/sms on a second hotspot process')
+const profile = await profiledRoute(bench, {
+  route: 'POST /api/sms',
+  env: { SMS_ADDRESS_LIMIT: '0', SMS_GLOBAL_LIMIT: '0' },
+  seconds,
+  connections: concurrency,
+  setup: async () => ({ path: '/api/sms', method: 'POST', bodyLua: smsBody }),
+})
+
 // --- report -----------------------------------------------------------------------------------------------
 
 const f0 = (n: number) => n.toFixed(0)
@@ -263,6 +273,7 @@ lines.push(
   '',
   `POST /api/sms / hello-world throughput (median and spread of per-round ratios): **${ratioSpread(httpRuns, throughputRatio(SMS, HELLO))}**`,
   '',
+  ...profile,
 )
 writeResult('limiter', lines.join('\n'))
 

@@ -11,6 +11,7 @@ import os from 'node:os'
 import autocannon from 'autocannon'
 import SQLite from 'better-sqlite3'
 import { benchSetup, machine, median, pct, say, writeResult } from './lib.ts'
+import { profiledRoute } from './lib-profile.ts'
 import {
   alternatingRounds,
   cpuBudgetTable,
@@ -164,6 +165,21 @@ const sustained = await alternatingRounds({
   ],
 })
 
+say('profiling POST /api/seckill/:id on a second hotspot process')
+const profile = await profiledRoute(bench, {
+  route: 'POST /api/seckill/:id',
+  env: { ...env, BENCH_ROLES: 'api,worker', LOG_LEVEL: 'error' },
+  seconds,
+  connections,
+  setup: async (server) => {
+    const product = await bench.admin<{ id: number }>(server, 'POST', '/api/products', {
+      name: 'profiled',
+      stock,
+    })
+    return { path: `/api/seckill/${product.id}`, method: 'POST', bodyLua: `'{"userId":"wrk-' .. n .. '"}'` }
+  },
+})
+
 const exact = results.every(
   (r) => r.orders === stock && r.users === stock && r.remaining === 0 && r.seckill.statuses['202'] === stock,
 )
@@ -207,6 +223,7 @@ lines.push(
   '',
   ...roundsTable(sustained),
   '',
+  ...profile,
 )
 writeResult('seckill', lines.join('\n'))
 
