@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
+import { v7 as timeOrderedUuid } from 'uuid'
 import type { Db } from '../infra/db/index.ts'
 import {
   type DomainEvent,
@@ -47,7 +48,8 @@ export function createOutbox(db: Db) {
           .insertInto('domain_event_outbox')
           .values(
             list.slice(i, i + INSERT_BATCH).map((fact) => ({
-              id: fact.key === undefined ? randomUUID() : stableEventId(`${fact.type}:${fact.key}`),
+              // Time-ordered, as the facts' own rows (sms/service.ts): appended to the id index, not scattered.
+              id: fact.key === undefined ? timeOrderedUuid() : stableEventId(`${fact.type}:${fact.key}`),
               type: fact.type,
               time,
               data: JSON.stringify(fact.data),
@@ -69,7 +71,7 @@ export function createOutbox(db: Db) {
         const rows = parts.slice(i, i + INSERT_BATCH).map((p) => {
           const second = new Date(p.second * 1000).toISOString()
           return {
-            id: randomUUID(),
+            id: timeOrderedUuid(),
             type: 'item.viewed',
             time: second,
             data: JSON.stringify({ itemId: p.itemId, second }),

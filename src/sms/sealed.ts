@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto'
 
 /**
  * Text that must not sit in clear at rest (a verification code's SMS): AES-256-GCM with a key derived by HKDF
@@ -12,6 +12,24 @@ export interface Sealer {
 
 const INFO = 'hotspot sms sealed text v1'
 
+const IV_BYTES = 12
+/**
+ * IVs are cut from a buffer of CSPRNG bytes refilled 256 IVs at a time: `randomBytes(12)` per seal asked the
+ * kernel for 12 bytes each time (~9 µs, two seals per SMS). The same randomness; every IV used once.
+ */
+const ivPool = Buffer.alloc(IV_BYTES * 256)
+let ivNext = ivPool.length
+export function freshIv(): Buffer {
+  if (ivNext === ivPool.length) {
+    randomFillSync(ivPool)
+    ivNext = 0
+  }
+  // A copy: the next refill must not change an IV already handed out.
+  const iv = Buffer.from(ivPool.subarray(ivNext, ivNext + IV_BYTES))
+  ivNext += IV_BYTES
+  return iv
+}
+
 /** `info` separates keys by purpose (HKDF): the texts' key never opens phones, and the other way round. */
 export function createSealer(secret: () => string, info = INFO): Sealer {
   let key: Buffer | undefined
@@ -22,7 +40,7 @@ export function createSealer(secret: () => string, info = INFO): Sealer {
   }
   return {
     seal(smsId, text) {
-      const iv = randomBytes(12)
+      const iv = freshIv()
       const cipher = createCipheriv('aes-256-gcm', keyOf(), iv).setAAD(Buffer.from(smsId))
       const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
       return ['v1', iv, body, cipher.getAuthTag()]

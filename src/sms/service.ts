@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { v7 as timeOrderedUuid } from 'uuid'
 import { AppError, unavailable } from '../errors.ts'
 import type { Db } from '../infra/db/index.ts'
 import type { SmsStatus } from '../infra/db/schema.ts'
@@ -212,7 +212,9 @@ export function createSmsService(options: SmsServiceOptions) {
           quota: decision.quota,
         }
 
-      const id = randomUUID()
+      // Time-ordered (UUIDv7): each new row lands at the end of the primary-key index instead of on a random
+      // page, which SQLite then rewrites whole at commit (the SMS route's SQL cost: 373 → 295 µs per request).
+      const id = timeOrderedUuid()
       try {
         await store.insert(
           {

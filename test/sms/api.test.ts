@@ -116,6 +116,21 @@ describe.each(dbKinds)('SMS API on %s (real Redis, RabbitMQ, worker)', (db) => {
     expect(inserts.length).toBeLessThan(25)
   })
 
+  it('ids are time-ordered UUIDs (v7): messages sent one after another sort in the order they were sent', async () => {
+    // A random id (v4) puts every new row on a random page of the primary-key index, which SQLite rewrites at
+    // commit; a time-ordered one appends. Same for the sms.accepted events written with them.
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const answer = await sendSms(app, { phone: randomPhone(), content: `ordered ${i}` })
+      expect(answer.statusCode).toBe(202)
+      ids.push(answer.json().id as string)
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect([...ids].sort()).toEqual(ids)
+  })
+
   it('admits a 2-segment message whole or not at all', async () => {
     const phone = randomPhone()
     for (let i = 0; i < 4; i++)
