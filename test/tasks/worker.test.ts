@@ -101,10 +101,10 @@ describe.each<BrokerKind>(['amqp', 'redis'])('task worker (real %s broker and Re
       exc_module: 'hotspot.errors',
     })
     expect(typeof raw.traceback).toBe('string')
-    const dead = await listDeadLetters()
-    expect(dead).toContainEqual(
-      expect.objectContaining({ taskId, task: 'hotspot.fail', reason: 'permanent_error' }),
-    )
+    // The worker stores FAILURE first, then publishes the dead letter (Celery's order): it lands moments later.
+    await expect
+      .poll(listDeadLetters)
+      .toContainEqual(expect.objectContaining({ taskId, task: 'hotspot.fail', reason: 'permanent_error' }))
   })
 
   it('retries with exponential backoff in the broker, then succeeds', async () => {
@@ -127,8 +127,9 @@ describe.each<BrokerKind>(['amqp', 'redis'])('task worker (real %s broker and Re
       error: { type: 'Exception', message: 'attempt 3 failed' },
     })
     expect(runs.get(taskId)).toHaveLength(4)
-    const dead = await listDeadLetters()
-    expect(dead).toContainEqual(expect.objectContaining({ taskId, reason: 'retries_exhausted' }))
+    await expect
+      .poll(listDeadLetters)
+      .toContainEqual(expect.objectContaining({ taskId, reason: 'retries_exhausted' }))
   })
 
   it('honours RetryTask with its own countdown', async () => {
@@ -202,9 +203,9 @@ describe.each<BrokerKind>(['amqp', 'redis'])('task worker (real %s broker and Re
       status: 'FAILURE',
       error: { type: 'NotRegistered', message: 'no.such.task' },
     })
-    expect(await listDeadLetters()).toContainEqual(
-      expect.objectContaining({ taskId, reason: 'unknown_task' }),
-    )
+    await expect
+      .poll(listDeadLetters)
+      .toContainEqual(expect.objectContaining({ taskId, reason: 'unknown_task' }))
   })
 
   it('dead-letters poison messages and keeps working', async () => {
