@@ -214,8 +214,8 @@ export function createSmsService(options: SmsServiceOptions) {
 
       // Time-ordered (UUIDv7): each new row lands at the end of the primary-key index instead of on a random
       // page, which SQLite then rewrites whole at commit (the SMS route: 373 → 295 µs of CPU per request).
-      // uuid 11, not 12+: its Node build draws from a pooled CSPRNG buffer; the later ones call
-      // crypto.getRandomValues for every id (7 µs each here).
+      // uuid 11, not 14: 11's Node build draws from a pooled CSPRNG buffer, 14 calls crypto.getRandomValues for
+      // every id (7 µs each here).
       const id = timeOrderedUuid()
       try {
         await store.insert(
