@@ -46,6 +46,7 @@ for (let i = 0; i < 200; i++) {
   )
 }
 
+const viewBody = JSON.stringify({ visitorId: 'bench-visitor' })
 const HELLO = '(a) Fastify hello-world'
 const NAIVE = '(b) naive GET-then-SET'
 const HOTSPOT = '(c) hotspot POST /api/items/:id/views'
@@ -76,7 +77,7 @@ const results = await alternatingRounds({
       server: hotspot,
       path: `/api/items/${item.id}/views`,
       method: 'POST',
-      body: JSON.stringify({ visitorId: 'bench-visitor' }),
+      body: viewBody,
     },
     { name: RANKINGS, server: hotspot, path: '/api/rankings/views?period=all&limit=10' },
   ],
@@ -110,7 +111,7 @@ const profile = await profiledRoute(bench, {
     return {
       path: `/api/items/${profiled.id}/views`,
       method: 'POST',
-      body: JSON.stringify({ visitorId: 'bench-visitor' }),
+      body: viewBody,
     }
   },
 })

@@ -169,10 +169,8 @@ const exactness = await Promise.all(
 say('starting contenders')
 const hello = await bench.spawn('bench/servers/hello.ts')
 // wrk sends from one address: the per-address and global SMS budgets would refuse almost all of it.
-const hotspot = await bench.spawn('bench/servers/hotspot-api.js', {
-  SMS_ADDRESS_LIMIT: '0',
-  SMS_GLOBAL_LIMIT: '0',
-})
+const hotspotEnv = { SMS_ADDRESS_LIMIT: '0', SMS_GLOBAL_LIMIT: '0' }
+const hotspot = await bench.spawn('bench/servers/hotspot-api.js', hotspotEnv)
 const HELLO = '(a) Fastify hello-world'
 const SMS = '(b) hotspot POST /api/sms'
 // A random China mobile number in every body, so the per-phone limit rarely refuses; hello-world parses the same.
@@ -197,7 +195,7 @@ const httpRuns = await alternatingRounds({
 say('profiling POST /api/sms on a second hotspot process')
 const profile = await profiledRoute(bench, {
   route: 'POST /api/sms',
-  env: { SMS_ADDRESS_LIMIT: '0', SMS_GLOBAL_LIMIT: '0' },
+  env: hotspotEnv,
   seconds,
   connections: concurrency,
   setup: async () => ({ path: '/api/sms', method: 'POST', bodyLua: smsBody }),

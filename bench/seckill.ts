@@ -38,13 +38,16 @@ const env = {
 }
 say('starting contenders')
 const hello = await bench.spawn('bench/servers/hello.ts', env)
-const hotspot = await bench.spawn('bench/servers/hotspot-api.js', {
+const hotspotEnv = {
   ...env,
   BENCH_ROLES: 'api,worker', // as `hotspot start` runs them: the orders are created in the same process
   // `error`: wrk ends a run by closing connections with requests in flight, and each of those aborted bodies
   // would log a warning.
   LOG_LEVEL: 'error',
-})
+}
+const hotspot = await bench.spawn('bench/servers/hotspot-api.js', hotspotEnv)
+// A user of its own per attempt: the per-user limit never refuses, the stock does.
+const attemptBody = `'{"userId":"wrk-' .. n .. '"}'`
 const sqlite = new SQLite(dbFile, { readonly: true })
 const countOrders = sqlite.prepare(
   'SELECT count(*) AS n, count(DISTINCT user_id) AS users FROM orders WHERE product_id = ?',
@@ -158,8 +161,7 @@ const sustained = await alternatingRounds({
       server: hotspot,
       path: '/',
       method: 'POST',
-      // A user of its own per attempt: the per-user limit never refuses, the stock does.
-      bodyLua: `'{"userId":"wrk-' .. n .. '"}'`,
+      bodyLua: attemptBody,
       prepare: async (round) => `/api/seckill/${await newProduct(`wrk ${round}`)}`,
     },
   ],
@@ -168,7 +170,7 @@ const sustained = await alternatingRounds({
 say('profiling POST /api/seckill/:id on a second hotspot process')
 const profile = await profiledRoute(bench, {
   route: 'POST /api/seckill/:id',
-  env: { ...env, BENCH_ROLES: 'api,worker', LOG_LEVEL: 'error' },
+  env: hotspotEnv,
   seconds,
   connections,
   setup: async (server) => {
@@ -176,7 +178,7 @@ const profile = await profiledRoute(bench, {
       name: 'profiled',
       stock,
     })
-    return { path: `/api/seckill/${product.id}`, method: 'POST', bodyLua: `'{"userId":"wrk-' .. n .. '"}'` }
+    return { path: `/api/seckill/${product.id}`, method: 'POST', bodyLua: attemptBody }
   },
 })
 
