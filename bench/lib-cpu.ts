@@ -60,3 +60,15 @@ export async function measureCpu<T>(
   const cpuMs = Object.fromEntries(entries.map(([name, pid], i) => [name, treeCpuMs(pid) - (before[i] ?? 0)]))
   return { result, cpuMs }
 }
+
+/**
+ * CPU time (ms) the whole machine spent busy, all cores summed (/proc/stat's first line minus idle and iowait):
+ * with the contenders', Redis's and the load generator's own figures it says whether the cores were the limit.
+ */
+export function machineBusyMs(): number {
+  const [, ...fields] = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/)
+  const ticks = fields.map(Number)
+  const total = ticks.slice(0, 8).reduce((sum, t) => sum + (t || 0), 0) // user … steal (guest time is in user)
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0)
+  return ((total - idle) / TICKS_PER_SECOND) * 1000
+}
