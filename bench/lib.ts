@@ -199,7 +199,7 @@ export async function measure(options: {
   )
   const output = await new Promise<string>((resolve, reject) => {
     // Under `sh` so that its `times` (CPU of the shell's children) reports wrk's own CPU once wrk has exited: the
-    // load generator shares the 2 cores with the contenders (`loadGeneratorCpuMs`; no bench reports it yet).
+    // load generator shares the 2 cores with the contenders (`loadGeneratorCpuMs`, reported by `scale`).
     const args = [
       '-t1',
       `-c${options.connections ?? 100}`,
