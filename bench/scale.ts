@@ -141,8 +141,7 @@ interface Run {
   p50: number
   p99: number
   errors: number
-  apiCpuPer1k: number
-  /** Each API process on its own (for `--workers 2`: the primary, then its workers). */
+  /** Each API process on its own (for `--workers 2`: the primary, then its workers); `apiCpu` sums them. */
   perProcessCpuPer1k: number[]
   redisCpuPer1k: number
   /** Socket reads Redis made (INFO's total_reads_processed): fewer per request = more commands per write. */
@@ -181,7 +180,6 @@ async function measureViews(api: Api, ids: number[], redisNodes: RedisNode[]): P
     p50: result.p50,
     p99: result.p99,
     errors: result.errors,
-    apiCpuPer1k: per1k(perProcess.reduce((sum, ms) => sum + ms, 0)),
     perProcessCpuPer1k: perProcess.map(per1k),
     redisCpuPer1k: per1k(cpuMs(redisPids) - cpuBefore.redis),
     redisReadsPer1k: per1k(sum(await redisStat(redisNodes, 'total_reads_processed')) - readsBefore),
@@ -213,6 +211,7 @@ interface RedisNode {
   port: number
 }
 const sum = (xs: number[]) => xs.reduce((total, x) => total + x, 0)
+const apiCpu = (r: Run) => sum(r.perProcessCpuPer1k)
 
 /** One counter of INFO stats, per node. */
 async function redisStat(nodes: RedisNode[], field: string): Promise<number[]> {
@@ -271,7 +270,7 @@ for (let round = 1; round <= rounds; round++) {
   )
 }
 
-const total = (r: Run) => r.apiCpuPer1k + r.redisCpuPer1k + r.rabbitCpuPer1k + r.wrkCpuPer1k
+const total = (r: Run) => apiCpu(r) + r.redisCpuPer1k + r.rabbitCpuPer1k + r.wrkCpuPer1k
 const row = (name: string, r: Run) =>
   `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} | ${r.perProcessCpuPer1k.map((ms) => ms.toFixed(0)).join(' + ')} | ${r.redisCpuPer1k.toFixed(0)} | ${r.rabbitCpuPer1k.toFixed(0)} | ${r.wrkCpuPer1k.toFixed(0)} | ${total(r).toFixed(0)} | ${pct(r.machineBusy)} |`
 /**
@@ -321,15 +320,7 @@ for (const [i, r] of results.entries()) {
     '',
     `Limiter (direct, 100 in flight): standalone ${r.limiterStandalone.toFixed(0)}/s, Cluster ${r.limiterCluster.toFixed(0)}/s.`,
     `Commands per Cluster master during (b): ${r.spread.join(' / ')} (${r.spread
-      .map((n) =>
-        pct(
-          n /
-            Math.max(
-              1,
-              r.spread.reduce((s, x) => s + x, 0),
-            ),
-        ),
-      )
+      .map((n) => pct(n / Math.max(1, sum(r.spread))))
       .join(' / ')}).`,
     '',
   )
@@ -343,7 +334,7 @@ const vs = (ratio: number) =>
   `${ratio.toFixed(2)}× (${pct(Math.abs(1 - ratio))} ${ratio <= 1 ? 'slower' : 'faster'})`
 // CPU per request does not depend on how busy the machine is (throughput does): what 2 cores could serve if the
 // API processes and Redis had them to themselves (the load generator's own CPU left out).
-const cpuBound = (r: Run) => (os.cpus().length * 1_000_000) / Math.max(1, r.apiCpuPer1k + r.redisCpuPer1k)
+const cpuBound = (r: Run) => (os.cpus().length * 1_000_000) / Math.max(1, apiCpu(r) + r.redisCpuPer1k)
 const spread = results[0]?.spread ?? []
 /** Every figure of a contender's runs, as the median over rounds. */
 function medianRun(runs: Run[]): Run {
@@ -353,7 +344,6 @@ function medianRun(runs: Run[]): Run {
     p50: f((r) => r.p50),
     p99: f((r) => r.p99),
     errors: f((r) => r.errors),
-    apiCpuPer1k: f((r) => r.apiCpuPer1k),
     perProcessCpuPer1k: (runs[0]?.perProcessCpuPer1k ?? []).map((_, i) =>
       f((r) => r.perProcessCpuPer1k[i] ?? 0),
     ),
@@ -384,20 +374,12 @@ lines.push(
   `- Redis Cluster vs standalone, 2 API processes: ${vs(m((r) => r.d.rps / r.c.rps))}; by CPU per request: ${vs(m((r) => cpuBound(r.d) / cpuBound(r.c)))}`,
   `- Limiter decisions, Cluster vs standalone: ${vs(m((r) => r.limiterCluster / r.limiterStandalone))}`,
   `- 2 API processes vs 1, standalone Redis: **${m((r) => r.c.rps / r.a.rps).toFixed(2)}×** (goal ≥ 1.5×); on the Cluster: ${m((r) => r.d.rps / r.b.rps).toFixed(2)}×`,
-  `- CPU per 1 000 views, 1 process: API ${m((r) => r.a.apiCpuPer1k).toFixed(0)} ms + Redis ${m((r) => r.a.redisCpuPer1k).toFixed(0)} ms standalone; API ${m((r) => r.b.apiCpuPer1k).toFixed(0)} ms + Redis ${m((r) => r.b.redisCpuPer1k).toFixed(0)} ms (3 nodes) on the Cluster`,
+  `- CPU per 1 000 views, 1 process: API ${m((r) => apiCpu(r.a)).toFixed(0)} ms + Redis ${m((r) => r.a.redisCpuPer1k).toFixed(0)} ms standalone; API ${m((r) => apiCpu(r.b)).toFixed(0)} ms + Redis ${m((r) => r.b.redisCpuPer1k).toFixed(0)} ms (3 nodes) on the Cluster`,
   `- Where the cores go, standalone Redis (CPU ms per 1 000 views, medians): ${budget(one)}; ${budget(two)}`,
   `- The most these costs allow on ${os.cpus().length} cores: 1 process **${oneCeiling.rps.toFixed(0)} req/s** (set by ${oneCeiling.limit}; measured ${one.rps.toFixed(0)}, machine ${pct(one.machineBusy)} busy), 2 processes **${twoCeiling.rps.toFixed(0)} req/s** (set by ${twoCeiling.limit}; measured ${two.rps.toFixed(0)}, machine ${pct(two.machineBusy)} busy): 2 vs 1 can reach at most **${(twoCeiling.rps / oneCeiling.rps).toFixed(2)}×** here`,
-  `- A view costs the API side ${change(one.apiCpuPer1k, two.apiCpuPer1k)} CPU on 2 processes than on 1 (${one.apiCpuPer1k.toFixed(0)} → ${two.apiCpuPer1k.toFixed(0)} ms per 1 000), Redis ${change(one.redisCpuPer1k, two.redisCpuPer1k)} (${one.redisCpuPer1k.toFixed(0)} → ${two.redisCpuPer1k.toFixed(0)}); Redis made ${one.redisReadsPer1k.toFixed(0)} → ${two.redisReadsPer1k.toFixed(0)} socket reads per 1 000 views (fewer commands arrive per write)`,
+  `- A view costs the API side ${change(apiCpu(one), apiCpu(two))} CPU on 2 processes than on 1 (${apiCpu(one).toFixed(0)} → ${apiCpu(two).toFixed(0)} ms per 1 000), Redis ${change(one.redisCpuPer1k, two.redisCpuPer1k)} (${one.redisCpuPer1k.toFixed(0)} → ${two.redisCpuPer1k.toFixed(0)}); Redis made ${one.redisReadsPer1k.toFixed(0)} → ${two.redisReadsPer1k.toFixed(0)} socket reads per 1 000 views (fewer commands arrive per write)`,
   `- Views spread over the 3 masters: ${spread
-    .map((n) =>
-      pct(
-        n /
-          Math.max(
-            1,
-            spread.reduce((t, x) => t + x, 0),
-          ),
-      ),
-    )
+    .map((n) => pct(n / Math.max(1, sum(spread))))
     .join(
       ' / ',
     )} of the commands (the 16 bucket tags fall ${bucketsPerMaster.join(' / ')} on the standard slot split)`,
