@@ -1,6 +1,6 @@
 import type { RedisClient } from '../infra/redis.ts'
 import { buildResultMeta, parseResultMeta, type ResultMetaInput, resultKey } from './result-meta.ts'
-import { createTaskStates, type TaskStates } from './task-states.ts'
+import { type Admission, createTaskStates, type TaskStates } from './task-states.ts'
 import type { TaskResults, TaskState, TaskStatus } from './types.ts'
 
 const READY = new Set<TaskStatus>(['SUCCESS', 'FAILURE', 'REVOKED'])
@@ -16,10 +16,13 @@ export function createResultBackend(
   subscriber: () => RedisClient,
 ): TaskResults & {
   store(input: ResultMetaInput): Promise<void>
-  /** Stores STARTED and returns true, or returns false when the task already succeeded. */
-  markStarted(input: ResultMetaInput): Promise<boolean>
+  /**
+   * 'run' with STARTED (`input`) stored; 'revoked' when `revokedKey` exists, 'succeeded' when the task already
+   * succeeded (nothing stored for either).
+   */
+  admit(input: ResultMetaInput, revokedKey: string): Promise<Admission>
   raw(taskId: string): Promise<string | null>
-  /** The batched per-task operations, shared with the worker's revoked check (one script run per turn). */
+  /** The batched per-task operations, shared with chords' stores (one script run per turn). */
   states: TaskStates
 } {
   const states = createTaskStates(redis)
@@ -39,7 +42,7 @@ export function createResultBackend(
     raw: (taskId) => redis.get(resultKey(taskId)),
 
     states,
-    markStarted: (input) => states.start(resultKey(input.taskId), buildResultMeta(input)),
+    admit: (input, revokedKey) => states.admit(resultKey(input.taskId), revokedKey, buildResultMeta(input)),
     store: (input) => states.store(resultKey(input.taskId), buildResultMeta(input)),
 
     /** Like Celery's client: SUBSCRIBE first, then GET (so nothing published in between is missed). */

@@ -90,7 +90,7 @@ export function createWorker(options: WorkerOptions) {
   const once = createOnce(options.redis, options.prefix)
   const maxDeliveries = options.maxDeliveries ?? 5
   const WORKER_NAME = nodeName(options.name)
-  const revoked = createRevokedStore(options.redis, options.prefix, results.states)
+  const revoked = createRevokedStore(options.redis, options.prefix)
   const unfinishedRuns = createUnfinishedRuns(options.redis, options.prefix)
   // sendEncoded is looked up per call: it is the producer's, and the producer stays replaceable.
   const follow: FollowDeps = {
@@ -277,7 +277,14 @@ export function createWorker(options: WorkerOptions) {
     // Celery's rate_limit: the task waits for its place in its type's bucket (holding its unacked message).
     const wait = rateLimiter.reserve(task.name, def.options.rateLimit)
     if (wait > 0) await sleep(wait)
-    if (await revoked.has(task.id)) return revoke(task, 'revoked')
+    // One round trip decides (revoked? already succeeded?) and writes STARTED.
+    const admission = await results.admit(
+      { taskId: task.id, status: 'STARTED', result: { pid: process.pid, hostname: WORKER_NAME } },
+      revoked.key(task.id),
+    )
+    if (admission === 'revoked') return revoke(task, 'revoked')
+    // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
+    if (admission === 'succeeded') return ConsumerStatus.ACK
     if (!unfinishedRuns.isRedelivery(msg)) return run(queue, msg, task, def)
     const runs = await unfinishedRuns.start(task.id, task.retries)
     if (runs >= maxDeliveries) return workerLost(msg, queue, task, runs)
@@ -291,7 +298,7 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
-  /** Runs a task that may run: its STARTED state, the handler within its time limits, and the outcome. */
+  /** Runs an admitted task (STARTED stored): the handler within its time limits, and the outcome. */
   async function run(
     queue: string,
     msg: BrokerMessage,
@@ -300,13 +307,6 @@ export function createWorker(options: WorkerOptions) {
   ): Promise<ConsumerStatus> {
     // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
     taskEvent('task-received', () => receivedFields(task))
-    // A redelivery of a task that already succeeded (the worker died between storing and acking) is done.
-    const fresh = await results.markStarted({
-      taskId: task.id,
-      status: 'STARTED',
-      result: { pid: process.pid, hostname: WORKER_NAME },
-    })
-    if (!fresh) return ConsumerStatus.ACK
     taskEvent('task-started', () => ({ uuid: task.id }))
     const started = performance.now()
     const abort = new LazyAbort()

@@ -21,37 +21,45 @@ describe('task states batched per turn (real Redis)', () => {
     redis = server.client()
     loadScripts(redis, new URL('../../src/tasks/', import.meta.url))
     states = createTaskStates(redis)
-    await states.exists('warm-up') // loads the script (EVALSHA, NOSCRIPT, EVAL) outside the counts below
+    await states.store('warm-up', '{}') // loads the script (EVALSHA, NOSCRIPT, EVAL) outside the counts below
   })
   afterAll(() => server.stop())
 
-  it('one turn of 1 200 operations is 3 script runs, each answered as its own command would be', async () => {
-    const n = 400
-    await redis.set('revoked:even', '1')
+  it('one turn of 1 200 operations is 3 script runs, each answered as its own commands would be', async () => {
+    const n = 600
+    // The revoked key carries the result key as its hash tag (same slot), as control/revoked.ts names it.
+    const revokedKey = (i: number) => `revoked:{meta:${i}}`
+    for (let i = 0; i < n; i += 5) await redis.set(revokedKey(i), '1')
     for (let i = 0; i < n; i += 3) await redis.set(`meta:${i}`, '{"status": "SUCCESS", "result": 1}')
     const before = await scriptRuns()
 
-    const [revoked, started, stored] = await Promise.all([
-      Promise.all(Array.from({ length: n }, (_, i) => states.exists(i % 2 ? 'revoked:odd' : 'revoked:even'))),
+    const [admitted, stored] = await Promise.all([
       Promise.all(
-        Array.from({ length: n }, (_, i) => states.start(`meta:${i}`, `{"status": "STARTED", "n": ${i}}`)),
+        Array.from({ length: n }, (_, i) =>
+          states.admit(`meta:${i}`, revokedKey(i), `{"status": "STARTED", "n": ${i}}`),
+        ),
       ),
       Promise.all(
         Array.from({ length: n }, (_, i) => states.store(`done:${i}`, `{"status": "SUCCESS", "n": ${i}}`)),
       ),
     ])
 
-    expect(await scriptRuns()).toBe(before + 3) // 500 operations per run; one command each was 1 200
-    expect(revoked).toEqual(Array.from({ length: n }, (_, i) => i % 2 === 0))
-    // A task that already succeeded is not marked started (a redelivery of a finished task); the others are.
-    expect(started).toEqual(Array.from({ length: n }, (_, i) => i % 3 !== 0))
+    expect(await scriptRuns()).toBe(before + 3) // 500 operations per run; their own commands were over 2 000
+    // Revoked first (nothing written); then a task that already succeeded is not run again (a redelivery of a
+    // finished task); the others run, STARTED written.
+    expect(admitted).toEqual(
+      Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 'revoked' : i % 3 === 0 ? 'succeeded' : 'run')),
+    )
     expect(stored).toEqual(Array.from({ length: n }, () => undefined))
     expect(await redis.get('meta:3')).toBe('{"status": "SUCCESS", "result": 1}')
     expect(await redis.get('meta:4')).toBe('{"status": "STARTED", "n": 4}')
+    expect(await redis.get('meta:5')).toBeNull() // revoked: no STARTED
     expect(await redis.get('done:7')).toBe('{"status": "SUCCESS", "n": 7}')
-    const ttl = await redis.ttl('done:7')
-    expect(ttl).toBeGreaterThan(RESULT_EXPIRES_SECONDS - 60)
-    expect(ttl).toBeLessThanOrEqual(RESULT_EXPIRES_SECONDS)
+    for (const key of ['done:7', 'meta:4']) {
+      const ttl = await redis.ttl(key)
+      expect(ttl).toBeGreaterThan(RESULT_EXPIRES_SECONDS - 60)
+      expect(ttl).toBeLessThanOrEqual(RESULT_EXPIRES_SECONDS)
+    }
   })
 
   it('a stored state is published on its key’s channel, as AsyncResult.get() waits for it', async () => {
@@ -69,14 +77,17 @@ describe('task states batched per turn (real Redis)', () => {
     hung.options.commandTimeout = 300
     loadScripts(hung, new URL('../../src/tasks/', import.meta.url))
     const hungStates = createTaskStates(hung)
-    await hungStates.exists('warm-up')
+    await hungStates.store('warm-up', '{}')
     const pause = server.client()
     await pause.call('CLIENT', 'PAUSE', '1500', 'ALL')
     const started = Date.now()
-    const outcomes = await Promise.allSettled([hungStates.exists('x'), hungStates.store('y', '{}')])
+    const outcomes = await Promise.allSettled([
+      hungStates.admit('x', 'revoked:{x}', '{}'),
+      hungStates.store('y', '{}'),
+    ])
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected'])
     expect(Date.now() - started).toBeLessThan(1200)
     await new Promise((r) => setTimeout(r, 1600))
-    expect(await hungStates.exists('revoked:even')).toBe(true) // recovers by itself once Redis answers
+    expect(await hungStates.admit('meta:10', 'revoked:{meta:10}', '{}')).toBe('revoked') // recovers by itself once Redis answers
   })
 })

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../../infra/redis.ts'
-import type { TaskStates } from '../task-states.ts'
+import { resultKey } from '../result-meta.ts'
 
 /** How long a revoked id is remembered (Celery keeps revoked ids in memory for a few hours too). */
 const REVOKED_TTL_SECONDS = 3 * 3600
@@ -7,11 +7,12 @@ const REVOKED_TTL_SECONDS = 3 * 3600
 /**
  * Revoked task ids, shared by every hotspot worker of a deployment through Redis: a revoke heard by one worker
  * stops the task on whichever worker later receives it (a countdown task may arrive anywhere). One key per id
- * (with its own expiry) so the set never grows without bound. With `states` (the worker's), `has` joins the
- * turn's batch of task operations instead of being a command of its own per task.
+ * (with its own expiry) so the set never grows without bound. The key's hash tag is the task's result key, so
+ * both share a slot: the worker checks one and writes STARTED to the other in one script run (task-states.ts),
+ * on a Cluster too.
  */
-export function createRevokedStore(redis: RedisClient, prefix: string, states?: TaskStates) {
-  const key = (id: string) => `${prefix}:revoked:{${id}}`
+export function createRevokedStore(redis: RedisClient, prefix: string) {
+  const key = (id: string) => `${prefix}:revoked:{${resultKey(id)}}`
   const listKey = `${prefix}:revoked-ids`
   return {
     async add(ids: string[]) {
@@ -23,8 +24,9 @@ export function createRevokedStore(redis: RedisClient, prefix: string, states?: 
       await redis.ltrim(listKey, 0, 9999)
       await redis.expire(listKey, REVOKED_TTL_SECONDS)
     },
+    /** The key that marks `id` revoked (for the worker's admission check). */
+    key,
     async has(id: string) {
-      if (states) return states.exists(key(id))
       return (await redis.exists(key(id))) === 1
     },
     async list() {
