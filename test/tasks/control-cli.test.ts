@@ -85,7 +85,7 @@ describe.runIf(hasCelery || process.env.CI)('hotspot inspect / control (CLI)', (
       [hs]: { ok: `tasks ${id} flagged as revoked` },
       [py]: { ok: `tasks ${id} flagged as revoked` },
     })
-    expect(await createRevokedStore(app.redis, app.prefix).has(id)).toBe(true)
+    expect(await app.redis.exists(createRevokedStore(app.redis, app.prefix).key(id))).toBe(1)
     expect((await hotspot('inspect', 'revoked', '-d', py, '-t', '10')).out[py]).toContain(id)
   })
 

@@ -24,11 +24,8 @@ export function createRevokedStore(redis: RedisClient, prefix: string) {
       await redis.ltrim(listKey, 0, 9999)
       await redis.expire(listKey, REVOKED_TTL_SECONDS)
     },
-    /** The key that marks `id` revoked (for the worker's admission check). */
+    /** The key that marks `id` revoked (the worker's admission checks it: task-states.lua). */
     key,
-    async has(id: string) {
-      return (await redis.exists(key(id))) === 1
-    },
     async list() {
       return [...new Set(await redis.lrange(listKey, 0, -1))]
     },
