@@ -279,10 +279,18 @@ describe.runIf(onCluster)('a deployment: two API processes, two workers, two bea
       }
     }
     const banner = { title: 'deployment', image: '/banners/rankings.svg', link: '/#rankings', order: 50 }
+    const remoteAtStart = await invalidations(b, 'remote')
     const created = await call(a, 'POST', '/api/banners', banner, true)
     expect(created.status).toBe(201)
     const id = created.body.id as number
     expect((await titles(b)).titles).toContain('deployment')
+    // The create's broadcast may reach B after the read above (the read is right through the generation, not
+    // the broadcast); wait for it, or it would land inside round 1 and count as a second invalidation there.
+    await until(
+      "the create's broadcast reaches B",
+      async () => (await invalidations(b, 'remote')) > remoteAtStart,
+      15_000,
+    )
 
     // Round 1: written through A, read through B; round 2 the other way.
     for (const [writer, reader, title] of [
