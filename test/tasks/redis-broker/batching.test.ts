@@ -121,6 +121,38 @@ describe('Redis broker batching (one script per batch)', () => {
     await consumer.close()
   })
 
+  it("a handler's slot frees when it returns, before its ack lands; the unacked message still fills the prefetch window", async () => {
+    const queue = freshQueue()
+    const b = broker()
+    const ids = await publishAll(b, queue, 3)
+    let releaseAcks: (() => void) | undefined
+    const acksHeld = new Promise<void>((r) => (releaseAcks = r))
+    const acks = watchScript(b.client, 'kombuAck', () => acksHeld)
+    const started: string[] = []
+    const consumer = b.consume(
+      queue,
+      { concurrency: 1, prefetch: 2 },
+      async (msg) => {
+        started.push(String(msg.headers?.id))
+        return ConsumerStatus.ACK
+      },
+      () => {},
+    )
+    // Concurrency 1: the second handler runs while the first one's ack is still held back.
+    await expect.poll(() => started.length).toBe(2)
+    expect(acks).toHaveLength(0)
+    expect(await raw.hlen(UNACKED)).toBe(2)
+    // Prefetch 2: both are unacked, so the third is not taken until an ack lands.
+    await sleep(300)
+    expect(started).toHaveLength(2)
+    expect(await raw.llen(queue)).toBe(1)
+    releaseAcks?.()
+    await expect.poll(() => started.length).toBe(3)
+    await expect.poll(() => raw.hlen(UNACKED)).toBe(0)
+    await consumer.close()
+    expect(started).toEqual(ids) // one at a time, in publish order
+  })
+
   it('one kombuFetch takes a batch: while messages wait, it refills only a quarter of the window at once', async () => {
     const queue = freshQueue()
     const b = broker()

@@ -213,7 +213,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     const limit = Math.max(1, opts.prefetch > 0 ? opts.prefetch : opts.concurrency)
     const refillAt = Math.max(1, Math.floor(limit / 4))
     const waiting: Delivery[] = []
-    const running = new Set<Promise<void>>()
+    /** Handlers running: at most `concurrency`. */
+    const running = new Set<Promise<unknown>>()
+    /** Finished, their ack (or requeue) on its way: still unacked, so still inside the prefetch window. */
+    const settling = new Set<Promise<void>>()
     let open = true
     let wake: (() => void) | undefined
     const slotFreed = () => new Promise<void>((r) => (wake = r))
@@ -239,28 +242,34 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     function pump() {
       while (running.size < opts.concurrency && waiting.length) {
         const delivery = waiting.shift() as Delivery
-        const run = (async () => {
-          let outcome: MessageOutcome
+        const run = (async (): Promise<MessageOutcome> => {
           try {
-            outcome = await handler(delivery.message)
+            return await handler(delivery.message)
           } catch (error) {
             onError(error)
-            outcome = ConsumerStatus.REQUEUE
+            return ConsumerStatus.REQUEUE
           }
-          await settle(delivery, outcome)
-        })().finally(() => {
+        })()
+        running.add(run)
+        // The handler's slot frees as soon as it has its outcome (the result is stored by then); the ack goes on in
+        // the background, the message counted in the prefetch window until Redis has it. A slot waiting for its ack
+        // too would make every task wait one more round trip before the next one starts.
+        void run.then((outcome) => {
           running.delete(run)
-          wake?.()
+          const settled = settle(delivery, outcome).finally(() => {
+            settling.delete(settled)
+            wake?.()
+          })
+          settling.add(settled)
           pump()
         })
-        running.add(run)
       }
     }
 
     async function loop() {
       // A closed client (the broker closed, or a test's "kill") ends the loop.
       while (open && client.status !== 'end') {
-        const room = limit - waiting.length - running.size
+        const room = limit - waiting.length - running.size - settling.size
         // While messages still wait for a handler, fetch only once a quarter of the window is free: one Lua call
         // then takes a batch, instead of one call per freed slot.
         if (room <= 0 || (waiting.length > 0 && room < refillAt)) {
@@ -317,6 +326,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
           holding.delete(delivery.deliveryTag)
         }
         await Promise.all(running)
+        await Promise.all(settling)
         consumers.delete(consumer)
       },
     }
