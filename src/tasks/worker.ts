@@ -5,7 +5,7 @@ import { isUnavailableError } from '../infra/unavailable.ts'
 import type { CeleryBus } from './broker/celery-bus.ts'
 import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { createChordStore } from './canvas/chord.ts'
-import { type FollowDeps, followFailure, followRevoked, followSuccess } from './canvas/follow.ts'
+import { type FollowDeps, followFailure, followRevoked, followSuccess, hasFollowers } from './canvas/follow.ts'
 import { createEventDispatcher, type EventFields, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'
@@ -305,9 +305,12 @@ export function createWorker(options: WorkerOptions) {
     task: DecodedTask,
     def: RegisteredTask,
   ): Promise<ConsumerStatus> {
-    // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then).
-    taskEvent('task-received', () => receivedFields(task))
-    taskEvent('task-started', () => ({ uuid: task.id }))
+    // Sent when the task is about to run, not when an eta parks it in the broker (it arrives again then). Checked
+    // here first so that with events off (the default) no closure is made per task.
+    if (eventer?.enabled('task')) {
+      taskEvent('task-received', () => receivedFields(task))
+      taskEvent('task-started', () => ({ uuid: task.id }))
+    }
     const started = performance.now()
     const abort = new LazyAbort()
     active.set(task.id, {
@@ -352,11 +355,13 @@ export function createWorker(options: WorkerOptions) {
     const runtime = (performance.now() - started) / 1000
     metrics.duration.observe({ task: task.name }, runtime)
     // The next chain step, callbacks and chord part before SUCCESS is stored (see canvas/follow.ts): a worker
-    // that dies in between runs the task again on redelivery instead of losing the step.
-    await followSuccess(follow, task, value ?? null)
+    // that dies in between runs the task again on redelivery instead of losing the step. (Most tasks have none:
+    // no call and no await for them, on the path every task takes.)
+    if (hasFollowers(task)) await followSuccess(follow, task, value ?? null)
     if (!task.ignoreResult)
       await results.store({ ...requestMeta(task), status: 'SUCCESS', result: value ?? null })
-    taskEvent('task-succeeded', () => succeededFields(task.id, value ?? null, runtime))
+    if (eventer?.enabled('task'))
+      taskEvent('task-succeeded', () => succeededFields(task.id, value ?? null, runtime))
     metrics.succeeded.inc({ task: task.name })
     return ConsumerStatus.ACK
   }

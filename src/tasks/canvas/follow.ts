@@ -22,10 +22,13 @@ export interface FollowDeps extends ApplyDeps {
 const PROPAGATE = new Set(['FAILURE', 'REVOKED'])
 
 /** After SUCCESS: the `link` callbacks, the next step of the chain (the last element: it is reversed), the chord. */
+/** Whether a success has anything to follow: most tasks are neither linked, chained nor chord parts. */
+export function hasFollowers(task: DecodedTask): boolean {
+  return Boolean(task.embed.callbacks?.length || task.embed.chain?.length || (task.embed.chord && task.groupId))
+}
+
 export async function followSuccess(deps: FollowDeps, task: DecodedTask, value: unknown) {
-  // Most tasks are neither linked, chained nor chord parts: nothing to allocate or await for them.
-  if (!task.embed.callbacks?.length && !task.embed.chain?.length && !(task.embed.chord && task.groupId))
-    return
+  if (!hasFollowers(task)) return
   const parent = { id: task.id, rootId: task.rootId }
   for (const [i, callback] of (task.embed.callbacks ?? []).entries())
     await applySignature(deps, callback, [value], parent, null, derivedId(task.id, 'link', String(i)))
