@@ -5,7 +5,13 @@ import { isUnavailableError } from '../infra/unavailable.ts'
 import type { CeleryBus } from './broker/celery-bus.ts'
 import type { Broker, BrokerConsumer, BrokerMessage } from './broker/types.ts'
 import { createChordStore } from './canvas/chord.ts'
-import { type FollowDeps, followFailure, followRevoked, followSuccess, hasFollowers } from './canvas/follow.ts'
+import {
+  type FollowDeps,
+  followFailure,
+  followRevoked,
+  followSuccess,
+  hasFollowers,
+} from './canvas/follow.ts'
 import { createEventDispatcher, type EventFields, startHeart } from './celeryev/dispatcher.ts'
 import { failureFields, receivedFields, revokedFields, succeededFields } from './celeryev/task-events.ts'
 import { type ActiveTask, createMailbox, LamportClock, nodeName } from './control/mailbox.ts'

@@ -24,7 +24,9 @@ const PROPAGATE = new Set(['FAILURE', 'REVOKED'])
 /** After SUCCESS: the `link` callbacks, the next step of the chain (the last element: it is reversed), the chord. */
 /** Whether a success has anything to follow: most tasks are neither linked, chained nor chord parts. */
 export function hasFollowers(task: DecodedTask): boolean {
-  return Boolean(task.embed.callbacks?.length || task.embed.chain?.length || (task.embed.chord && task.groupId))
+  return Boolean(
+    task.embed.callbacks?.length || task.embed.chain?.length || (task.embed.chord && task.groupId),
+  )
 }
 
 export async function followSuccess(deps: FollowDeps, task: DecodedTask, value: unknown) {
