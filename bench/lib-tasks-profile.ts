@@ -10,14 +10,17 @@ import { type Rule, readProfile, summarise } from './lib-profile.ts'
 import type { ContenderReport } from './servers/tasks-support.ts'
 
 const TASK_RULES: Rule[] = [
-  [/\/src\/tasks\/broker\/redis\//, 'tasks: Redis broker (kombu transport)'],
-  [/\/src\/tasks\/broker\/amqp/, 'tasks: RabbitMQ broker'],
-  [/\/src\/infra\/(amqp|amqp-coalesce)\.ts/, 'tasks: RabbitMQ broker'],
-  [/\/src\/tasks\/(message|result-meta)\.ts/, 'tasks: Celery codec (task decode/encode, result JSON)'],
-  [/\/src\/tasks\/(results|producer)\.ts/, 'tasks: result backend + producer'],
-  [/\/src\/tasks\/worker\.ts/, 'tasks: worker (handle, outcome)'],
-  [/\/src\/tasks\//, 'tasks: other (events, metrics, revoked, rate limit)'],
-  [/\/src\/infra\/turn-batcher\.ts/, 'tasks: ack batching (turn batcher)'],
+  [/\/(src|dist)\/tasks\/broker\/redis\//, 'tasks: Redis broker (kombu transport)'],
+  [/\/(src|dist)\/tasks\/broker\/amqp/, 'tasks: RabbitMQ broker'],
+  [/\/(src|dist)\/infra\/(amqp|amqp-coalesce)\.(ts|js)/, 'tasks: RabbitMQ broker'],
+  [
+    /\/(src|dist)\/tasks\/(message|result-meta)\.(ts|js)/,
+    'tasks: Celery codec (task decode/encode, result JSON)',
+  ],
+  [/\/(src|dist)\/tasks\/(results|producer)\.(ts|js)/, 'tasks: result backend + producer'],
+  [/\/(src|dist)\/tasks\/worker\.(ts|js)/, 'tasks: worker (handle, outcome)'],
+  [/\/(src|dist)\/tasks\//, 'tasks: other (events, metrics, revoked, rate limit)'],
+  [/\/(src|dist)\/infra\/turn-batcher\.(ts|js)/, 'tasks: ack batching (turn batcher)'],
   [/node_modules\/tsx\//, 'tsx loader (source maps, keep-names)'],
 ]
 

@@ -87,7 +87,7 @@ export interface Contender {
 
 let compiled = false
 /** Compiles dist/ (scripts/build.js's ensureBuilt, a no-op when fresh) once per bench, before the first JS contender. */
-function ensureCompiled(cwd = process.cwd()) {
+export function ensureCompiled(cwd = process.cwd()) {
   if (compiled) return
   const build = "const { ensureBuilt } = await import('./scripts/build.js'); await ensureBuilt()"
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', build], { cwd, stdio: 'inherit' })

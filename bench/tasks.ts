@@ -14,7 +14,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import amqp from 'amqplib'
 import { Redis } from 'ioredis'
-import { machine, median, pct, privateServers, say, writeResult } from './lib.ts'
+import { ensureCompiled, machine, median, pct, privateServers, say, writeResult } from './lib.ts'
 import { treeCpuMs } from './lib-cpu.ts'
 import { profileLines } from './lib-tasks-profile.ts'
 import type { ContenderReport } from './servers/tasks-support.ts'
@@ -114,6 +114,8 @@ function runNode(
   profile = profileDir && script.includes('hotspot') ? profileDir : undefined,
 ): Promise<ContenderReport> {
   const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []
+  // hotspot's contender loads its code from dist/, as `hotspot worker` runs: compiled once, before its first run.
+  if (script === HOTSPOT) ensureCompiled()
   const child = spawn(process.execPath, ['--import', 'tsx', ...flags, script], {
     env: { ...env, TASKS_QUEUE: queue, ...extra },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -3,16 +3,12 @@
  * process that publishes TASKS_N no-op tasks through `producer.send` (persistent, confirmed) and runs them on
  * its worker (acks late, results in Redis like Celery's backend). TASKS_BROKER=redis runs it on the Redis
  * broker (BROKER_URL=redis://, no RabbitMQ at all); TASKS_MODE=drain fills the queue first and measures the
- * worker alone.
+ * worker alone. It runs on the compiled dist/ (see below).
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Redis } from 'ioredis'
-import { createApp } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
-import { createLogger } from '../../src/infra/logger.ts'
-import { resultKey } from '../../src/tasks/result-meta.ts'
 import { nowUs } from '../lib-profile.ts'
 import {
   celerySucceeded,
@@ -24,6 +20,17 @@ import {
   report,
   settings,
 } from './tasks-support.ts'
+
+// hotspot's code as production runs it (`hotspot worker`): compiled, from dist/ (bench/tasks.ts builds it first).
+// Under tsx the sources would run through esbuild's keep-names wrappers, which the baselines' code in
+// node_modules never does. The types are the sources'.
+const dist = (file: string) => new URL(`../../dist/${file}`, import.meta.url).href
+const { createApp } = (await import(dist('app.js'))) as typeof import('../../src/app.ts')
+const { loadConfig } = (await import(dist('config.js'))) as typeof import('../../src/config.ts')
+const { createLogger } = (await import(dist('infra/logger.js'))) as typeof import('../../src/infra/logger.ts')
+const { resultKey } = (await import(
+  dist('tasks/result-meta.js')
+)) as typeof import('../../src/tasks/result-meta.ts')
 
 const { tasks, queue } = settings
 const onRedis = settings.broker === 'redis'
