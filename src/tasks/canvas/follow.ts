@@ -21,7 +21,6 @@ export interface FollowDeps extends ApplyDeps {
 /** States after which a chord header part makes the body fail (Celery's PROPAGATE_STATES). */
 const PROPAGATE = new Set(['FAILURE', 'REVOKED'])
 
-/** After SUCCESS: the `link` callbacks, the next step of the chain (the last element: it is reversed), the chord. */
 /** Whether a success has anything to follow: most tasks are neither linked, chained nor chord parts. */
 export function hasFollowers(task: DecodedTask): boolean {
   return Boolean(
@@ -29,6 +28,7 @@ export function hasFollowers(task: DecodedTask): boolean {
   )
 }
 
+/** After SUCCESS: the `link` callbacks, the next step of the chain (the last element: it is reversed), the chord. */
 export async function followSuccess(deps: FollowDeps, task: DecodedTask, value: unknown) {
   if (!hasFollowers(task)) return
   const parent = { id: task.id, rootId: task.rootId }
