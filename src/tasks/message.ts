@@ -494,11 +494,12 @@ export function pyJsonString(s: string): string {
 
 /** json.dumps(value) as Python writes it. Throws on values JSON cannot carry (NaN, functions, cycles). */
 export function pyJsonDumps(value: unknown): string {
-  return dumpJson(value, new Set())
+  return dumpJson(value, undefined)
 }
 
 // Loops and string concatenation rather than entries/filter/map/join: two result JSONs per task go through here.
-function dumpJson(v: unknown, seen: Set<object>): string {
+// `seen` (for cycles) is made at the first object: a primitive (a no-op task's null result) needs none.
+function dumpJson(v: unknown, seen: Set<object> | undefined): string {
   if (v === null || v === undefined) return 'null'
   if (typeof v === 'boolean') return v ? 'true' : 'false'
   if (typeof v === 'string') return pyJsonString(v)
@@ -510,6 +511,7 @@ function dumpJson(v: unknown, seen: Set<object>): string {
   if (typeof v !== 'object') throw new TypeError(`a ${typeof v} cannot be sent as JSON`)
   const withJson = v as { toJSON?: () => unknown }
   if (typeof withJson.toJSON === 'function') return dumpJson(withJson.toJSON(), seen)
+  seen ??= new Set()
   if (seen.has(v)) throw new TypeError('cyclic structure cannot be sent as JSON')
   seen.add(v)
   let out: string

@@ -1,6 +1,6 @@
 import type { Envelope } from 'rabbitmq-client'
 import type { Broker } from './broker/types.ts'
-import { type EncodeTaskOptions, encodeTask } from './message.ts'
+import { type EncodeTaskOptions, encodeTask, type TaskProperties } from './message.ts'
 import { DEFAULT_QUEUE } from './topology.ts'
 import type { SendOptions, TaskProducer } from './types.ts'
 
@@ -36,6 +36,13 @@ export function rawMessage(
   }
 }
 
+/** The properties without `expiration`, copied only when it is there (not a copy of every message's). */
+function withoutExpiration(properties: TaskProperties): Omit<TaskProperties, 'expiration'> {
+  if (properties.expiration === undefined) return properties
+  const { expiration: _dropped, ...rest } = properties
+  return rest
+}
+
 /**
  * Publishes Celery protocol v2 messages: persistent and confirmed (send resolves once the broker has the
  * message), to the queue as Celery does (RabbitMQ: default exchange, routing key = queue; Redis: kombu's list).
@@ -55,7 +62,7 @@ export function createProducer(options: {
   const { broker } = options
 
   /** Publishes an already-encoded message to a queue, now or after `delayMs` (retries, replays, eta reroutes). */
-  const publish: Broker['publish'] = (queue, message, delayMs = 0, opts = { declare: true }) =>
+  const publish: Broker['publish'] = (queue, message, delayMs = 0, opts) =>
     broker.publish(queue, message, delayMs, opts)
 
   const producer: TaskProducer & {
@@ -93,7 +100,7 @@ export function createProducer(options: {
       const encoded = encodeTask(opts)
       // Expiry is the worker's job (it records REVOKED); a broker-side `expiration` would drop the message
       // silently and leave the task PENDING forever.
-      const { expiration: _dropped, ...properties } = encoded.properties
+      const properties = withoutExpiration(encoded.properties)
       const delayMs = opts.eta ? opts.eta.getTime() - Date.now() : 0
       await publish(queue, { body: encoded.body, properties }, delayMs)
       options.metrics?.sent.inc({ task: opts.name })

@@ -92,8 +92,9 @@ export function buildResultMeta(input: ResultMetaInput): string {
   if (input.groupId) out += `, "group_id": ${pyJsonString(input.groupId)}`
   if (input.parentId) out += `, "parent_id": ${pyJsonString(input.parentId)}`
   // result_extended's request fields go between parent_id and task_id, in their own order.
-  for (const [key, value] of Object.entries(input.extended ?? {}))
-    if (value !== undefined) out += `, ${pyJsonString(key)}: ${pyJsonDumps(value)}`
+  if (input.extended)
+    for (const [key, value] of Object.entries(input.extended))
+      if (value !== undefined) out += `, ${pyJsonString(key)}: ${pyJsonDumps(value)}`
   return `${out}, "task_id": ${pyJsonString(input.taskId)}}`
 }
 

@@ -43,8 +43,8 @@ export function createAmqpBroker(
   return {
     kind: 'amqp',
 
-    async publish(queue, message, delayMs = 0, opts = { declare: true }) {
-      if (opts.declare) await declarer.ensureQueue(queue)
+    async publish(queue, message, delayMs = 0, opts) {
+      if (opts?.declare !== false) await declarer.ensureQueue(queue)
       else await declarer.ensureBase()
       const delayed = delayMs >= MIN_DELAY_MS
       const envelope: Envelope = {

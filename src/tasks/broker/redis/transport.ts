@@ -66,6 +66,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
   const visibilityS = options.visibilityTimeoutSeconds ?? DEFAULT_VISIBILITY_TIMEOUT_S
   const blockSeconds = options.blockSeconds ?? 1
   const declared = new Map<string, Promise<void>>()
+  /** Queues whose binding Redis has confirmed. */
+  const bound = new Set<string>()
   /** Delivery tags this process holds (fetched, not yet acked): kept fresh in the index, never self-restored. */
   const holding = new Set<string>()
   const consumers = new Set<BrokerConsumer>()
@@ -98,7 +100,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
       // What a Celery client and worker declare on Redis: the queue's direct exchange of the same name.
       pending = client
         .sadd(bindingKey(queue), bindingMember(queue, '', queue))
-        .then(() => undefined)
+        .then(() => {
+          bound.add(queue)
+        })
         .catch((error) => {
           declared.delete(queue)
           throw error
@@ -108,8 +112,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     return pending
   }
 
-  async function publish(queue: string, message: RawMessage, delayMs = 0, opts = { declare: true }) {
-    if (opts.declare) await ensureQueue(queue)
+  async function publish(queue: string, message: RawMessage, delayMs = 0, opts?: { declare: boolean }) {
+    // A declared queue is not awaited again: one await less on every publish.
+    if (opts?.declare !== false && !bound.has(queue)) await ensureQueue(queue)
     const key = queueKey(queue, message.properties.priority)
     const payload = encodeEnvelope(message, queue)
     if (delayMs >= MIN_DELAY_MS) await client.zadd(DELAYED, Date.now() + delayMs, delayedMember(key, payload))
