@@ -446,7 +446,9 @@ function normalize(value: unknown): unknown {
 function holdsBigint(value: unknown): boolean {
   if (typeof value === 'bigint') return true
   if (Array.isArray(value)) return value.some(holdsBigint)
-  if (isPlainObject(value)) for (const key of Object.keys(value)) if (holdsBigint(value[key])) return true
+  // for…in rather than Object.keys: no array per object, and this runs on every delivered message's headers.
+  if (isPlainObject(value))
+    for (const key in value) if (Object.hasOwn(value, key) && holdsBigint(value[key])) return true
   return false
 }
 

@@ -1,20 +1,48 @@
-import { Counter, Histogram } from 'prom-client'
+import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Metrics } from '../infra/metrics.ts'
+
+/**
+ * A per-task counter for the counts every task makes (received, succeeded, sent): the increments wait in a Map
+ * until something reads the counter (prom-client runs `collect` before every read: a scrape, the admin page).
+ * prom-client hashes the labels of each `inc`, and a worker would pay that several times per task.
+ */
+function perTaskCounter(name: string, help: string, registers: Registry[]) {
+  const pending = new Map<string, number>()
+  const counter: Counter = new Counter({
+    name,
+    help,
+    labelNames: ['task'],
+    registers,
+    collect() {
+      for (const [task, n] of pending) counter.inc({ task }, n)
+      pending.clear()
+    },
+  })
+  return {
+    inc(labels: { task: string }) {
+      pending.set(labels.task, (pending.get(labels.task) ?? 0) + 1)
+    },
+  }
+}
 
 export function createTaskMetrics(metrics: Metrics) {
   const registers = [metrics.registry]
   const counter = (name: string, help: string, labelNames: string[] = ['task']) =>
     new Counter({ name, help, labelNames, registers })
   return {
-    received: counter('hotspot_tasks_received_total', 'Task messages received by this worker'),
-    succeeded: counter('hotspot_tasks_succeeded_total', 'Tasks that succeeded'),
+    received: perTaskCounter(
+      'hotspot_tasks_received_total',
+      'Task messages received by this worker',
+      registers,
+    ),
+    succeeded: perTaskCounter('hotspot_tasks_succeeded_total', 'Tasks that succeeded', registers),
     failed: counter('hotspot_tasks_failed_total', 'Tasks that failed for good'),
     retried: counter('hotspot_tasks_retried_total', 'Task retries scheduled'),
     revoked: counter('hotspot_tasks_revoked_total', 'Tasks not run because they expired'),
     deadLettered: counter('hotspot_tasks_dead_lettered_total', 'Messages sent to the dead-letter queue', [
       'reason',
     ]),
-    sent: counter('hotspot_tasks_sent_total', 'Tasks published by this process'),
+    sent: perTaskCounter('hotspot_tasks_sent_total', 'Tasks published by this process', registers),
     duration: new Histogram({
       name: 'hotspot_task_duration_seconds',
       help: 'Task handler run time',

@@ -24,6 +24,7 @@ import { createRateLimiter } from './rate-limit.ts'
 import { type RegisteredTask, type Registry, retryDelaySeconds } from './registry.ts'
 import { celeryException } from './result-meta.ts'
 import type { createResultBackend } from './results.ts'
+import { RunContext } from './run-context.ts'
 import { LazyAbort, runWithTimeLimits, timeLimitsOf } from './time-limits.ts'
 import { DEAD_LETTER_QUEUE } from './topology.ts'
 import { PermanentTaskError, RetryTask, TimeLimitError } from './types.ts'
@@ -333,17 +334,7 @@ export function createWorker(options: WorkerOptions) {
     const terminated = () => abort.aborted && !(abort.reason instanceof TimeLimitError)
     let value: unknown
     try {
-      const context = {
-        taskId: task.id,
-        name: task.name,
-        retries: task.retries,
-        redelivered: msg.redelivered,
-        log,
-        get signal() {
-          return abort.signal
-        },
-        once: <T>(key: string, effect: () => Promise<T>) => once(task.id, key, effect),
-      }
+      const context = new RunContext(task.id, task.name, task.retries, msg.redelivered, log, abort, once)
       value = await runWithTimeLimits(
         () => def.handler(task.args, task.kwargs, context),
         timeLimitsOf(task, def),
