@@ -71,6 +71,8 @@ export interface IncomingProperties {
   correlationId?: string | null
   replyTo?: string | null
   priority?: number | null
+  /** The headers came from JSON: they hold no bigint, so the scan for one is skipped. */
+  jsonHeaders?: boolean
 }
 
 export interface DecodedTask {
@@ -251,7 +253,9 @@ function decode(body: unknown, props: IncomingProperties): DecodedTask {
   if (!isPlainObject(rawHeaders)) throw new Invalid('invalid_headers', 'headers must be a table')
   // Copied only when a 64-bit AMQP header (a bigint) needs a number: most messages have none, and a copy of
   // every message's headers was a steady share of the worker's garbage.
-  const headers = (holdsBigint(rawHeaders) ? normalize(rawHeaders) : rawHeaders) as Record<string, unknown>
+  const headers = (
+    !props.jsonHeaders && holdsBigint(rawHeaders) ? normalize(rawHeaders) : rawHeaders
+  ) as Record<string, unknown>
   if (headers.compression != null) {
     throw new Invalid(
       'unsupported_compression',

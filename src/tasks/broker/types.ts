@@ -18,6 +18,8 @@ export interface BrokerMessage {
   messageId?: string
   priority?: number
   headers?: Record<string, unknown>
+  /** The headers came from JSON (kombu's Redis envelope), so no bigint is in them (AMQP's 64-bit integers). */
+  jsonHeaders?: boolean
   /** The broker delivered it before (a worker died or gave it back). */
   redelivered: boolean
 }

@@ -119,8 +119,6 @@ function withoutRedelivered(headers: Record<string, unknown>): Record<string, un
 }
 
 export interface Delivery {
-  /** The exact string that was in the list (kept in `unacked` as kombu does). */
-  raw: string
   deliveryTag: string
   message: BrokerMessage
 }
@@ -139,7 +137,7 @@ export function decodeEnvelope(raw: string, deliveryTag: string): Delivery {
   } catch {
     payload = undefined
   }
-  if (!payload) return { raw, deliveryTag, message: { body: Buffer.from(raw), redelivered: false } }
+  if (!payload) return { deliveryTag, message: { body: Buffer.from(raw), redelivered: false } }
   const props = (payload.properties ?? {}) as Partial<KombuPayload['properties']>
   const received = (payload.headers ?? {}) as Record<string, unknown>
   const redelivered = received.redelivered === true || props.delivery_info?.redelivered === true
@@ -154,9 +152,10 @@ export function decodeEnvelope(raw: string, deliveryTag: string): Delivery {
     replyTo: str(props.reply_to),
     priority: typeof props.priority === 'number' ? props.priority : undefined,
     headers,
+    jsonHeaders: true,
     redelivered,
   }
-  return { raw, deliveryTag, message }
+  return { deliveryTag, message }
 }
 
 /** kombu's `_do_restore_message`: the payload flagged redelivered in its headers and its delivery_info. */
