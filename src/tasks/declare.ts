@@ -1,4 +1,5 @@
 import type { Connection } from 'rabbitmq-client'
+import { createDeclareCache } from './broker/declare-cache.ts'
 import { deadLetterQueue, delayTopology, EVENTS_EXCHANGE, type QueueType, taskQueue } from './topology.ts'
 
 /**
@@ -8,7 +9,7 @@ import { deadLetterQueue, delayTopology, EVENTS_EXCHANGE, type QueueType, taskQu
  */
 export function createDeclarer(amqp: Connection, queueType: QueueType, maxPriority = 0) {
   let base: Promise<void> | undefined
-  const queues = new Map<string, Promise<void>>()
+  const queues = createDeclareCache(declareQueue)
 
   async function declareBase() {
     const delay = delayTopology([], queueType)
@@ -48,21 +49,12 @@ export function createDeclarer(amqp: Connection, queueType: QueueType, maxPriori
 
   return {
     ensureBase,
-    ensureQueue(name: string): Promise<void> {
-      let pending = queues.get(name)
-      if (!pending) {
-        pending = declareQueue(name).catch((error) => {
-          queues.delete(name)
-          throw error
-        })
-        queues.set(name, pending)
-      }
-      return pending
-    },
+    ensureQueue: queues.ensure,
+    isQueueDone: queues.isDone,
     /** Forget what was declared, so it is declared again (after a reconnect to a broker that may be new). */
     reset() {
       base = undefined
-      queues.clear()
+      queues.reset()
     },
   }
 }

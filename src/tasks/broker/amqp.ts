@@ -44,8 +44,8 @@ export function createAmqpBroker(
     kind: 'amqp',
 
     async publish(queue, message, delayMs = 0, opts) {
-      if (opts?.declare !== false) await declarer.ensureQueue(queue)
-      else await declarer.ensureBase()
+      if (opts?.declare === false) await declarer.ensureBase()
+      else if (!declarer.isQueueDone(queue)) await declarer.ensureQueue(queue)
       const delayed = delayMs >= MIN_DELAY_MS
       const envelope: Envelope = {
         ...message.properties,

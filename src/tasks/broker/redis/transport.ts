@@ -14,6 +14,7 @@ import { callScript, loadScripts } from '../../../infra/redis.ts'
 import { createTurnBatcher } from '../../../infra/turn-batcher.ts'
 import type { RawMessage } from '../../producer.ts'
 import { MIN_DELAY_MS } from '../amqp.ts'
+import { createDeclareCache } from '../declare-cache.ts'
 import type { Broker, BrokerConsumer, ConsumeOptions, MessageOutcome } from '../types.ts'
 import { listRedisDeadLetters, replayRedisDeadLetters } from './dead-letters.ts'
 import {
@@ -65,9 +66,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
   loadScripts(client, new URL('./', import.meta.url))
   const visibilityS = options.visibilityTimeoutSeconds ?? DEFAULT_VISIBILITY_TIMEOUT_S
   const blockSeconds = options.blockSeconds ?? 1
-  const declared = new Map<string, Promise<void>>()
-  /** Queues whose binding Redis has confirmed. */
-  const bound = new Set<string>()
+  // What a Celery client and worker declare on Redis: the queue's direct exchange of the same name.
+  const declared = createDeclareCache(async (queue) => {
+    await client.sadd(bindingKey(queue), bindingMember(queue, '', queue))
+  })
   /** Delivery tags this process holds (fetched, not yet acked): kept fresh in the index, never self-restored. */
   const holding = new Set<string>()
   const consumers = new Set<BrokerConsumer>()
@@ -94,27 +96,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     },
   })
 
-  async function ensureQueue(queue: string) {
-    let pending = declared.get(queue)
-    if (!pending) {
-      // What a Celery client and worker declare on Redis: the queue's direct exchange of the same name.
-      pending = client
-        .sadd(bindingKey(queue), bindingMember(queue, '', queue))
-        .then(() => {
-          bound.add(queue)
-        })
-        .catch((error) => {
-          declared.delete(queue)
-          throw error
-        })
-      declared.set(queue, pending)
-    }
-    return pending
-  }
-
   async function publish(queue: string, message: RawMessage, delayMs = 0, opts?: { declare: boolean }) {
-    // A declared queue is not awaited again: one await less on every publish.
-    if (opts?.declare !== false && !bound.has(queue)) await ensureQueue(queue)
+    if (opts?.declare !== false && !declared.isDone(queue)) await declared.ensure(queue)
     const key = queueKey(queue, message.properties.priority)
     const payload = encodeEnvelope(message, queue)
     if (delayMs >= MIN_DELAY_MS) await client.zadd(DELAYED, Date.now() + delayMs, delayedMember(key, payload))
@@ -343,7 +326,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker & {
     kind: 'redis',
     client,
     publish,
-    ensureQueue,
+    ensureQueue: declared.ensure,
     consume,
     restoreVisible,
     moveDue,
