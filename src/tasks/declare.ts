@@ -8,7 +8,7 @@ import { deadLetterQueue, delayTopology, EVENTS_EXCHANGE, type QueueType, taskQu
  * lost its definitions gets them again on the next `reset()` (called after a reconnect).
  */
 export function createDeclarer(amqp: Connection, queueType: QueueType, maxPriority = 0) {
-  let base: Promise<void> | undefined
+  const base = createDeclareCache(declareBase)
   const queues = createDeclareCache(declareQueue)
 
   async function declareBase() {
@@ -39,13 +39,8 @@ export function createDeclarer(amqp: Connection, queueType: QueueType, maxPriori
     }
   }
 
-  function ensureBase(): Promise<void> {
-    base ??= declareBase().catch((error) => {
-      base = undefined
-      throw error
-    })
-    return base
-  }
+  // The base is one entry of its own cache: declared once, again after a failure or a reset.
+  const ensureBase = () => base.ensure('base')
 
   return {
     ensureBase,
@@ -53,7 +48,7 @@ export function createDeclarer(amqp: Connection, queueType: QueueType, maxPriori
     isQueueDone: queues.isDone,
     /** Forget what was declared, so it is declared again (after a reconnect to a broker that may be new). */
     reset() {
-      base = undefined
+      base.reset()
       queues.reset()
     },
   }

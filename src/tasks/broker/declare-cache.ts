@@ -30,5 +30,3 @@ export function createDeclareCache(declare: (name: string) => Promise<void>) {
     reset: () => known.clear(),
   }
 }
-
-export type DeclareCache = ReturnType<typeof createDeclareCache>
